@@ -1,0 +1,244 @@
+"""Command line: ``gaussviz`` opens the window; ``gaussviz run`` runs headless.
+
+Bad options exit with status 2 and a one-line message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import __version__
+from .core.options import DIRECTIONS, OBJECTIVES, PARAMETERIZATIONS, SCHEDULES
+from .core.presets import PRESETS, get_preset
+from .core.runloop import Snapshot
+from .core.settings import Settings, build_run
+
+#: KL(true || estimate) below this counts as converged in the summary
+CONVERGED_KL = 0.05
+
+
+class UsageError(Exception):
+    """A bad option: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, no usage dump
+        raise UsageError(message)
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        vals = [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+    if not vals:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return vals
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("estimator")
+    g.add_argument("--preset", choices=list(PRESETS), help="start from a preset (options below override it)")
+    g.add_argument("--parameterization", choices=list(PARAMETERIZATIONS))
+    g.add_argument("--alpha", type=float, help="learning rate (> 0)")
+    g.add_argument("--objective", choices=OBJECTIVES)
+    g.add_argument("--direction", choices=DIRECTIONS)
+    g.add_argument("--schedule", choices=list(SCHEDULES))
+    g.add_argument("--batch-size", type=int)
+    g.add_argument("--symmetrize", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep Sigma (or Lambda) symmetric each update (covariance, precision)")
+    t = p.add_argument_group("target and start")
+    t.add_argument("--dim", type=int, help="dimension of the target (1 to 50)")
+    t.add_argument("--target-cond", type=float, help="condition number of the target covariance")
+    t.add_argument("--target-rotation", type=float, help="rotation of the target's eigenbasis, degrees")
+    t.add_argument("--target-mean", type=_floats, help="true mean: one number or d numbers, comma separated")
+    t.add_argument("--mean0", type=_floats, help="start mean: one number or d numbers")
+    t.add_argument("--cov0-scale", type=float, help="start covariance = scale * I")
+    t.add_argument("--seed", type=int, help="seed of the sample stream")
+    p.add_argument("--steps", type=int, default=None, help="updates to run (default 100000)")
+
+
+def settings_from_args(a: argparse.Namespace) -> Settings:
+    """A validated Settings from parsed options (ValueError with the reason otherwise)."""
+    s = get_preset(a.preset) if a.preset else Settings()
+    e = s.estimator
+    for name in ("parameterization", "alpha", "objective", "direction", "schedule", "batch_size", "symmetrize"):
+        v = getattr(a, name, None)
+        if v is not None:
+            setattr(e, name, v)
+    t = s.target
+    if a.dim is not None:
+        if a.dim != t.dim:
+            t.cov = None  # an explicit covariance of another dimension no longer applies
+            if isinstance(t.mean, list):
+                t.mean = 0.0
+            if isinstance(s.start.mean, list):
+                s.start.mean = 0.0
+        t.dim = a.dim
+    if a.target_cond is not None:
+        t.cond, t.cov = a.target_cond, None
+    if a.target_rotation is not None:
+        t.rotation_deg, t.cov = a.target_rotation, None
+    if a.target_mean is not None:
+        t.mean = a.target_mean if len(a.target_mean) > 1 else a.target_mean[0]
+    if a.mean0 is not None:
+        s.start.mean = a.mean0 if len(a.mean0) > 1 else a.mean0[0]
+    if a.cov0_scale is not None:
+        s.start.cov_scale = a.cov0_scale
+    if a.seed is not None:
+        t.seed = a.seed
+    steps = 100_000 if a.steps is None else a.steps
+    if steps < 0:
+        raise ValueError(f"--steps must be >= 0; got {steps}")
+    s.steps = steps
+    return s.validate()
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent when stderr is not a terminal."""
+
+    def __init__(self, total: int, label: str = "", stream=None) -> None:
+        self.total = max(1, total)
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
+        self._last = 0.0
+
+    def update(self, done: int, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.1:
+            return
+        self._last = now
+        frac = min(1.0, done / self.total)
+        bar = "#" * int(30 * frac)
+        self.stream.write(f"\r{self.label} [{bar:<30}] {100 * frac:5.1f}%  {done:,}/{self.total:,}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.update(self.total, force=True)
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run_headless(s: Settings, progress: Progress | None = None, chunk: int = 50_000):
+    """Run the settings' steps through the one run loop; returns (run, snapshot)."""
+    run = build_run(s)
+    remaining = s.steps
+    while remaining > 0 and not run.all_diverged:
+        n = min(chunk, remaining)
+        run.advance(n)
+        remaining -= n
+        if progress:
+            progress.update(run.step)
+    if progress:
+        progress.close()
+    return run, run.snapshot()
+
+
+def summary(snap: Snapshot) -> dict:
+    out = {"steps": snap.step, "reference_kl": snap.ref_kl, "chains": []}
+    for c in snap.chains:
+        div = c.divergence
+        if div is not None:
+            status = "diverged"
+        elif np.isfinite(c.kl) and c.kl < CONVERGED_KL:
+            status = "converged"
+        else:
+            status = "not converged"
+        out["chains"].append({
+            "label": c.label, "status": status, "settings": c.settings,
+            "reason": div.reason if div else None, "failed_update": div.step if div else None,
+            "message": div.message if div else None,
+            "mean": c.mean.tolist(), "cov": c.cov.tolist(), "kl": c.kl, "updates": c.steps,
+        })
+    return out
+
+
+def _fmt(a: np.ndarray) -> str:
+    return np.array2string(np.asarray(a), precision=4, suppress_small=True, separator=", ").replace("\n", "")
+
+
+def print_summary(snap: Snapshot, out=None) -> None:
+    out = out or sys.stdout
+    info = summary(snap)
+    print(f"steps: {snap.step:,}", file=out)
+    for c, ci in zip(snap.chains, info["chains"]):
+        print(f"[{c.label}] {ci['status']}", file=out)
+        if c.divergence is not None:
+            print(f"  reason: {c.divergence.reason} at update {c.divergence.step}: {c.divergence.message}",
+                  file=out)
+            print("  last good state:", file=out)
+        print(f"  mean: {_fmt(c.mean)}", file=out)
+        print(f"  cov:  {_fmt(c.cov)}", file=out)
+        print(f"  KL(true || estimate): {c.kl:.4g}", file=out)
+    print(f"reference (exact running MLE) KL: {snap.ref_kl:.4g}", file=out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="gaussviz", description="Watch online Gaussian MLE converge, crawl or blow up.")
+    p.add_argument("--version", action="version", version=f"gaussviz {__version__}")
+    p.add_argument("--preset", choices=list(PRESETS), help="open the window with a preset")
+    p.add_argument("--session", help="open the window with a session file")
+    p.add_argument("--screenshot", help="save a PNG of the window after --after seconds and exit")
+    p.add_argument("--after", type=float, default=3.0, help="seconds to run before --screenshot")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+    r = sub.add_parser("run", help="run headless and print a summary")
+    _add_run_options(r)
+    r.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sub.add_parser("presets", help="list the presets")
+    return p
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    s = settings_from_args(a)
+    label = s.preset or s.estimator.parameterization
+    _, snap = run_headless(s, Progress(s.steps, label))
+    if a.json:
+        print(json.dumps(summary(snap), indent=2, default=float))
+    else:
+        print_summary(snap)
+    return 0
+
+
+def cmd_presets(a: argparse.Namespace) -> int:
+    width = max(map(len, PRESETS))
+    for name, p in PRESETS.items():
+        print(f"{name:<{width}}  {p.summary}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        a = parser.parse_args(argv)
+        if a.command == "run":
+            return cmd_run(a)
+        if a.command == "presets":
+            return cmd_presets(a)
+        if a.command is None:
+            from .gui.app import run_app
+
+            return run_app(a)
+        raise UsageError(f"unknown command {a.command!r}")
+    except (UsageError, ValueError) as e:
+        print(f"gaussviz: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        print(f"gaussviz: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The one run loop: source -> estimators -> reference -> history -> snapshots.
+
+The CLI, the GUI worker, the benchmarks and the tests all drive a run through
+``RunLoop.advance``. A snapshot is an immutable copy (read-only arrays), so a
+worker thread can hand it to the GUI thread without locks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .estimator import BatchEstimator, Divergence
+from .history import History, HistoryView, _frozen
+from .metrics import eig_and_kl, mean_loglik
+from .reference import RunningMLE
+from .sources import SampleSource
+
+#: samples kept for the cloud plot
+RECENT_SAMPLES = 5000
+#: the most history points one chunk may add (a chunk of 1e6 updates records about this many)
+MAX_RECORDS_PER_CHUNK = 256
+
+
+@dataclass(frozen=True)
+class ChainState:
+    """One estimator's state at a snapshot."""
+
+    label: str
+    settings: dict
+    steps: int
+    mean: np.ndarray
+    cov: np.ndarray
+    eig: np.ndarray
+    kl: float
+    alpha_t: float
+    asymmetry: float
+    heldout_loglik: float
+    divergence: Divergence | None
+
+    @property
+    def condition_number(self) -> float:
+        lo, hi = float(self.eig[0]), float(self.eig[-1])
+        return hi / lo if lo > 0 else float("inf")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a view needs to draw one frame; never mutated after creation."""
+
+    step: int
+    n_samples: int
+    chains: tuple[ChainState, ...]
+    true_mean: np.ndarray | None
+    true_cov: np.ndarray | None
+    ref_mean: np.ndarray
+    ref_cov: np.ndarray
+    ref_kl: float
+    recent: np.ndarray
+    history: HistoryView
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def chain(self) -> ChainState:
+        return self.chains[0]
+
+
+def chain_label(settings: dict) -> str:
+    return f"{settings['parameterization']}, alpha = {settings['alpha']:.3g}"
+
+
+class RunLoop:
+    """Drives one sample stream through K estimators (compare mode shares the stream)."""
+
+    def __init__(self, source: SampleSource, estimator: BatchEstimator,
+                 history_capacity: int | None = None, heldout_size: int = 1000,
+                 labels: list[str] | None = None) -> None:
+        if source.dim != estimator.d:
+            raise ValueError(f"source dimension {source.dim} != estimator dimension {estimator.d}")
+        self.source = source
+        self.estimator = estimator
+        self.reference = RunningMLE(source.dim)
+        self.history = History(estimator.K, estimator.d, history_capacity)
+        self.step = 0
+        self.n_samples = 0
+        self._labels = labels
+        self._recent = np.zeros((RECENT_SAMPLES, source.dim))
+        self._n_recent = 0
+        self._recent_pos = 0
+        self._heldout = source.heldout(heldout_size) if heldout_size else None
+        try:
+            self._true_mean = np.asarray(source.mean, dtype=float)
+            self._true_cov = np.asarray(source.cov, dtype=float)
+        except (AttributeError, NotImplementedError):
+            self._true_mean = self._true_cov = None
+        self._record_initial()
+
+    @property
+    def d(self) -> int:
+        return self.estimator.d
+
+    @property
+    def all_diverged(self) -> bool:
+        return bool(np.all(self.estimator.diverged))
+
+    def labels(self) -> list[str]:
+        if self._labels is not None:
+            return list(self._labels)
+        return [chain_label(self.estimator.settings(i)) for i in range(self.estimator.K)]
+
+    def _truth(self):
+        # Drifting targets change their truth; ask the source each time.
+        try:
+            return np.asarray(self.source.mean, dtype=float), np.asarray(self.source.cov, dtype=float)
+        except (AttributeError, NotImplementedError):
+            return None, None
+
+    def _record_initial(self) -> None:
+        est = self.estimator
+        mu = est.means[:, None]
+        cov = est.covs[:, None]
+        tm, tc = self._truth()
+        eig, kl = eig_and_kl(mu[:, 0], cov[:, 0], tm, tc)
+        nan_d = np.full((1, self.d), np.nan)
+        self.history.append(
+            [0], est.alpha_t[:, None], mu, cov, eig[:, None], kl[:, None], np.zeros((est.K, 1)),
+            nan_d, np.full((1, self.d, self.d), np.nan), np.array([np.nan]),
+        )
+
+    def _remember(self, Y: np.ndarray) -> None:
+        n = min(Y.shape[0], RECENT_SAMPLES)
+        tail = Y[-n:]
+        end = self._recent_pos + n
+        if end <= RECENT_SAMPLES:
+            self._recent[self._recent_pos:end] = tail
+        else:
+            k = RECENT_SAMPLES - self._recent_pos
+            self._recent[self._recent_pos:] = tail[:k]
+            self._recent[: n - k] = tail[k:]
+        self._recent_pos = end % RECENT_SAMPLES
+        self._n_recent = min(RECENT_SAMPLES, self._n_recent + n)
+
+    def recent(self) -> np.ndarray:
+        """The most recent samples, oldest first."""
+        if self._n_recent < RECENT_SAMPLES:
+            return self._recent[: self._n_recent].copy()
+        return np.roll(self._recent, -self._recent_pos, axis=0)
+
+    def advance(self, n_updates: int) -> None:
+        """Run n_updates updates of every running chain on fresh samples of the stream."""
+        n_updates = int(n_updates)
+        if n_updates <= 0:
+            return
+        est = self.estimator
+        b = est.batch_size
+        Y = np.ascontiguousarray(self.source.sample(n_updates * b))
+        every = max(self.history.stride, -(-n_updates // MAX_RECORDS_PER_CHUNK))
+        rec_alpha, rec_mu, rec_cov, rec_asym = est.advance(Y, n_updates, record_every=every)
+        R = rec_mu.shape[1]
+        local = np.minimum(np.arange(1, R + 1) * every, n_updates)
+        steps = self.step + local
+        ref_mu, ref_cov = self.reference.update_segments(Y, local * b)
+        tm, tc = self._truth()
+        K, d = est.K, est.d
+        eig, kl = eig_and_kl(rec_mu.reshape(K * R, d), rec_cov.reshape(K * R, d, d), tm, tc)
+        eig = eig.reshape(K, R, d)
+        kl = kl.reshape(K, R)
+        # Points after a chain's failure hold its frozen last state: mark them "no data".
+        for k, div in enumerate(est.divergences()):
+            if div is not None:
+                dead = steps >= div.step
+                if dead.any():
+                    for a in (rec_alpha, rec_asym, kl):
+                        a[k, dead] = np.nan
+                    for a in (rec_mu, rec_cov, eig):
+                        a[k, dead] = np.nan
+        if self.reference.n > d and tm is not None:
+            _, ref_kl = eig_and_kl(ref_mu, ref_cov, tm, tc)
+        else:
+            ref_kl = np.full(R, np.nan)
+        ref_kl = np.where(np.isfinite(ref_kl), ref_kl, np.nan)
+        kl = np.where(np.isfinite(kl), kl, np.nan)
+        self.history.append(steps, rec_alpha, rec_mu, rec_cov, eig, kl, rec_asym, ref_mu, ref_cov, ref_kl)
+        self.step += n_updates
+        self.n_samples += Y.shape[0]
+        self._remember(Y)
+
+    def snapshot(self, extra: dict | None = None) -> Snapshot:
+        """An immutable picture of the run now."""
+        est = self.estimator
+        means, covs = est.means, est.covs
+        tm, tc = self._truth()
+        eig, kl = eig_and_kl(means, covs, tm, tc)
+        alpha_t = est.alpha_t
+        labels = self.labels()
+        chains = []
+        for k in range(est.K):
+            c = covs[k]
+            asym = float(np.linalg.norm(c - c.T) / max(np.linalg.norm(c), 1e-300))
+            ll = mean_loglik(means[k], c, self._heldout) if self._heldout is not None else float("nan")
+            chains.append(ChainState(
+                label=labels[k], settings=est.settings(k), steps=int(est._steps[k]),
+                mean=_frozen(means[k]), cov=_frozen(c), eig=_frozen(eig[k]),
+                kl=float(kl[k]), alpha_t=float(alpha_t[k]), asymmetry=asym,
+                heldout_loglik=ll, divergence=est.divergence(k),
+            ))
+        ref = self.reference
+        if ref.n > self.d and tm is not None:
+            ref_kl = float(eig_and_kl(ref.mean[None], ref.cov[None], tm, tc)[1][0])
+        else:
+            ref_kl = float("nan")
+        return Snapshot(
+            step=self.step, n_samples=self.n_samples, chains=tuple(chains),
+            true_mean=None if tm is None else _frozen(tm), true_cov=None if tc is None else _frozen(tc),
+            ref_mean=_frozen(ref.mean), ref_cov=_frozen(ref.cov), ref_kl=ref_kl,
+            recent=_frozen(self.recent()), history=self.history.view(), extra=dict(extra or {}),
+        )

@@ -1,0 +1,293 @@
+"""One settings object: what the controls bind to, what a session file stores,
+and what ``build_run`` turns into a running ``RunLoop``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from .estimator import BatchEstimator
+from .options import (
+    DIRECTIONS,
+    OBJECTIVES,
+    PARAMETERIZATIONS,
+    SCHEDULES,
+    as_mean,
+    as_spd,
+    check_alpha,
+    check_batch_size,
+    check_choice,
+)
+from .runloop import RunLoop
+from .sources import GaussianSource
+
+SESSION_FORMAT = 1
+MAX_DIM = 50
+
+
+@dataclass
+class EstimatorSettings:
+    parameterization: str = "covariance"
+    alpha: float = 0.002
+    objective: str = "loglik"
+    direction: str = "ascent"
+    schedule: str = "constant"
+    batch_size: int = 1
+    symmetrize: bool = False
+
+    def validate(self) -> None:
+        check_choice("parameterization", self.parameterization, PARAMETERIZATIONS)
+        check_alpha(self.alpha)
+        check_choice("objective", self.objective, OBJECTIVES)
+        check_choice("direction", self.direction, DIRECTIONS)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_batch_size(self.batch_size)
+        if not isinstance(self.symmetrize, bool):
+            raise ValueError(f"symmetrize must be true or false; got {self.symmetrize!r}")
+
+
+@dataclass
+class TargetSettings:
+    """The distribution samples come from. ``cov`` given explicitly wins over cond/rotation."""
+
+    kind: str = "gaussian"
+    dim: int = 2
+    mean: list[float] | float = 0.0
+    cov: list[list[float]] | None = None
+    cond: float = 1.0
+    rotation_deg: float = 30.0
+    scale: float = 1.0
+    seed: int = 0
+    params: dict = field(default_factory=dict)
+
+    def mean_vector(self) -> np.ndarray:
+        m = np.atleast_1d(np.asarray(self.mean, dtype=float))
+        if m.size == 1:
+            m = np.full(self.dim, float(m[0]))
+        return as_mean(m, "target mean", self.dim)
+
+    def cov_matrix(self) -> np.ndarray:
+        if self.cov is not None:
+            return as_spd(self.cov, "target covariance", self.dim)
+        return cov_from_condition(self.dim, self.cond, self.rotation_deg, self.scale)
+
+    def validate(self) -> None:
+        if isinstance(self.dim, bool) or not isinstance(self.dim, int) or not 1 <= self.dim <= MAX_DIM:
+            raise ValueError(f"target dimension must be an integer from 1 to {MAX_DIM}; got {self.dim!r}")
+        if not _finite(self.cond) or self.cond < 1 or self.cond > 1e10:
+            raise ValueError(f"target condition number must be from 1 to 1e10; got {self.cond!r}")
+        if not _finite(self.scale) or self.scale <= 0:
+            raise ValueError(f"target scale must be a positive number; got {self.scale!r}")
+        if not _finite(self.rotation_deg):
+            raise ValueError(f"target rotation must be a finite angle in degrees; got {self.rotation_deg!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer; got {self.seed!r}")
+        self.mean_vector()
+        self.cov_matrix()
+
+
+@dataclass
+class StartSettings:
+    mean: list[float] | float = 0.0
+    cov_scale: float = 1.0
+
+    def mean_vector(self, d: int) -> np.ndarray:
+        m = np.atleast_1d(np.asarray(self.mean, dtype=float))
+        if m.size == 1:
+            m = np.full(d, float(m[0]))
+        return as_mean(m, "start mean", d)
+
+    def validate(self, d: int) -> None:
+        self.mean_vector(d)
+        if not _finite(self.cov_scale) or not 1e-12 <= self.cov_scale <= 1e12:
+            raise ValueError(f"start covariance scale must be from 1e-12 to 1e12; got {self.cov_scale!r}")
+
+
+@dataclass
+class Settings:
+    """Everything that defines a run; a session file is this plus the steps run."""
+
+    target: TargetSettings = field(default_factory=TargetSettings)
+    start: StartSettings = field(default_factory=StartSettings)
+    estimator: EstimatorSettings = field(default_factory=EstimatorSettings)
+    #: extra estimators run on the same stream (compare mode)
+    compare: list[EstimatorSettings] = field(default_factory=list)
+    preset: str = ""
+    steps: int = 0
+    #: updates per second; 0 = as fast as possible
+    speed: float = 0.0
+
+    def validate(self) -> Settings:
+        self.target.validate()
+        self.start.validate(self.target.dim)
+        self.estimator.validate()
+        for c in self.compare:
+            c.validate()
+        if any(c.batch_size != self.estimator.batch_size for c in self.compare):
+            raise ValueError("compared estimators must share the mini-batch size")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
+            raise ValueError(f"steps must be a non-negative integer; got {self.steps!r}")
+        if not _finite(self.speed) or self.speed < 0:
+            raise ValueError(f"speed must be >= 0 (0 = as fast as possible); got {self.speed!r}")
+        return self
+
+    def all_estimators(self) -> list[EstimatorSettings]:
+        return [self.estimator, *self.compare]
+
+    def copy(self) -> Settings:
+        return from_dict(to_dict(self))
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def cov_from_condition(d: int, cond: float, rotation_deg: float, scale: float = 1.0) -> np.ndarray:
+    """A covariance with eigenvalues log-spaced from scale/sqrt(cond) to scale*sqrt(cond).
+
+    The eigenbasis is rotated by ``rotation_deg`` in each consecutive pair of
+    axes, so a 2-D target's ellipse tilts by that angle.
+    """
+    if d == 1:
+        return np.array([[scale]])
+    ev = scale * np.geomspace(1.0 / math.sqrt(cond), math.sqrt(cond), d)[::-1]
+    th = math.radians(rotation_deg)
+    Q = np.eye(d)
+    for i in range(d - 1):
+        Rm = np.eye(d)
+        c, s = math.cos(th), math.sin(th)
+        Rm[i, i], Rm[i, i + 1], Rm[i + 1, i], Rm[i + 1, i + 1] = c, -s, s, c
+        Q = Q @ Rm
+    S = Q @ np.diag(ev) @ Q.T
+    return 0.5 * (S + S.T)
+
+
+def build_source(t: TargetSettings):
+    """The sample source for a target (issue 5 adds more kinds)."""
+    if t.kind == "gaussian":
+        return GaussianSource(t.mean_vector(), t.cov_matrix(), t.seed)
+    from . import targets
+
+    return targets.build(t)
+
+
+def build_estimator(s: Settings) -> BatchEstimator:
+    d = s.target.dim
+    ests = s.all_estimators()
+    m0 = s.start.mean_vector(d)
+    c0 = s.start.cov_scale * np.eye(d)
+    return BatchEstimator(
+        np.repeat(m0[None], len(ests), 0), np.repeat(c0[None], len(ests), 0),
+        parameterization=[e.parameterization for e in ests],
+        alpha=[e.alpha for e in ests],
+        objective=[e.objective for e in ests],
+        direction=[e.direction for e in ests],
+        schedule=[e.schedule for e in ests],
+        batch_size=s.estimator.batch_size,
+        symmetrize=[bool(e.symmetrize) for e in ests],
+    )
+
+
+def build_run(s: Settings, history_capacity: int | None = None) -> RunLoop:
+    """The run a settings object describes, at step 0."""
+    s.validate()
+    return RunLoop(build_source(s.target), build_estimator(s), history_capacity=history_capacity)
+
+
+# ---------------------------------------------------------------- sessions
+def to_dict(s: Settings) -> dict:
+    d = asdict(s)
+    d["format"] = SESSION_FORMAT
+    d["app"] = "gaussviz"
+    d["version"] = __version__
+    return d
+
+
+def _section(cls, data: Any, where: str):
+    if not isinstance(data, dict):
+        raise ValueError(f"session: '{where}' must be an object; got {type(data).__name__}")
+    names = {f.name for f in fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ValueError(f"session: unknown key(s) in '{where}': {', '.join(sorted(unknown))}")
+    obj = cls(**data)
+    for f in fields(cls):
+        v = getattr(obj, f.name)
+        default = getattr(cls(), f.name)
+        if f.name in ("mean", "cov", "params"):
+            continue  # vectors and matrices: checked by validate()
+        if isinstance(default, float):
+            # JSON has no int/float distinction for whole numbers: accept 1 for 1.0.
+            if not _finite(v):
+                raise ValueError(f"session: '{where}.{f.name}' must be a finite number; got {v!r}")
+            setattr(obj, f.name, float(v))
+        elif type(v) is not type(default):
+            raise ValueError(f"session: '{where}.{f.name}' must be {type(default).__name__}; got {v!r}")
+    return obj
+
+
+def from_dict(data: Any) -> Settings:
+    """Settings from a session dict; ValueError naming the bad key otherwise."""
+    if not isinstance(data, dict):
+        raise ValueError("session: the file must hold a JSON object")
+    fmt = data.get("format", SESSION_FORMAT)
+    if not isinstance(fmt, int) or fmt > SESSION_FORMAT:
+        raise ValueError(
+            f"session: format {fmt!r} is newer than this gaussviz understands ({SESSION_FORMAT}); "
+            "update gaussviz")
+    body = {k: v for k, v in data.items() if k not in ("format", "app", "version")}
+    for key in ("target", "start", "estimator"):
+        if key not in body:
+            raise ValueError(f"session: missing key '{key}'")
+    unknown = set(body) - {f.name for f in fields(Settings)}
+    if unknown:
+        raise ValueError(f"session: unknown key(s): {', '.join(sorted(unknown))}")
+    comp = body.get("compare", [])
+    if not isinstance(comp, list):
+        raise ValueError("session: 'compare' must be a list")
+    s = Settings(
+        target=_section(TargetSettings, body["target"], "target"),
+        start=_section(StartSettings, body["start"], "start"),
+        estimator=_section(EstimatorSettings, body["estimator"], "estimator"),
+        compare=[_section(EstimatorSettings, c, f"compare[{i}]") for i, c in enumerate(comp)],
+        preset=body.get("preset", ""),
+        steps=body.get("steps", 0),
+        speed=body.get("speed", 0.0),
+    )
+    s.validate()
+    return s
+
+
+def to_json(s: Settings) -> str:
+    return json.dumps(to_dict(s), indent=2)
+
+
+def from_json(text: str) -> Settings:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"session: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    return from_dict(data)
+
+
+__all__ = [
+    "EstimatorSettings",
+    "Settings",
+    "StartSettings",
+    "TargetSettings",
+    "build_estimator",
+    "build_run",
+    "build_source",
+    "cov_from_condition",
+    "from_dict",
+    "from_json",
+    "replace",
+    "to_dict",
+    "to_json",
+]
