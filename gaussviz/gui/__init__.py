@@ -1,0 +1,1 @@
+"""The Qt window of gaussviz: plots, controls, worker (the core never imports this)."""
