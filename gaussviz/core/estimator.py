@@ -29,6 +29,9 @@ from .options import (
     effective_sign,
 )
 
+#: chain-updates per call above which the chains run on all cores
+PARALLEL_WORK = 200_000
+
 REASONS = {
     kn.NON_FINITE: "non-finite",
     kn.ASYMMETRIC: "asymmetric",
@@ -305,7 +308,11 @@ class BatchEstimator:
         else:
             rec = self._empty_rec
             record_every = 1
-        kn.advance_chains(
+        # Many chains: spread them over the cores. Few chains (the window): one
+        # core, leaving the other to the GUI.
+        kernel = kn.advance_chains_parallel if self.K * n_updates >= PARALLEL_WORK and self.K >= 64 \
+            else kn.advance_chains
+        kernel(
             self._codes, self._syms, self._signs, self._schedules, self._alphas, self._steps,
             self._mu, self._th, Y, streams, offsets, b, int(n_updates),
             self._status, self._fail_step, self._fail_detail, self._fail_value,

@@ -429,76 +429,306 @@ def one_update(code, sym, s, a, mu, th, Y, i0, n, sigma, P, G, rbar, C, r, u, w,
 
 
 @nb.njit(**_JIT)
+def _inv2(a00, a01, a10, a11):
+    """2 x 2 inverse by exactly the operations of ``_inverse`` (LU, partial pivoting).
+
+    Same round-off as the general path, so the asymmetry drift is the same.
+    Returns (ok, b00, b01, b10, b11).
+    """
+    swap = abs(a10) > abs(a00)
+    if swap:
+        p00, p01, p10, p11 = a10, a11, a00, a01
+    else:
+        p00, p01, p10, p11 = a00, a01, a10, a11
+    if p00 == 0.0 or not math.isfinite(p00):
+        return False, 0.0, 0.0, 0.0, 0.0
+    f = p10 * (1.0 / p00)
+    u11 = p11 - f * p01
+    if u11 == 0.0 or not math.isfinite(u11):
+        return False, 0.0, 0.0, 0.0, 0.0
+    # column 0 and 1 of the identity, permuted like the rows
+    if swap:
+        y00, y10, y01, y11 = 0.0, 1.0, 1.0, 0.0
+    else:
+        y00, y10, y01, y11 = 1.0, 0.0, 0.0, 1.0
+    y10 = y10 - f * y00
+    y11 = y11 - f * y01
+    b10 = y10 / u11
+    b11 = y11 / u11
+    b00 = (y00 - p01 * b10) / p00
+    b01 = (y01 - p01 * b11) / p00
+    return True, b00, b01, b10, b11
+
+
+@nb.njit(**_JIT)
+def _step2(code, sym, s, a, mu, th, Y, i0, n):
+    """One update and its divergence checks at d = 2, in scalars.
+
+    The same arithmetic as ``one_update`` + ``check_state`` (the finite-difference
+    tests cover both paths), about ten times faster because nothing loops or
+    touches scratch arrays. Writes (mu, th) only when the new state passes the
+    checks; returns (status, detail, value).
+    """
+    t00, t01, t10, t11 = th[0, 0], th[0, 1], th[1, 0], th[1, 1]
+    m0, m1 = mu[0], mu[1]
+    s00 = s01 = s10 = s11 = 0.0
+    p00 = p01 = p10 = p11 = 0.0
+    l00 = l10 = l11 = 0.0
+    if code == COVARIANCE:
+        s00, s01, s10, s11 = t00, t01, t10, t11
+        ok, p00, p01, p10, p11 = _inv2(t00, t01, t10, t11)
+        if not ok:
+            return NOT_PD, DETAIL_EIG, 0.0
+        if sym:
+            v = 0.5 * (p01 + p10)
+            p01 = v
+            p10 = v
+    elif code == PRECISION:
+        p00, p01, p10, p11 = t00, t01, t10, t11
+        ok, s00, s01, s10, s11 = _inv2(t00, t01, t10, t11)
+        if not ok:
+            return NOT_PD, DETAIL_EIG, 0.0
+        if sym:
+            v = 0.5 * (s01 + s10)
+            s01 = v
+            s10 = v
+    elif code == NATURAL:
+        s00, s01, s10, s11 = t00, t01, t10, t11
+    else:
+        l00, l10, l11 = t00, t10, t11
+        if code == LOG_CHOLESKY:
+            l00 = math.exp(t00)
+            l11 = math.exp(t11)
+        s00 = l00 * l00
+        s10 = l10 * l00
+        s01 = s10
+        s11 = l10 * l10 + l11 * l11
+        ok, p00, p01, p10, p11 = _inv2(s00, s01, s10, s11)
+        if not ok:
+            return NOT_PD, DETAIL_EIG, 0.0
+        v = 0.5 * (p01 + p10)
+        p01 = v
+        p10 = v
+    inv_n = 1.0 / n
+    rb0 = rb1 = 0.0
+    c00 = c01 = c10 = c11 = 0.0
+    outer_pr = code == COVARIANCE or code == CHOLESKY or code == LOG_CHOLESKY
+    for b in range(n):
+        r0 = Y[i0 + b, 0] - m0
+        r1 = Y[i0 + b, 1] - m1
+        rb0 += r0
+        rb1 += r1
+        if outer_pr:
+            u0 = p00 * r0 + p01 * r1
+            u1 = p10 * r0 + p11 * r1
+        else:
+            u0 = r0
+            u1 = r1
+        c00 += u0 * u0
+        c01 += u0 * u1
+        c10 += u1 * u0
+        c11 += u1 * u1
+    rb0 *= inv_n
+    rb1 *= inv_n
+    c00 *= inv_n
+    c01 *= inv_n
+    c10 *= inv_n
+    c11 *= inv_n
+    step = a * s
+    if code == NATURAL:
+        g0, g1 = rb0, rb1
+    else:
+        g0 = p00 * rb0 + p01 * rb1
+        g1 = p10 * rb0 + p11 * rb1
+    n00, n01, n10, n11 = t00, t01, t10, t11
+    if code == COVARIANCE:
+        n00 += step * (-0.5 * (p00 - c00))
+        n01 += step * (-0.5 * (p01 - c01))
+        n10 += step * (-0.5 * (p10 - c10))
+        n11 += step * (-0.5 * (p11 - c11))
+    elif code == PRECISION:
+        n00 += step * (0.5 * (s00 - c00))
+        n01 += step * (0.5 * (s01 - c01))
+        n10 += step * (0.5 * (s10 - c10))
+        n11 += step * (0.5 * (s11 - c11))
+    elif code == NATURAL:
+        n00 += step * (c00 - s00)
+        n01 += step * (c01 - s01)
+        n10 += step * (c10 - s10)
+        n11 += step * (c11 - s11)
+    else:
+        G00 = -0.5 * (p00 - c00)
+        G01 = -0.5 * (p01 - c01)
+        G10 = -0.5 * (p10 - c10)
+        G11 = -0.5 * (p11 - c11)
+        M00 = 2.0 * (G00 * l00 + G01 * l10)
+        M10 = 2.0 * (G10 * l00 + G11 * l10)
+        M11 = 2.0 * (G11 * l11)
+        if code == LOG_CHOLESKY:
+            n00 += step * M00 * l00
+            n11 += step * M11 * l11
+        else:
+            n00 += step * M00
+            n11 += step * M11
+        n10 += step * M10
+    if (code == COVARIANCE or code == PRECISION) and sym:
+        v = 0.5 * (n01 + n10)
+        n01 = v
+        n10 = v
+    nm0 = m0 + step * g0
+    nm1 = m1 + step * g1
+    # ---- checks, in the order of MATH.md
+    if not math.isfinite(nm0):
+        return NON_FINITE, DETAIL_MEAN, nm0
+    if not math.isfinite(nm1):
+        return NON_FINITE, DETAIL_MEAN, nm1
+    for v in (n00, n01, n10, n11):
+        if not math.isfinite(v):
+            return NON_FINITE, DETAIL_PARAM, v
+    if (code == COVARIANCE or code == PRECISION) and not sym:
+        den = n00 * n00 + n01 * n01 + n10 * n10 + n11 * n11
+        dd = n01 - n10
+        asym = math.sqrt((dd * dd + dd * dd) / den) if den != 0.0 else 0.0
+        if asym > ASYMMETRY_TOL:
+            return ASYMMETRIC, DETAIL_NONE, asym
+    if code == CHOLESKY:
+        if n00 == 0.0 or (n00 > 0.0) != (t00 > 0.0):
+            return NOT_PD, DETAIL_CHOL_ZERO, 0.0
+        if n11 == 0.0 or (n11 > 0.0) != (t11 > 0.0):
+            return NOT_PD, DETAIL_CHOL_ZERO, 1.0
+    if code == CHOLESKY or code == LOG_CHOLESKY:
+        q00, q10, q11 = n00, n10, n11
+        if code == LOG_CHOLESKY:
+            q00 = math.exp(n00)
+            q11 = math.exp(n11)
+            if q00 == 0.0:
+                return NOT_PD, DETAIL_CHOL_ZERO, 0.0
+            if q11 == 0.0:
+                return NOT_PD, DETAIL_CHOL_ZERO, 1.0
+        e00 = q00 * q00
+        e01 = q10 * q00
+        e11 = q10 * q10 + q11 * q11
+        rr = 0.5 * (e01 + e01)
+    else:
+        e00, e11 = n00, n11
+        rr = 0.5 * (n01 + n10)
+    mm = 0.5 * (e00 + e11)
+    h = math.hypot(0.5 * (e00 - e11), rr)
+    lo = mm - h
+    hi = mm + h
+    if not (lo > 0.0):
+        return NOT_PD, DETAIL_EIG, lo
+    if code == PRECISION:
+        lo, hi = 1.0 / hi, 1.0 / lo
+    if hi > EXPLODE_LIMIT:
+        return EXPLODED, DETAIL_LARGEST, hi
+    if hi > EXPLODE_LIMIT * lo:
+        return EXPLODED, DETAIL_COND, hi / lo
+    mu[0] = nm0
+    mu[1] = nm1
+    th[0, 0] = n00
+    th[0, 1] = n01
+    th[1, 0] = n10
+    th[1, 1] = n11
+    return OK, DETAIL_NONE, 0.0
+
+
+@nb.njit(**_JIT)
+def _advance_chain(
+    k, codes, syms, signs, schedules, alphas, steps, mu, th,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """The whole chunk for chain k (scratch is per call, so chains can run in parallel)."""
+    d = mu.shape[1]
+    n_rec = rec_mu.shape[1]
+    mats = np.empty((7, d, d))
+    vecs = np.empty((6, d))
+    sigma, P, G, C, work, work2, th_old = mats[0], mats[1], mats[2], mats[3], mats[4], mats[5], mats[6]
+    mu_old, rbar, r, u, w, vals = vecs[0], vecs[1], vecs[2], vecs[3], vecs[4], vecs[5]
+    piv = np.empty(d, dtype=np.int64)
+    code = codes[k]
+    sym = syms[k]
+    s = signs[k]
+    Ys = Y[streams[k]]
+    for i in range(n_updates):
+        if status[k] == OK:
+            t = steps[k]
+            a = learning_rate(alphas[k], schedules[k], t)
+            i0 = offsets[k] + i * batch
+            if d == 2:
+                st, det, val = _step2(code, sym, s, a, mu[k], th[k], Ys, i0, batch)
+            else:
+                for p in range(d):
+                    mu_old[p] = mu[k, p]
+                    for q in range(d):
+                        th_old[p, q] = th[k, p, q]
+                ok = one_update(code, sym, s, a, mu[k], th[k], Ys, i0, batch,
+                                sigma, P, G, rbar, C, r, u, w, work, piv)
+                if ok:
+                    st, det, val = check_state(code, sym, mu[k], th[k], th_old, work, work2, vals)
+                else:
+                    st, det, val = NOT_PD, DETAIL_EIG, 0.0
+                if st != OK:
+                    for p in range(d):
+                        mu[k, p] = mu_old[p]
+                        for q in range(d):
+                            th[k, p, q] = th_old[p, q]
+            if st != OK:
+                status[k] = st
+                fail_step[k] = t + 1
+                fail_detail[k] = det
+                fail_value[k] = val
+            else:
+                steps[k] = t + 1
+        if n_rec > 0 and ((i + 1) % rec_every == 0 or i == n_updates - 1):
+            j = i // rec_every
+            if j >= n_rec:
+                j = n_rec - 1
+            rec_alpha[k, j] = learning_rate(alphas[k], schedules[k], steps[k])
+            stored_to_sigma(th[k], code, rec_sigma[k, j], work, piv)
+            rec_asym[k, j] = relative_asymmetry(rec_sigma[k, j])
+            for p in range(d):
+                rec_mu[k, j, p] = mu[k, p]
+
+
+@nb.njit(**_JIT)
 def advance_chains(
     codes, syms, signs, schedules, alphas, steps, mu, th,
     Y, streams, offsets, batch, n_updates,
     status, fail_step, fail_detail, fail_value,
     rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
 ):
-    """Run ``n_updates`` updates on every running chain.
+    """Run ``n_updates`` updates on every running chain, one chain after another.
 
-    Chain k reads batch b from ``Y[streams[k], offsets[k] + b*batch :]``.
-    After update i (0-based) with ``(i + 1) % rec_every == 0`` or the last one,
-    the state (last good state for a stopped chain) is written to the ``rec_*``
-    arrays at index ``i // rec_every`` (the last one at ``R - 1``).
-    Returns nothing; ``steps`` counts each chain's applied updates.
+    Chain k reads batch b from ``Y[streams[k], offsets[k] + b*batch :]``. A
+    failing update is not applied: the chain stops with its last good state and
+    ``status``/``fail_*`` say why and at which update. After update i (0-based)
+    with ``(i + 1) % rec_every == 0`` or the last one, the state is written to
+    the ``rec_*`` arrays at index ``i // rec_every`` (the last one at ``R - 1``).
     """
-    K = mu.shape[0]
-    d = mu.shape[1]
-    n_rec = rec_mu.shape[1]
-    sigma = np.empty((d, d))
-    P = np.empty((d, d))
-    G = np.empty((d, d))
-    C = np.empty((d, d))
-    work = np.empty((d, d))
-    work2 = np.empty((d, d))
-    mu_old = np.empty(d)
-    th_old = np.empty((d, d))
-    rbar = np.empty(d)
-    r = np.empty(d)
-    u = np.empty(d)
-    w = np.empty(d)
-    vals = np.empty(d)
-    piv = np.empty(d, dtype=np.int64)
-    for k in range(K):
-        code = codes[k]
-        sym = syms[k]
-        s = signs[k]
-        src = streams[k]
-        for i in range(n_updates):
-            if status[k] == OK:
-                t = steps[k]
-                a = learning_rate(alphas[k], schedules[k], t)
-                for p in range(d):
-                    mu_old[p] = mu[k, p]
-                    for q in range(d):
-                        th_old[p, q] = th[k, p, q]
-                ok = one_update(code, sym, s, a, mu[k], th[k], Y[src], offsets[k] + i * batch,
-                                batch, sigma, P, G, rbar, C, r, u, w, work, piv)
-                if ok:
-                    st, det, val = check_state(code, sym, mu[k], th[k], th_old, work, work2, vals)
-                else:
-                    st, det, val = NOT_PD, DETAIL_EIG, 0.0
-                if st != OK:
-                    status[k] = st
-                    fail_step[k] = t + 1
-                    fail_detail[k] = det
-                    fail_value[k] = val
-                    for p in range(d):
-                        mu[k, p] = mu_old[p]
-                        for q in range(d):
-                            th[k, p, q] = th_old[p, q]
-                else:
-                    steps[k] = t + 1
-            if n_rec > 0 and ((i + 1) % rec_every == 0 or i == n_updates - 1):
-                j = i // rec_every
-                if j >= n_rec:
-                    j = n_rec - 1
-                rec_alpha[k, j] = learning_rate(alphas[k], schedules[k], steps[k])
-                stored_to_sigma(th[k], code, rec_sigma[k, j], work, piv)
-                rec_asym[k, j] = relative_asymmetry(rec_sigma[k, j])
-                for p in range(d):
-                    rec_mu[k, j, p] = mu[k, p]
+    for k in range(mu.shape[0]):
+        _advance_chain(k, codes, syms, signs, schedules, alphas, steps, mu, th, Y, streams, offsets,
+                       batch, n_updates, status, fail_step, fail_detail, fail_value,
+                       rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+
+
+@nb.njit(parallel=True, **_JIT)
+def advance_chains_parallel(
+    codes, syms, signs, schedules, alphas, steps, mu, th,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """``advance_chains`` with the chains spread over all cores (sweeps, forecasts).
+
+    Chains are independent, so the result is bit-identical to the serial one.
+    """
+    for k in nb.prange(mu.shape[0]):
+        _advance_chain(k, codes, syms, signs, schedules, alphas, steps, mu, th, Y, streams, offsets,
+                       batch, n_updates, status, fail_step, fail_detail, fail_value,
+                       rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
 
 
 @nb.njit(**_JIT)
