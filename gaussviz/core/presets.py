@@ -63,8 +63,10 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            "With Sigma far too large the gradient is tiny (~ alpha / Sigma^2): after 1e5 samples "
            "Sigma is still about 99. Not divergence, a crawl.", lambda: _start(100.0)),
     Preset("start-too-small", "Sigma_0 = 1e-4: the first steps are huge, it blows up",
-           "With Sigma far too small the gradient ~ r^2/Sigma^2 is enormous: the first update "
-           "throws Sigma by orders of magnitude or out of the positive-definite cone.",
+           "With Sigma far too small the gradient ~ r^2/Sigma^2 is enormous: the first update throws "
+           "Sigma from 1e-4 to about 1e3-1e5 and the mean by tens of units (or, for a sample very "
+           "close to the mean, out of the positive-definite cone). From up there the step ~ "
+           "alpha/Sigma^2 is tiny: it blows up, then crawls.",
            lambda: _start(1e-4)),
     Preset("ill-conditioned-covariance", "2-D target, eigenvalues 0.21 and 1.29, covariance, alpha = 0.02",
            "Noise drives the divergence: one update can lower the smallest eigenvalue by "
@@ -83,8 +85,10 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            "within about 10,000 updates. Turn on symmetrize to cure it.",
            lambda: _ill("covariance", alpha=0.002, symmetrize=False)),
     Preset("what-am-i-missing", "the five parameterizations side by side on one 2-D stream",
-           "All five update rules on the same samples at alpha = 0.02: covariance and precision leave "
-           "the positive-definite cone, log-Cholesky and natural converge.", _compare_all),
+           "All five update rules on the same samples at alpha = 0.02. covariance (the seed's: its step "
+           "scales like inv(Sigma)^2) leaves the positive-definite cone within a few hundred updates; "
+           "cholesky's diagonal can cross zero (about half the seeds within 20,000 updates); precision "
+           "(step ~ Sigma), log-Cholesky and natural converge.", _compare_all),
 ]}
 
 
