@@ -1,0 +1,85 @@
+"""Entry point of the window: ``gaussviz [--preset NAME | --session FILE] [--screenshot FILE --after S]``."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from PySide6 import QtCore, QtWidgets
+
+from ..core.presets import get_preset
+from ..core.settings import Settings, from_json
+
+#: the screenshot waits at most this long past --after for the first frame
+FIRST_FRAME_TIMEOUT_S = 20.0
+
+
+def settings_for(args: argparse.Namespace) -> Settings:
+    """The settings the window opens with; ValueError/OSError (exit 2) on a bad preset or session."""
+    preset = getattr(args, "preset", None)
+    session = getattr(args, "session", None)
+    if preset and session:
+        raise ValueError("use --preset or --session, not both")
+    if session:
+        try:
+            text = Path(session).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"session {session}: not a text (UTF-8) file") from None
+        except OSError as e:
+            raise ValueError(f"session {session}: {e.strerror or e}") from None
+        try:
+            return from_json(text)
+        except ValueError as e:
+            raise ValueError(f"{session}: {e}") from None
+    return get_preset(preset or "seed-question")
+
+
+def _application() -> QtWidgets.QApplication:
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        app = QtWidgets.QApplication(sys.argv[:1])
+    app.setApplicationName("gaussviz")
+    return app  # type: ignore[return-value]
+
+
+def run_app(args: argparse.Namespace) -> int:
+    """Open the window (running); with --screenshot, save a PNG after --after seconds and exit."""
+    settings = settings_for(args)
+    shot = getattr(args, "screenshot", None)
+    after = float(getattr(args, "after", 3.0) or 0.0)
+    if shot is not None:
+        if not math.isfinite(after) or after < 0:
+            raise ValueError(f"--after must be a number of seconds >= 0; got {after}")
+        parent = Path(shot).resolve().parent
+        if not parent.is_dir():
+            raise ValueError(f"--screenshot: folder {parent} does not exist")
+    app = _application()
+    from .window import MainWindow
+
+    window = MainWindow(settings, running=True)
+    result = {"code": 0}
+    if shot is not None:
+        deadline = after + FIRST_FRAME_TIMEOUT_S
+
+        def take(waited: float = after) -> None:
+            window.redraw()
+            if window.frames_drawn == 0 and waited < deadline:
+                QtCore.QTimer.singleShot(100, lambda: take(waited + 0.1))
+                return
+            if not save_screenshot(window, shot):
+                print(f"gaussviz: error: could not write {shot}", file=sys.stderr)
+                result["code"] = 2
+            window.close()
+
+        QtCore.QTimer.singleShot(int(after * 1000), take)
+    window.show()
+    app.exec()
+    window.shutdown()
+    return result["code"]
+
+
+def save_screenshot(window: QtWidgets.QWidget, path: str) -> bool:
+    """The whole window as PNG (``grab``: the offscreen screen is smaller than the window)."""
+    return window.grab().save(str(path), "PNG")

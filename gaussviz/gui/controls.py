@@ -1,0 +1,651 @@
+"""The control panel, bound to one ``Settings`` object (glue-style, by attribute path).
+
+``SettingsModel`` holds the window's single ``Settings``; every widget reads
+and writes it through a dotted path (``"estimator.alpha"``). A change is
+validated on a trial copy first, so a bad value never reaches the settings or
+the run: the widget shows a message and the previous value stays.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import fields
+from typing import Any
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtWidgets
+from superqt import QDoubleSlider
+
+from ..core.options import (
+    DIRECTIONS,
+    OBJECTIVES,
+    PARAMETERIZATION_HELP,
+    PARAMETERIZATIONS,
+    SCHEDULES,
+    SYMMETRIZABLE,
+    as_mean,
+    as_spd,
+    sign_effect,
+)
+from ..core.presets import PRESETS
+from ..core.settings import MAX_DIM, Settings
+
+ALPHA_MIN = 1e-5
+ALPHA_MAX = 1.0
+#: settings the worker applies to the running estimator (everything else rebuilds the run)
+LIVE_PATHS = frozenset({
+    "estimator.alpha", "estimator.objective", "estimator.direction", "estimator.parameterization",
+    "estimator.symmetrize", "estimator.schedule", "estimator.batch_size", "speed",
+})
+SPEEDS: list[tuple[str, float]] = [
+    ("10 updates/s", 10.0), ("100 updates/s", 100.0), ("1,000 updates/s", 1e3),
+    ("10,000 updates/s", 1e4), ("100,000 updates/s", 1e5), ("as fast as possible", 0.0),
+]
+OBJECTIVE_TEXT = {"loglik": "maximize log L", "neg-loglik": "minimize -log L"}
+DIRECTION_TEXT = {"ascent": "ascent: θ + α∇", "descent": "descent: θ − α∇"}
+SCHEDULE_TEXT = {"constant": "constant: α", "inverse": "inverse: α/(1 + α t)",
+                 "inverse-sqrt": "inverse-sqrt: α/√(1 + t)"}
+GOOD = "#1a7f37"
+BAD = "#c62828"
+
+
+def format_alpha(a: float) -> str:
+    return f"{a:.3g}"
+
+
+def parse_number(text: str, name: str, lo: float, hi: float) -> float:
+    """A number typed by a user, or a ValueError that says what was wrong."""
+    t = text.strip()
+    try:
+        v = float(t)
+    except ValueError:
+        raise ValueError(f"{name}: {t!r} is not a number") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number; got {t}")
+    if not lo <= v <= hi:
+        raise ValueError(f"{name} must be from {lo:g} to {hi:g}; got {v:g}")
+    return v
+
+
+def parse_vector(text: str, name: str, d: int) -> float | list[float]:
+    """One number (used for every entry) or d numbers separated by commas or spaces."""
+    parts = [p for p in re.split(r"[,;\s]+", text.strip()) if p]
+    if not parts:
+        raise ValueError(f"{name}: type one number or {d} numbers separated by commas")
+    try:
+        vals = [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"{name}: {text.strip()!r} is not a list of numbers") from None
+    if len(vals) == 1:
+        as_mean([vals[0]] * d, name, d)
+        return vals[0]
+    if len(vals) != d:
+        raise ValueError(f"{name} needs 1 or {d} numbers (the dimension); got {len(vals)}")
+    as_mean(vals, name, d)
+    return vals
+
+
+def parse_matrix(text: str, name: str, d: int) -> list[list[float]]:
+    """Rows separated by new lines or ';', entries by commas or spaces; must be symmetric PD."""
+    rows = [r for r in re.split(r"[;\n]+", text.strip()) if r.strip()]
+    try:
+        m = [[float(x) for x in re.split(r"[,\s]+", r.strip()) if x] for r in rows]
+    except ValueError:
+        raise ValueError(f"{name}: entries must be numbers (rows on separate lines or split by ';')") from None
+    if len(m) != d or any(len(r) != d for r in m):
+        raise ValueError(f"{name} must be {d} rows of {d} numbers; got {len(m)} row(s) of "
+                         f"{sorted({len(r) for r in m})} number(s)")
+    return as_spd(m, name, d).tolist()
+
+
+def format_vector(v: Any) -> str:
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return ", ".join(f"{float(x):g}" for x in v)
+    return f"{float(v):g}"
+
+
+def format_matrix(m: Any) -> str:
+    return "\n".join(", ".join(f"{float(x):.6g}" for x in row) for row in np.asarray(m, dtype=float))
+
+
+def _resize_vector(v: Any, d: int) -> float | list[float]:
+    """A mean for a new dimension: a scalar stays; a list is cut or padded with zeros."""
+    if not isinstance(v, (list, tuple)):
+        return v
+    vals = [float(x) for x in v][:d] + [0.0] * max(0, d - len(v))
+    return vals[0] if d == 1 else vals
+
+
+class SettingsModel(QtCore.QObject):
+    """The window's one ``Settings``; views bind to it by dotted attribute path."""
+
+    #: one setting changed (its dotted path)
+    sig_changed = QtCore.Signal(str)
+    #: everything changed at once (preset or session loaded)
+    sig_replaced = QtCore.Signal()
+
+    def __init__(self, settings: Settings, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._s = settings.validate()
+
+    @property
+    def settings(self) -> Settings:
+        return self._s
+
+    def get(self, path: str) -> Any:
+        obj: Any = self._s
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        return obj
+
+    def set(self, path: str, value: Any) -> None:
+        """Validate on a copy, then apply and announce; ValueError leaves everything as it was."""
+        if self.get(path) == value:
+            return
+        trial = self._s.copy()
+        self._assign(trial, path, value)
+        trial.validate()
+        self._assign(self._s, path, value)
+        self.sig_changed.emit(path)
+
+    def set_many(self, values: dict[str, Any]) -> None:
+        """Several settings that only make sense together (e.g. the sign pair), validated at once."""
+        changed = [p for p, v in values.items() if self.get(p) != v]
+        if not changed:
+            return
+        trial = self._s.copy()
+        for p in changed:
+            self._assign(trial, p, values[p])
+        trial.validate()
+        for p in changed:
+            self._assign(self._s, p, values[p])
+        for p in changed:
+            self.sig_changed.emit(p)
+
+    def set_dim(self, d: int) -> None:
+        """Change the target dimension, adapting the means and dropping a typed covariance."""
+        if d == self._s.target.dim:
+            return
+        trial = self._s.copy()
+        self._resize(trial, d)
+        trial.validate()
+        self._resize(self._s, d)
+        self.sig_changed.emit("target.dim")
+
+    @staticmethod
+    def _resize(s: Settings, d: int) -> None:
+        s.target.dim = int(d)
+        s.target.mean = _resize_vector(s.target.mean, d)
+        s.start.mean = _resize_vector(s.start.mean, d)
+        if s.target.cov is not None:
+            s.target.cov = None  # a typed matrix of another size no longer applies
+
+    def replace(self, new: Settings) -> None:
+        """Load another settings object's values into this one (the object itself stays)."""
+        new = new.copy().validate()
+        for f in fields(Settings):
+            setattr(self._s, f.name, getattr(new, f.name))
+        self.sig_replaced.emit()
+
+    @staticmethod
+    def _assign(root: Settings, path: str, value: Any) -> None:
+        *head, last = path.split(".")
+        obj: Any = root
+        for part in head:
+            obj = getattr(obj, part)
+        setattr(obj, last, value)
+
+
+class AlphaControl(QtWidgets.QWidget):
+    """Log-scale slider over [1e-5, 1] plus an editable value; emits a valid alpha only."""
+
+    sig_alpha = QtCore.Signal(float)
+    sig_invalid = QtCore.Signal(str)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slider = QDoubleSlider(QtCore.Qt.Orientation.Horizontal)
+        self.slider.setRange(math.log10(ALPHA_MIN), math.log10(ALPHA_MAX))
+        self.slider.setSingleStep(0.05)
+        self.slider.setPageStep(0.5)
+        self.slider.setToolTip("learning rate α, log scale from 1e-5 to 1 (applies at once, no restart)")
+        self.edit = QtWidgets.QLineEdit()
+        self.edit.setMaximumWidth(90)
+        self.edit.setToolTip("type α (1e-5 to 1) and press Enter")
+        self._value = 0.002
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.edit)
+        self.slider.valueChanged.connect(self._on_slider)
+        self.edit.editingFinished.connect(self._on_edit)
+        self.set_value(self._value)
+
+    def value(self) -> float:
+        return self._value
+
+    def set_value(self, a: float) -> None:
+        """Show a value without emitting (model -> view)."""
+        self._value = float(a)
+        with QtCore.QSignalBlocker(self.slider):
+            self.slider.setValue(math.log10(min(max(a, ALPHA_MIN), ALPHA_MAX)))
+        self.edit.setText(format_alpha(a))
+
+    def _on_slider(self, x: float) -> None:
+        a = float(format_alpha(10.0 ** x))  # 3 significant digits: readable, reproducible
+        self._value = a
+        self.edit.setText(format_alpha(a))
+        self.sig_alpha.emit(a)
+
+    def _on_edit(self) -> None:
+        text = self.edit.text()
+        if text.strip() == format_alpha(self._value):
+            return
+        try:
+            a = parse_number(text, "alpha", ALPHA_MIN, ALPHA_MAX)
+        except ValueError as e:
+            self.edit.setText(format_alpha(self._value))  # the previous value stays
+            self.sig_invalid.emit(str(e))
+            return
+        self.set_value(a)
+        self.sig_alpha.emit(a)
+
+
+class ValidatedEdit(QtWidgets.QLineEdit):
+    """A line edit that parses on Enter/focus-out; bad text reverts and reports why."""
+
+    sig_value = QtCore.Signal(object)
+    sig_invalid = QtCore.Signal(str)
+
+    def __init__(self, parse, fmt, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._parse = parse
+        self._fmt = fmt
+        self._value: Any = None
+        self.editingFinished.connect(self._commit)
+
+    def set_value(self, v: Any) -> None:
+        if self.hasFocus() and v == self._value:
+            return  # don't clobber what the user is typing
+        self._value = v
+        self.setText(self._fmt(v))
+
+    def _commit(self) -> None:
+        if self._value is not None and self.text().strip() == self._fmt(self._value):
+            return
+        try:
+            v = self._parse(self.text())
+        except ValueError as e:
+            if self._value is not None:
+                self.setText(self._fmt(self._value))
+            self.sig_invalid.emit(str(e))
+            return
+        self._value = v
+        self.setText(self._fmt(v))
+        self.sig_value.emit(v)
+
+
+def _combo(items: list[tuple[str, Any]]) -> QtWidgets.QComboBox:
+    c = QtWidgets.QComboBox()
+    for text, data in items:
+        c.addItem(text, data)
+    return c
+
+
+def _select(combo: QtWidgets.QComboBox, data: Any) -> None:
+    with QtCore.QSignalBlocker(combo):
+        i = combo.findData(data)
+        if i < 0:
+            combo.addItem(str(data), data)
+            i = combo.count() - 1
+        combo.setCurrentIndex(i)
+
+
+class ControlPanel(QtWidgets.QWidget):
+    """Every control of the live view; writes go to the ``SettingsModel``, never to the run."""
+
+    #: run buttons (the window forwards them to the worker)
+    sig_start_pause = QtCore.Signal()
+    sig_step = QtCore.Signal()
+    sig_reset = QtCore.Signal()
+    sig_resume = QtCore.Signal()
+    #: preset chosen by the user (its name)
+    sig_preset = QtCore.Signal(str)
+    #: pair of target axes the cloud shows (0-based)
+    sig_cloud_axes = QtCore.Signal(int, int)
+    #: a user typed something invalid (the message); the previous value stayed
+    sig_message = QtCore.Signal(str)
+
+    def __init__(self, model: SettingsModel, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        lay.setSpacing(8)
+        lay.addWidget(self._build_preset())
+        lay.addWidget(self._build_run())
+        lay.addWidget(self._build_estimator())
+        lay.addWidget(self._build_target())
+        lay.addWidget(self._build_start())
+        self.message = QtWidgets.QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet(f"color: {BAD}; font-weight: bold;")
+        self.message.setVisible(False)
+        lay.insertWidget(2, self.message)
+        lay.addStretch(1)
+        model.sig_changed.connect(self.refresh)
+        model.sig_replaced.connect(self.refresh)
+        self.refresh()
+
+    # ---------------------------------------------------------------- build
+    def _build_preset(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Preset")
+        self.preset = QtWidgets.QComboBox()
+        self.preset.addItem("(custom)", "")
+        for name, p in PRESETS.items():
+            self.preset.addItem(name, name)
+            self.preset.setItemData(self.preset.count() - 1, p.summary, QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.preset.activated.connect(self._on_preset)
+        f = QtWidgets.QVBoxLayout(box)
+        f.addWidget(self.preset)
+        return box
+
+    def _build_run(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Run")
+        self.start_button = QtWidgets.QPushButton("Start")
+        self.start_button.setToolTip("start or pause the run (Space)")
+        self.step_button = QtWidgets.QPushButton("Step")
+        self.step_button.setToolTip("pause and apply exactly one update (Right arrow)")
+        self.reset_button = QtWidgets.QPushButton("Reset")
+        self.reset_button.setToolTip("back to update 0 with the current settings (R)")
+        self.resume_button = QtWidgets.QPushButton("Resume")
+        self.resume_button.setToolTip("after a divergence: go on from the last good state")
+        self.resume_button.setEnabled(False)
+        for b in (self.start_button, self.step_button, self.reset_button, self.resume_button):
+            b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # Space must reach the shortcut
+        self.start_button.clicked.connect(self.sig_start_pause)
+        self.step_button.clicked.connect(self.sig_step)
+        self.reset_button.clicked.connect(self.sig_reset)
+        self.resume_button.clicked.connect(self.sig_resume)
+        self.speed = _combo(SPEEDS)
+        self.speed.currentIndexChanged.connect(lambda _i: self._set("speed", float(self.speed.currentData())))
+        g = QtWidgets.QGridLayout(box)
+        g.addWidget(self.start_button, 0, 0)
+        g.addWidget(self.step_button, 0, 1)
+        g.addWidget(self.reset_button, 1, 0)
+        g.addWidget(self.resume_button, 1, 1)
+        g.addWidget(QtWidgets.QLabel("speed"), 2, 0)
+        g.addWidget(self.speed, 2, 1)
+        return box
+
+    def _build_estimator(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Estimator")
+        f = QtWidgets.QFormLayout(box)
+        f.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.alpha = AlphaControl()
+        self.alpha.sig_alpha.connect(lambda a: self._set("estimator.alpha", a))
+        self.alpha.sig_invalid.connect(self.show_message)
+        f.addRow("α", self.alpha)
+        self.schedule = _combo([(SCHEDULE_TEXT[s], s) for s in SCHEDULES])
+        self.schedule.currentIndexChanged.connect(
+            lambda _i: self._set("estimator.schedule", self.schedule.currentData()))
+        f.addRow("schedule", self.schedule)
+        self.batch = QtWidgets.QSpinBox()
+        self.batch.setRange(1, 1000)
+        self.batch.setToolTip("samples per update (1 = the seed's pure online case)")
+        self.batch.valueChanged.connect(lambda v: self._set("estimator.batch_size", int(v)))
+        f.addRow("mini-batch", self.batch)
+        self.objective = _combo([(OBJECTIVE_TEXT[o], o) for o in OBJECTIVES])
+        self.direction = _combo([(DIRECTION_TEXT[d], d) for d in DIRECTIONS])
+        self.objective.currentIndexChanged.connect(lambda _i: self._set_sign())
+        self.direction.currentIndexChanged.connect(lambda _i: self._set_sign())
+        f.addRow("objective", self.objective)
+        f.addRow("direction", self.direction)
+        self.sign_label = QtWidgets.QLabel()
+        self.sign_label.setWordWrap(True)
+        f.addRow("effect", self.sign_label)
+        self.param = _combo([(p, p) for p in PARAMETERIZATIONS])
+        for i, p in enumerate(PARAMETERIZATIONS):
+            self.param.setItemData(i, PARAMETERIZATION_HELP[p], QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.param.currentIndexChanged.connect(
+            lambda _i: self._set("estimator.parameterization", self.param.currentData()))
+        f.addRow("update", self.param)
+        self.param_help = QtWidgets.QLabel()
+        self.param_help.setWordWrap(True)
+        self.param_help.setStyleSheet("color: #555;")
+        f.addRow(self.param_help)
+        self.symmetrize = QtWidgets.QCheckBox("symmetrize each update")
+        self.symmetrize.setToolTip("replace inv(Sigma) and the update by their symmetric parts "
+                                   "(covariance, precision); off = the seed's literal update")
+        self.symmetrize.toggled.connect(lambda b: self._set("estimator.symmetrize", bool(b)))
+        f.addRow(self.symmetrize)
+        self.asymmetry = QtWidgets.QLabel("–")
+        self.asymmetry.setToolTip("relative asymmetry ||Σ − Σᵀ|| / ||Σ|| of the current estimate; "
+                                  "the run stops when it passes 1e-6")
+        self.asymmetry.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        f.addRow("asymmetry", self.asymmetry)
+        return box
+
+    def _build_target(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Target (the truth samples come from)")
+        f = QtWidgets.QFormLayout(box)
+        f.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.dim = QtWidgets.QSpinBox()
+        self.dim.setRange(1, MAX_DIM)
+        self.dim.setKeyboardTracking(False)  # typing "12" must not build d = 1 first
+        self.dim.valueChanged.connect(self._on_dim)
+        f.addRow("dimension d", self.dim)
+        self.target_mean = ValidatedEdit(
+            lambda t: parse_vector(t, "true mean", self.model.settings.target.dim), format_vector)
+        self.target_mean.setToolTip("one number (every entry) or d numbers separated by commas")
+        self.target_mean.sig_value.connect(lambda v: self._set("target.mean", v))
+        self.target_mean.sig_invalid.connect(self.show_message)
+        f.addRow("true mean", self.target_mean)
+        self.cov_mode = _combo([("condition number + rotation", "cond"), ("typed entries", "typed")])
+        self.cov_mode.currentIndexChanged.connect(self._on_cov_mode)
+        f.addRow("covariance", self.cov_mode)
+        self.cond = ValidatedEdit(lambda t: parse_number(t, "condition number", 1.0, 1e10), lambda v: f"{v:g}")
+        self.cond.setToolTip("ratio of the largest to the smallest eigenvalue (1 to 1e10)")
+        self.cond.sig_value.connect(lambda v: self._set("target.cond", v))
+        self.cond.sig_invalid.connect(self.show_message)
+        f.addRow("condition no.", self.cond)
+        self.rotation = QtWidgets.QDoubleSpinBox()
+        self.rotation.setRange(-180.0, 180.0)
+        self.rotation.setDecimals(1)
+        self.rotation.setSuffix("°")
+        self.rotation.setKeyboardTracking(False)
+        self.rotation.valueChanged.connect(lambda v: self._set("target.rotation_deg", float(v)))
+        f.addRow("rotation", self.rotation)
+        self.scale = ValidatedEdit(lambda t: parse_number(t, "target scale", 1e-6, 1e6), lambda v: f"{v:g}")
+        self.scale.setToolTip("geometric mean of the eigenvalues")
+        self.scale.sig_value.connect(lambda v: self._set("target.scale", v))
+        self.scale.sig_invalid.connect(self.show_message)
+        f.addRow("scale", self.scale)
+        self.cov_text = QtWidgets.QPlainTextEdit()
+        self.cov_text.setPlaceholderText("one row per line, e.g.\n1, 0.48\n0.48, 0.5")
+        self.cov_text.setMaximumHeight(90)
+        self.cov_apply = QtWidgets.QPushButton("Apply matrix")
+        self.cov_apply.clicked.connect(self._on_cov_apply)
+        f.addRow("Σ entries", self.cov_text)
+        f.addRow("", self.cov_apply)
+        self._cov_rows = (self.cond, self.rotation, self.scale, self.cov_text, self.cov_apply)
+        self._target_form = f
+        self.seed = QtWidgets.QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setKeyboardTracking(False)
+        self.seed.valueChanged.connect(lambda v: self._set("target.seed", int(v)))
+        f.addRow("seed", self.seed)
+        axes = QtWidgets.QWidget()
+        al = QtWidgets.QHBoxLayout(axes)
+        al.setContentsMargins(0, 0, 0, 0)
+        self.axis_x = QtWidgets.QSpinBox()
+        self.axis_y = QtWidgets.QSpinBox()
+        for sb, v in ((self.axis_x, 1), (self.axis_y, 2)):
+            sb.setPrefix("x")
+            sb.setRange(1, 2)
+            sb.setValue(v)
+            sb.valueChanged.connect(self._on_axes)
+            al.addWidget(sb)
+        self.axes_row = axes
+        f.addRow("cloud axes", axes)
+        return box
+
+    def _build_start(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Start (μ₀, Σ₀ = scale · I)")
+        f = QtWidgets.QFormLayout(box)
+        f.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.start_mean = ValidatedEdit(
+            lambda t: parse_vector(t, "start mean", self.model.settings.target.dim), format_vector)
+        self.start_mean.sig_value.connect(lambda v: self._set("start.mean", v))
+        self.start_mean.sig_invalid.connect(self.show_message)
+        f.addRow("mean μ₀", self.start_mean)
+        self.cov_scale = ValidatedEdit(
+            lambda t: parse_number(t, "start covariance scale", 1e-12, 1e12), lambda v: f"{v:g}")
+        self.cov_scale.setToolTip("Σ₀ = scale · I; far too large crawls, far too small blows up")
+        self.cov_scale.sig_value.connect(lambda v: self._set("start.cov_scale", v))
+        self.cov_scale.sig_invalid.connect(self.show_message)
+        f.addRow("Σ₀ scale", self.cov_scale)
+        return box
+
+    # ------------------------------------------------------- view <- model
+    def refresh(self, path: str = "") -> None:
+        """Show the model's values (signals blocked: this is not a user edit).
+
+        ``path`` is the setting that changed ("" = all); the typed matrix is only
+        rewritten when the target changed, so a matrix being typed survives a slider drag.
+        """
+        s = self.model.settings
+        e, t = s.estimator, s.target
+        self.alpha.set_value(e.alpha)
+        _select(self.schedule, e.schedule)
+        with QtCore.QSignalBlocker(self.batch):
+            self.batch.setValue(e.batch_size)
+        _select(self.objective, e.objective)
+        _select(self.direction, e.direction)
+        good = sign_effect(e.objective, e.direction) == "climbs the likelihood"
+        self.sign_label.setText(sign_effect(e.objective, e.direction))
+        self.sign_label.setStyleSheet(f"color: white; background: {GOOD if good else BAD}; "
+                                      "padding: 3px; font-weight: bold; border-radius: 3px;")
+        _select(self.param, e.parameterization)
+        self.param_help.setText(PARAMETERIZATION_HELP[e.parameterization])
+        with QtCore.QSignalBlocker(self.symmetrize):
+            self.symmetrize.setChecked(bool(e.symmetrize))
+        self.symmetrize.setEnabled(e.parameterization in SYMMETRIZABLE)
+        _select(self.speed, float(s.speed))
+        with QtCore.QSignalBlocker(self.dim):
+            self.dim.setValue(t.dim)
+        self.target_mean.set_value(t.mean)
+        typed = t.cov is not None
+        _select(self.cov_mode, "typed" if typed else "cond")
+        self.cond.set_value(t.cond)
+        with QtCore.QSignalBlocker(self.rotation):
+            self.rotation.setValue(t.rotation_deg)
+        self.scale.set_value(t.scale)
+        if not path or path.startswith("target."):
+            self.cov_text.setPlainText(format_matrix(t.cov_matrix()))
+        self._show_cov_rows(typed)
+        with QtCore.QSignalBlocker(self.seed):
+            self.seed.setValue(t.seed)
+        self.start_mean.set_value(s.start.mean)
+        self.cov_scale.set_value(s.start.cov_scale)
+        self._refresh_axes(t.dim)
+        _select(self.preset, s.preset if s.preset in PRESETS else "")
+
+    def _show_cov_rows(self, typed: bool) -> None:
+        for w in self._cov_rows:
+            on = (w in (self.cov_text, self.cov_apply)) == typed
+            self._target_form.setRowVisible(w, on)
+
+    def _refresh_axes(self, d: int) -> None:
+        self._target_form.setRowVisible(self.axes_row, d > 2)
+        for sb in (self.axis_x, self.axis_y):
+            with QtCore.QSignalBlocker(sb):
+                sb.setRange(1, max(2, d))
+        if d >= 2 and self.axis_x.value() == self.axis_y.value():
+            with QtCore.QSignalBlocker(self.axis_x), QtCore.QSignalBlocker(self.axis_y):
+                self.axis_x.setValue(1)
+                self.axis_y.setValue(2)
+
+    def show_asymmetry(self, value: float) -> None:
+        self.asymmetry.setText(f"{value:.1e}" if math.isfinite(value) else "–")
+
+    def show_message(self, text: str) -> None:
+        """A visible message for a bad input (cleared by the next good one)."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+        self.sig_message.emit(text)
+
+    def set_running(self, running: bool) -> None:
+        self.start_button.setText("Pause" if running else "Start")
+
+    def set_diverged(self, diverged: bool) -> None:
+        self.resume_button.setEnabled(diverged)
+
+    # ------------------------------------------------------- view -> model
+    def _set(self, path: str, value: Any) -> None:
+        try:
+            self.model.set(path, value)
+        except ValueError as e:
+            self.show_message(str(e))
+            self.refresh()  # the previous value stays on screen
+            return
+        self.show_message("")
+
+    def _set_sign(self) -> None:
+        values = {"estimator.objective": self.objective.currentData(),
+                  "estimator.direction": self.direction.currentData()}
+        try:
+            self.model.set_many(values)
+        except ValueError as e:
+            self.show_message(str(e))
+            self.refresh()
+            return
+        self.show_message("")
+
+    def _on_dim(self, d: int) -> None:
+        try:
+            self.model.set_dim(int(d))
+        except ValueError as e:
+            self.show_message(str(e))
+            self.refresh()
+            return
+        self.show_message("")
+
+    def _on_cov_mode(self, _i: int) -> None:
+        typed = self.cov_mode.currentData() == "typed"
+        self._show_cov_rows(typed)
+        if not typed and self.model.settings.target.cov is not None:
+            self._set("target.cov", None)
+
+    def _on_cov_apply(self) -> None:
+        try:
+            m = parse_matrix(self.cov_text.toPlainText(), "target covariance", self.model.settings.target.dim)
+        except ValueError as e:
+            self.show_message(str(e))
+            return
+        self._set("target.cov", m)
+
+    def _on_axes(self, _v: int) -> None:
+        i, j = self.axis_x.value() - 1, self.axis_y.value() - 1
+        if i == j:
+            self.show_message("the cloud needs two different axes")
+            return
+        self.show_message("")
+        self.sig_cloud_axes.emit(i, j)
+
+    def _on_preset(self, _i: int) -> None:
+        name = self.preset.currentData()
+        if name:
+            self.sig_preset.emit(name)
+
+    def cloud_axes(self) -> tuple[int, int]:
+        return self.axis_x.value() - 1, self.axis_y.value() - 1
+
+
+def bold_font(widget: QtWidgets.QWidget, scale: float = 1.0) -> QtGui.QFont:
+    f = QtGui.QFont(widget.font())
+    f.setBold(True)
+    if scale != 1.0:
+        f.setPointSizeF(f.pointSizeF() * scale)
+    return f

@@ -1,0 +1,394 @@
+"""The main window: a "Live" tab (controls | banner, explanation, plots), a File menu, a status bar.
+
+The window keeps the one ``Settings`` (through ``SettingsModel``), turns each
+change into a worker command (live estimator settings) or a rebuild (target,
+start, dimension), and redraws on a ~30 Hz timer from the worker's newest
+snapshot. Only this (GUI) thread touches widgets.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from ..core.presets import PRESETS, get_preset
+from ..core.runloop import Snapshot
+from ..core.settings import Settings, from_json, to_json
+from .controls import BAD, LIVE_PATHS, ControlPanel, SettingsModel
+from .plots import LivePlots
+from .worker import RunWorker
+
+#: redraw period of the GUI timer (about 30 frames per second)
+REDRAW_MS = 33
+DEFAULT_SIZE = (1600, 1000)
+
+
+def _si(x: float) -> str:
+    """1234567 -> '1.23 M' (status bar numbers people read at a glance)."""
+    if not math.isfinite(x):
+        return "–"
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g} {unit}"
+    return f"{x:.3g}"
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """gaussviz's window; later tabs (stability map, Marchenko–Pastur) go into ``self.tabs``."""
+
+    def __init__(self, settings: Settings | None = None, running: bool = True,
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        settings = settings if settings is not None else get_preset("seed-question")
+        self.model = SettingsModel(settings.copy())
+        self.worker = RunWorker(self.model.settings, running=running)
+        self._modified = False
+        self._last_seq = -1
+        self._frame_times: deque[float] = deque(maxlen=120)
+        self.frames_drawn = 0
+        self.shown_snapshot: Snapshot | None = None
+        self._want_running = running
+        self._worker_running = running
+
+        self.setWindowTitle("gaussviz")
+        self.resize(*DEFAULT_SIZE)
+        self.tabs = QtWidgets.QTabWidget()
+        self.setCentralWidget(self.tabs)
+        self.tabs.addTab(self._build_live(), "Live")
+        self._build_menus()
+        self._build_status()
+        self._build_shortcuts()
+
+        self.model.sig_changed.connect(self._on_setting_changed)
+        self.model.sig_replaced.connect(self._on_settings_replaced)
+        self.panel.sig_start_pause.connect(self.toggle_running)
+        self.panel.sig_step.connect(self.step)
+        self.panel.sig_reset.connect(self.reset)
+        self.panel.sig_resume.connect(self.resume)
+        self.panel.sig_preset.connect(self.load_preset)
+        self.panel.sig_cloud_axes.connect(self._update_cloud_axes)
+        self.panel.sig_message.connect(self._on_message)
+        self.worker.sig_error.connect(self.panel.show_message)
+        self.panel.set_running(running)
+        self._show_explanation()
+
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+        self.worker.start()
+
+    # ---------------------------------------------------------------- build
+    def _build_live(self) -> QtWidgets.QWidget:
+        self.panel = ControlPanel(self.model)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidget(self.panel)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self.panel.sizeHint().width() + 24)
+        scroll.setMaximumWidth(460)
+
+        right = QtWidgets.QWidget()
+        rl = QtWidgets.QVBoxLayout(right)
+        rl.setContentsMargins(4, 4, 4, 4)
+        rl.setSpacing(4)
+        self.banner = QtWidgets.QLabel()
+        self.banner.setObjectName("divergenceBanner")
+        self.banner.setWordWrap(True)
+        self.banner.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.banner.setStyleSheet(
+            f"QLabel#divergenceBanner {{ background: {BAD}; color: white; font-weight: bold; "
+            "padding: 8px 12px; border-radius: 4px; }")
+        f = self.banner.font()
+        f.setPointSizeF(f.pointSizeF() * 1.25)
+        self.banner.setFont(f)
+        self.banner.setVisible(False)
+        self.explanation = QtWidgets.QLabel()
+        self.explanation.setWordWrap(True)
+        self.explanation.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.explanation.setStyleSheet("QLabel { background: #eef3f8; padding: 6px 10px; border-radius: 4px; }")
+        f = self.explanation.font()
+        f.setPointSizeF(f.pointSizeF() * 1.1)
+        self.explanation.setFont(f)
+        self.plots = LivePlots()
+        rl.addWidget(self.banner)
+        rl.addWidget(self.explanation)
+        rl.addWidget(self.plots, 1)
+
+        live = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        live.addWidget(scroll)
+        live.addWidget(right)
+        live.setStretchFactor(0, 0)
+        live.setStretchFactor(1, 1)
+        live.setChildrenCollapsible(False)
+        return live
+
+    def _build_menus(self) -> None:
+        self.file_menu = self.menuBar().addMenu("&File")
+        a = self.file_menu.addAction("&Open session…")
+        a.setShortcut(QtGui.QKeySequence.StandardKey.Open)
+        a.triggered.connect(self._open_session_dialog)
+        a = self.file_menu.addAction("&Save session…")
+        a.setShortcut(QtGui.QKeySequence.StandardKey.Save)
+        a.triggered.connect(self._save_session_dialog)
+        self.file_menu.addSeparator()
+        a = self.file_menu.addAction("&Quit")
+        a.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+        a.triggered.connect(self.close)
+        self.run_menu = self.menuBar().addMenu("&Run")
+        for text, slot in (("Start / Pause\tSpace", self.toggle_running), ("Step\tRight", self.step),
+                           ("Reset\tR", self.reset), ("Resume after divergence", self.resume)):
+            self.run_menu.addAction(text).triggered.connect(slot)
+
+    def _build_status(self) -> None:
+        sb = self.statusBar()
+        self.status_state = QtWidgets.QLabel()
+        self.status_updates = QtWidgets.QLabel()
+        self.status_rate = QtWidgets.QLabel()
+        self.status_fps = QtWidgets.QLabel()
+        self.status_alpha = QtWidgets.QLabel()
+        for w in (self.status_state, self.status_updates, self.status_rate, self.status_fps, self.status_alpha):
+            w.setMinimumWidth(150)
+            sb.addPermanentWidget(w)
+
+    def _build_shortcuts(self) -> None:
+        # Window-wide, so they work while a slider has focus (a text field keeps its own keys).
+        self.shortcuts = {}
+        for key, slot in ((QtCore.Qt.Key.Key_Space, self.toggle_running),
+                          (QtCore.Qt.Key.Key_Right, self.step),
+                          (QtCore.Qt.Key.Key_R, self.reset)):
+            sc = QtGui.QShortcut(QtGui.QKeySequence(key), self)
+            sc.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+            sc.activated.connect(slot)
+            self.shortcuts[key] = sc
+
+    # ------------------------------------------------------------- actions
+    @property
+    def settings(self) -> Settings:
+        """The one settings object behind every control."""
+        return self.model.settings
+
+    def is_running(self) -> bool:
+        return self.worker.running
+
+    def toggle_running(self) -> None:
+        self.set_running(not self._want_running)
+
+    def set_running(self, running: bool) -> None:
+        self._want_running = running
+        self.panel.set_running(running)
+        self.worker.send("running", running)
+
+    def step(self) -> None:
+        """Pause and apply exactly one update."""
+        self._want_running = False
+        self.panel.set_running(False)
+        self.worker.send("step", 1)
+
+    def reset(self) -> None:
+        """Back to update 0 with the current settings (running or paused as before)."""
+        self._rebuild()
+
+    def resume(self) -> None:
+        """Go on from the last good state after a divergence (with whatever settings are set now)."""
+        self.worker.send("resume")
+        self.set_running(True)
+
+    def load_preset(self, name: str) -> None:
+        try:
+            s = get_preset(name)
+        except ValueError as e:
+            self.panel.show_message(str(e))
+            return
+        s.speed = self.settings.speed  # the speed is the viewer's choice, not the lesson's
+        self.model.replace(s)
+
+    def load_settings(self, s: Settings) -> None:
+        """Load a whole settings object (a session) into the controls and rebuild the run."""
+        self.model.replace(s)
+
+    def _rebuild(self) -> None:
+        self.plots.clear()
+        self._last_seq = -1
+        self.worker.send("rebuild", self.settings.copy())
+
+    def _on_setting_changed(self, path: str) -> None:
+        self._modified = True
+        self._show_explanation()
+        e = self.settings.estimator
+        if path not in LIVE_PATHS:
+            if path == "target.dim":
+                self._update_cloud_axes()
+            self._rebuild()
+            return
+        if path in ("estimator.objective", "estimator.direction"):
+            self.worker.send("sign", (e.objective, e.direction))
+        elif path == "speed":
+            self.worker.send("speed", self.settings.speed)
+        else:
+            name = path.split(".", 1)[1]
+            self.worker.send(name, getattr(e, name))
+
+    def _update_cloud_axes(self, *_args) -> None:
+        """Hand the chosen pair to the plots once they show a run of that dimension (d > 2 only)."""
+        snap = self.shown_snapshot
+        if snap is None or self.settings.target.dim <= 2:
+            return
+        d = int(snap.ref_mean.shape[0])
+        want = self.panel.cloud_axes()
+        if d > max(want) and self.plots.cloud_axes() != want:
+            self.plots.set_cloud_axes(*want)
+
+    def _on_settings_replaced(self) -> None:
+        self._modified = False
+        self._show_explanation()
+        self._update_cloud_axes()
+        self._rebuild()
+
+    def _sync_running(self) -> None:
+        """Follow the worker's own state changes (e.g. its pause at a divergence).
+
+        Polled on each tick rather than signalled, so the button and the snapshot
+        it belongs to change in the same frame; only a change is followed, so a
+        click that the worker hasn't applied yet doesn't flicker back.
+        """
+        running = self.worker.running
+        if running != self._worker_running:
+            self._worker_running = running
+            self._want_running = running
+            self.panel.set_running(running)
+
+    def _on_message(self, text: str) -> None:
+        if text:
+            self.statusBar().showMessage(text, 8000)
+        else:
+            self.statusBar().clearMessage()
+
+    def _show_explanation(self) -> None:
+        name = self.settings.preset
+        p = PRESETS.get(name)
+        if p is None:
+            self.explanation.setText("<b>Custom settings.</b> Pick a preset on the left for a guided lesson.")
+            self.setWindowTitle("gaussviz")
+            return
+        mod = " <i>(modified)</i>" if self._modified else ""
+        self.explanation.setText(f"<b>{p.name}</b>{mod}: {_html(p.summary)}<br>{_html(p.explanation)}")
+        self.setWindowTitle(f"gaussviz – {p.name}")
+
+    # --------------------------------------------------------------- redraw
+    def redraw(self) -> None:
+        """Timer tick: draw the newest snapshot if there is a new one."""
+        self._sync_running()
+        seq, snap = self.worker.latest()
+        if snap is None or seq == self._last_seq:
+            return
+        self._last_seq = seq
+        self.show_snapshot(snap)
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        self.plots.show_snapshot(snap)
+        self.shown_snapshot = snap
+        self._update_cloud_axes()
+        now = time.perf_counter()
+        self._frame_times.append(now)
+        self.frames_drawn += 1
+        self._show_divergence(snap)
+        c = snap.chain
+        self.panel.show_asymmetry(c.asymmetry)
+        running = bool(snap.extra.get("running", False))
+        diverged = any(ch.divergence is not None for ch in snap.chains)
+        self.status_state.setText("running" if running else ("diverged: paused" if diverged and len(
+            snap.chains) == 1 else "paused"))
+        updates = max(ch.steps for ch in snap.chains)
+        self.status_updates.setText(f"updates applied: {updates:,}")
+        self.status_rate.setText(f"{_si(float(snap.extra.get('updates_per_s', 0.0)))} updates/s")
+        self.status_fps.setText(f"{self.fps():.0f} frames/s")
+        self.status_alpha.setText(f"α_t = {c.alpha_t:.3g}" if math.isfinite(c.alpha_t) else "α_t = –")
+
+    def fps(self) -> float:
+        """Redraws per second over the last second."""
+        t = self._frame_times
+        if len(t) < 2:
+            return 0.0
+        now = time.perf_counter()
+        recent = [x for x in t if now - x <= 1.0]
+        if len(recent) < 2:
+            return 0.0
+        return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-9)
+
+    def _show_divergence(self, snap: Snapshot) -> None:
+        failed = [c for c in snap.chains if c.divergence is not None]
+        self.panel.set_diverged(bool(failed))
+        if not failed:
+            self.banner.setVisible(False)
+            return
+        if len(snap.chains) == 1:
+            text = failed[0].divergence.message  # type: ignore[union-attr]
+        else:
+            text = "\n".join(f"{c.label}: {c.divergence.message}" for c in failed)  # type: ignore[union-attr]
+        if self.banner.text() != text:
+            self.banner.setText(text)
+        self.banner.setVisible(True)
+
+    def banner_text(self) -> str:
+        return "" if self.banner.isHidden() else self.banner.text()
+
+    # -------------------------------------------------------------- sessions
+    def _open_session_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open session", "", "gaussviz session (*.json)")
+        if path:
+            self.open_session(path)
+
+    def open_session(self, path: str | os.PathLike) -> bool:
+        """Load a session file; a bad one gets a message box and changes nothing."""
+        try:
+            s = from_json(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            QtWidgets.QMessageBox.warning(self, "Cannot open session", f"{path}:\n{e}")
+            return False
+        self.load_settings(s)
+        return True
+
+    def _save_session_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save session", "session.json",
+                                                        "gaussviz session (*.json)")
+        if path:
+            self.save_session(path)
+
+    def save_session(self, path: str | os.PathLike) -> bool:
+        """Write the settings and the steps run; written to a temporary file then renamed."""
+        s = self.settings.copy()
+        snap = self.shown_snapshot
+        s.steps = int(snap.step) if snap is not None else 0
+        path = Path(path)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".gaussviz-", suffix=".json", dir=path.parent or ".")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(to_json(s))
+            os.replace(tmp, path)
+        except OSError as e:
+            QtWidgets.QMessageBox.warning(self, "Cannot save session", f"{path}:\n{e}")
+            return False
+        self.statusBar().showMessage(f"session saved to {path}", 5000)
+        return True
+
+    # ---------------------------------------------------------------- close
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop the timer and the worker thread (idempotent)."""
+        self.timer.stop()
+        if not self.worker.stop(timeout=5.0):
+            print("gaussviz: warning: the worker thread did not stop within 5 s")
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

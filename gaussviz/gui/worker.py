@@ -1,0 +1,338 @@
+"""The worker: drives the core's ``RunLoop`` in a thread and publishes snapshots.
+
+Why it is shaped like this:
+
+- The hot loop (``RunLoop.advance`` -> numba ``nogil`` kernels) releases the GIL,
+  so the GUI thread stays responsive only if the worker spends most of its time
+  inside ``advance`` on big enough chunks. Chunk sizes adapt so one chunk takes
+  about ``CHUNK_SECONDS``; the Python work around a chunk stays small.
+- Snapshots are immutable; the worker puts the newest one in a lock-protected
+  slot and the GUI redraws from that slot on its own timer (never from a signal
+  per chunk, which would queue frames faster than they can be drawn).
+- Commands from the GUI go through a thread-safe queue and are applied between
+  chunks to ``run.estimator`` so the current mean and covariance carry over.
+- A plain ``threading.Thread`` (not a QThread: a QThread running Python code
+  leaves a dummy ``threading`` entry behind). Shutdown sets a stop flag, wakes
+  the loop and joins with a timeout (superqt ``_qthreading.py`` pattern); the
+  few rare events (running state, errors) cross to the GUI as queued Qt signals.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6 import QtCore
+
+from ..core.runloop import RunLoop, Snapshot
+from ..core.settings import Settings, build_run
+
+#: wall time one chunk of updates should take when running flat out
+CHUNK_SECONDS = 0.008
+#: the most updates one chunk may hold (keeps a stop request quick at any speed)
+MAX_CHUNK = 1_000_000
+#: snapshots are published at most this often (the GUI redraws at ~30 Hz)
+MAX_SNAPSHOT_HZ = 60.0
+#: a snapshot may cost at most this fraction of the worker's time (matters at large d)
+SNAPSHOT_BUDGET = 0.1
+
+
+@dataclass(frozen=True)
+class Command:
+    """One request from the GUI; ``name`` is one of ``RunWorker.COMMANDS``."""
+
+    name: str
+    value: Any = None
+    #: time.perf_counter() when the GUI sent it (for latency measurements)
+    sent: float = 0.0
+
+
+class RunWorker(QtCore.QObject):
+    """Owns the run and its thread; the GUI talks to it only through ``send`` and ``latest``."""
+
+    #: the loop started (True) or paused (False), including the pause at a divergence
+    sig_running = QtCore.Signal(bool)
+    #: every running chain diverged; the worker paused (payload: the Snapshot)
+    sig_diverged = QtCore.Signal(object)
+    #: a command or a rebuild failed (payload: one-line message); the run goes on
+    sig_error = QtCore.Signal(str)
+
+    COMMANDS = ("alpha", "sign", "parameterization", "symmetrize", "schedule", "batch_size",
+                "speed", "running", "step", "resume", "rebuild", "wake")
+
+    def __init__(self, settings: Settings, running: bool = False,
+                 parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._queue: queue.Queue[Command] = queue.Queue()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._latest: Snapshot | None = None
+        self._seq = 0
+        self._settings = settings.copy()
+        self._run: RunLoop | None = None
+        self._running = bool(running)
+        self._speed = float(settings.speed)
+        self._pending_steps = 0
+        self._publish_now = True
+        self._last_publish = 0.0
+        self._min_publish_interval = 1.0 / MAX_SNAPSHOT_HZ
+        self._n_fast = 256  # adapted to CHUNK_SECONDS after each chunk
+        self._rate = 0.0  # updates per second, smoothed
+        self._rate_t = time.perf_counter()
+        self._rate_step = 0
+        self._pace_t0 = 0.0
+        self._pace_done = 0
+        self._div_reported = False
+        self._applied_at: float | None = None  # perf_counter of the oldest unpublished command
+        self.last_latency = float("nan")
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------ GUI thread
+    def start(self) -> None:
+        """Start the thread (once)."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._main, name="gaussviz-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 3.0) -> bool:
+        """Ask the loop to stop, wake it and wait; True if the thread ended."""
+        self._stop.set()
+        self._queue.put(Command("wake"))
+        t = self._thread
+        if t is None:
+            return True
+        t.join(timeout)
+        return not t.is_alive()
+
+    def is_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def send(self, name: str, value: Any = None) -> None:
+        """Queue a command; it is applied before the next chunk."""
+        if name not in self.COMMANDS:
+            raise ValueError(f"unknown worker command {name!r}")
+        self._queue.put(Command(name, value, time.perf_counter()))
+
+    def latest(self) -> tuple[int, Snapshot | None]:
+        """(sequence number, newest snapshot); the number grows with every publish."""
+        with self._lock:
+            return self._seq, self._latest
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    # --------------------------------------------------------- worker thread
+    def _main(self) -> None:
+        try:
+            self._rebuild(self._settings)
+            while not self._stop.is_set():
+                self._loop_once()
+        except Exception as e:  # never die silently: the GUI shows it
+            self._running = False
+            self.sig_error.emit(f"the worker stopped: {type(e).__name__}: {e}")
+            self.sig_running.emit(False)
+
+    def _loop_once(self) -> None:
+        self._drain()
+        if self._stop.is_set() or self._run is None:
+            return
+        if self._pending_steps:
+            n, self._pending_steps = self._pending_steps, 0
+            self._advance(n)
+            self._publish_now = True
+        elif self._running:
+            n = self._plan_chunk()
+            if n <= 0:
+                return
+            self._advance(n)
+        else:
+            if self._publish_now:
+                self._publish()
+            self._wait(0.25)
+            return
+        self._after_chunk()
+
+    def _wait(self, timeout: float) -> None:
+        """Sleep until a command arrives or ``timeout`` passes (commands wake the loop at once)."""
+        try:
+            cmd = self._queue.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return
+        self._apply(cmd)
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                cmd = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            self._apply(cmd)
+
+    def _apply(self, cmd: Command) -> None:
+        name, v = cmd.name, cmd.value
+        if name == "wake":
+            return
+        try:
+            if name == "rebuild":
+                self._rebuild(v)
+            elif name == "running":
+                self._set_running(bool(v))
+            elif name == "step":
+                self._set_running(False)
+                if self._run is not None and self._run.all_diverged:
+                    self.sig_error.emit("every estimator has diverged: press Resume or Reset first")
+                else:
+                    self._pending_steps += int(v or 1)
+            elif name == "speed":
+                self._speed = float(v)
+                self._settings.speed = self._speed
+                self._reset_pace()
+            elif name == "resume":
+                self._resume()
+            elif self._run is not None:
+                self._apply_estimator(name, v)
+        except ValueError as e:
+            self.sig_error.emit(str(e))
+        if cmd.sent and self._applied_at is None:
+            self._applied_at = cmd.sent
+        self._publish_now = True
+
+    def _apply_estimator(self, name: str, v: Any) -> None:
+        """Live changes of the main estimator (chain 0): the current mean and covariance carry over."""
+        est = self._run.estimator  # type: ignore[union-attr]
+        e = self._settings.estimator
+        if name == "alpha":
+            est.set_alpha(v, chains=[0])
+            e.alpha = float(v)
+        elif name == "sign":
+            objective, direction = v
+            est.set_sign(objective, direction, chains=[0])
+            e.objective, e.direction = objective, direction
+        elif name == "parameterization":
+            est.set_parameterization(v, chains=[0])
+            e.parameterization = v
+        elif name == "symmetrize":
+            est.set_symmetrize(bool(v), chains=[0])
+            e.symmetrize = bool(v)
+        elif name == "schedule":
+            est.set_schedule(v, chains=[0])
+            e.schedule = v
+        elif name == "batch_size":
+            est.set_batch_size(int(v))
+            e.batch_size = int(v)
+            for c in self._settings.compare:
+                c.batch_size = int(v)
+
+    def _rebuild(self, settings: Settings) -> None:
+        s = settings.copy()
+        run = build_run(s)  # ValueError on bad settings: the old run stays
+        self._settings = s
+        self._speed = float(s.speed)
+        self._run = run
+        self._pending_steps = 0
+        self._div_reported = False
+        self._n_fast = 256
+        self._rate = 0.0
+        self._rate_t = time.perf_counter()
+        self._rate_step = 0
+        self._reset_pace()
+        self._publish()
+
+    def _set_running(self, running: bool) -> None:
+        if running and self._run is not None and self._run.all_diverged:
+            # Start after a divergence means "go on": resume from the last good state.
+            self._resume()
+        if running != self._running:
+            self._running = running
+            self._reset_pace()
+            self.sig_running.emit(running)
+
+    def _resume(self) -> None:
+        if self._run is None:
+            return
+        self._run.estimator.resume()
+        self._div_reported = False
+
+    def _reset_pace(self) -> None:
+        self._pace_t0 = time.perf_counter()
+        self._pace_done = 0
+
+    def _plan_chunk(self) -> int:
+        """Updates to run now: flat out, or paced to ``speed`` updates per second."""
+        if self._speed <= 0:
+            return self._n_fast
+        now = time.perf_counter()
+        due = int((now - self._pace_t0) * self._speed) - self._pace_done
+        # Small chunks cost Python overhead with the GIL held: batch at least ~10 ms of work.
+        quantum = max(1, min(self._n_fast, int(self._speed * 0.01)))
+        if due < quantum:
+            wait = (self._pace_done + quantum) / self._speed - (now - self._pace_t0)
+            self._wait(min(max(wait, 0.0), 0.05))
+            return 0
+        if due > 4 * self._n_fast + self._speed * 0.1:
+            # Can't keep up (or we were asleep): don't try to catch up in a burst.
+            self._reset_pace()
+            due = self._n_fast
+        n = min(due, self._n_fast)
+        self._pace_done += n
+        return n
+
+    def _advance(self, n: int) -> None:
+        run = self._run
+        t = time.perf_counter()
+        run.advance(n)  # type: ignore[union-attr]
+        dt = time.perf_counter() - t
+        if n >= 16 and dt > 0:
+            # Adapt the chunk so one takes ~CHUNK_SECONDS; grow at most 4x per chunk.
+            target = n * CHUNK_SECONDS / dt
+            self._n_fast = int(min(MAX_CHUNK, max(16, min(4 * n, target))))
+
+    def _after_chunk(self) -> None:
+        run = self._run
+        if run is None:
+            return
+        if run.all_diverged and not self._div_reported:
+            self._div_reported = True
+            was_running = self._running
+            self._running = False
+            snap = self._publish()
+            self.sig_diverged.emit(snap)
+            if was_running:
+                self.sig_running.emit(False)
+            return
+        now = time.perf_counter()
+        if self._publish_now or now - self._last_publish >= self._min_publish_interval:
+            self._publish()
+
+    def _publish(self) -> Snapshot | None:
+        run = self._run
+        if run is None:
+            return None
+        t = time.perf_counter()
+        if t - self._rate_t >= 0.25:
+            inst = (run.step - self._rate_step) / (t - self._rate_t)
+            self._rate = inst if self._rate == 0.0 else 0.5 * self._rate + 0.5 * inst
+            self._rate_t, self._rate_step = t, run.step
+        if not self._running and not self._pending_steps:
+            self._rate = 0.0
+        snap = run.snapshot(extra={
+            "running": self._running, "updates_per_s": self._rate, "chunk": self._n_fast,
+            "speed": self._speed,
+        })
+        done = time.perf_counter()
+        if self._applied_at is not None:
+            self.last_latency = done - self._applied_at
+            self._applied_at = None
+        with self._lock:
+            self._latest = snap
+            self._seq += 1
+        # Big snapshots (large d) are throttled so they stay a small part of the work.
+        self._min_publish_interval = max(1.0 / MAX_SNAPSHOT_HZ, (done - t) / SNAPSHOT_BUDGET)
+        self._last_publish = done
+        self._publish_now = False
+        return snap

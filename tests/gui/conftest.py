@@ -1,0 +1,35 @@
+"""Fixtures for the window tests: a window on a preset, closed (worker stopped) at teardown."""
+
+from __future__ import annotations
+
+import pytest
+
+from gaussviz.core.presets import get_preset
+from gaussviz.gui.window import MainWindow
+
+#: generous: the first run in a process loads the numba cache
+WAIT_MS = 10_000
+
+
+@pytest.fixture
+def make_window(qtbot):
+    windows: list[MainWindow] = []
+
+    def make(preset: str = "seed-question", running: bool = False, show: bool = False, **speed) -> MainWindow:
+        s = get_preset(preset)
+        if "speed" in speed:
+            s.speed = float(speed["speed"])
+        w = MainWindow(s, running=running)
+        qtbot.addWidget(w)
+        windows.append(w)
+        if show:
+            w.show()
+            qtbot.waitExposed(w)
+        # The worker builds the run and publishes step 0 first.
+        qtbot.waitUntil(lambda: w.shown_snapshot is not None, timeout=WAIT_MS)
+        return w
+
+    yield make
+    for w in windows:
+        w.shutdown()
+        assert not w.worker.is_alive()
