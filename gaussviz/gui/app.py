@@ -14,6 +14,8 @@ from ..core.settings import Settings, from_json
 
 #: the screenshot waits at most this long past --after for the first frame
 FIRST_FRAME_TIMEOUT_S = 20.0
+#: the smallest UI font (points)
+MIN_POINT_SIZE = 10.5
 
 
 def settings_for(args: argparse.Namespace) -> Settings:
@@ -41,6 +43,11 @@ def _application() -> QtWidgets.QApplication:
     if app is None:
         app = QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("gaussviz")
+    # Readable from the back of a room: some platforms (offscreen, bare X) default to 9 pt.
+    f = app.font()
+    if f.pointSizeF() < MIN_POINT_SIZE:
+        f.setPointSizeF(MIN_POINT_SIZE)
+        app.setFont(f)
     return app  # type: ignore[return-value]
 
 

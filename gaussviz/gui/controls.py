@@ -265,6 +265,11 @@ class ValidatedEdit(QtWidgets.QLineEdit):
         self._value: Any = None
         self.editingFinished.connect(self._commit)
 
+    def sizeHint(self) -> QtCore.QSize:
+        # Numbers are short: don't let the default ~17-character hint widen the panel.
+        h = super().sizeHint()
+        return QtCore.QSize(min(h.width(), 8 * self.fontMetrics().averageCharWidth() + 16), h.height())
+
     def set_value(self, v: Any) -> None:
         if self.hasFocus() and v == self._value:
             return  # don't clobber what the user is typing
@@ -288,9 +293,16 @@ class ValidatedEdit(QtWidgets.QLineEdit):
 
 def _combo(items: list[tuple[str, Any]]) -> QtWidgets.QComboBox:
     c = QtWidgets.QComboBox()
+    _narrow(c)
     for text, data in items:
         c.addItem(text, data)
     return c
+
+
+def _narrow(c: QtWidgets.QComboBox) -> None:
+    """Don't let the longest item set the panel's width (the popup still shows it whole)."""
+    c.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    c.setMinimumContentsLength(10)
 
 
 def _select(combo: QtWidgets.QComboBox, data: Any) -> None:
@@ -323,7 +335,6 @@ class ControlPanel(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(6, 6, 6, 6)
         lay.setSpacing(8)
-        lay.addWidget(self._build_preset())
         lay.addWidget(self._build_run())
         lay.addWidget(self._build_estimator())
         lay.addWidget(self._build_target())
@@ -332,27 +343,23 @@ class ControlPanel(QtWidgets.QWidget):
         self.message.setWordWrap(True)
         self.message.setStyleSheet(f"color: {BAD}; font-weight: bold;")
         self.message.setVisible(False)
-        lay.insertWidget(2, self.message)
+        lay.insertWidget(1, self.message)
         lay.addStretch(1)
         model.sig_changed.connect(self.refresh)
         model.sig_replaced.connect(self.refresh)
         self.refresh()
 
     # ---------------------------------------------------------------- build
-    def _build_preset(self) -> QtWidgets.QGroupBox:
-        box = QtWidgets.QGroupBox("Preset")
+    def _build_run(self) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox("Run")
         self.preset = QtWidgets.QComboBox()
+        _narrow(self.preset)
         self.preset.addItem("(custom)", "")
         for name, p in PRESETS.items():
             self.preset.addItem(name, name)
             self.preset.setItemData(self.preset.count() - 1, p.summary, QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.preset.setToolTip("a lesson from the seed question: loads its settings and explains it")
         self.preset.activated.connect(self._on_preset)
-        f = QtWidgets.QVBoxLayout(box)
-        f.addWidget(self.preset)
-        return box
-
-    def _build_run(self) -> QtWidgets.QGroupBox:
-        box = QtWidgets.QGroupBox("Run")
         self.start_button = QtWidgets.QPushButton("Start")
         self.start_button.setToolTip("start or pause the run (Space)")
         self.step_button = QtWidgets.QPushButton("Step")
@@ -369,14 +376,15 @@ class ControlPanel(QtWidgets.QWidget):
         self.reset_button.clicked.connect(self.sig_reset)
         self.resume_button.clicked.connect(self.sig_resume)
         self.speed = _combo(SPEEDS)
+        self.speed.setToolTip("updates per second")
         self.speed.currentIndexChanged.connect(lambda _i: self._set("speed", float(self.speed.currentData())))
         g = QtWidgets.QGridLayout(box)
-        g.addWidget(self.start_button, 0, 0)
-        g.addWidget(self.step_button, 0, 1)
-        g.addWidget(self.reset_button, 1, 0)
-        g.addWidget(self.resume_button, 1, 1)
+        g.addWidget(QtWidgets.QLabel("preset"), 0, 0)
+        g.addWidget(self.preset, 0, 1, 1, 3)
+        for col, b in enumerate((self.start_button, self.step_button, self.reset_button, self.resume_button)):
+            g.addWidget(b, 1, col)
         g.addWidget(QtWidgets.QLabel("speed"), 2, 0)
-        g.addWidget(self.speed, 2, 1)
+        g.addWidget(self.speed, 2, 1, 1, 3)
         return box
 
     def _build_estimator(self) -> QtWidgets.QGroupBox:
@@ -414,17 +422,24 @@ class ControlPanel(QtWidgets.QWidget):
         self.param_help = QtWidgets.QLabel()
         self.param_help.setWordWrap(True)
         self.param_help.setStyleSheet("color: #555;")
+        hf = self.param_help.font()
+        hf.setPointSizeF(hf.pointSizeF() * 0.9)
+        self.param_help.setFont(hf)
         f.addRow(self.param_help)
         self.symmetrize = QtWidgets.QCheckBox("symmetrize each update")
         self.symmetrize.setToolTip("replace inv(Sigma) and the update by their symmetric parts "
                                    "(covariance, precision); off = the seed's literal update")
         self.symmetrize.toggled.connect(lambda b: self._set("estimator.symmetrize", bool(b)))
-        f.addRow(self.symmetrize)
         self.asymmetry = QtWidgets.QLabel("–")
         self.asymmetry.setToolTip("relative asymmetry ||Σ − Σᵀ|| / ||Σ|| of the current estimate; "
                                   "the run stops when it passes 1e-6")
         self.asymmetry.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        f.addRow("asymmetry", self.asymmetry)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.symmetrize)
+        row.addStretch(1)
+        row.addWidget(QtWidgets.QLabel("asymmetry"))
+        row.addWidget(self.asymmetry)
+        f.addRow(row)
         return box
 
     def _build_target(self) -> QtWidgets.QGroupBox:
@@ -435,7 +450,16 @@ class ControlPanel(QtWidgets.QWidget):
         self.dim.setRange(1, MAX_DIM)
         self.dim.setKeyboardTracking(False)  # typing "12" must not build d = 1 first
         self.dim.valueChanged.connect(self._on_dim)
-        f.addRow("dimension d", self.dim)
+        self.seed = QtWidgets.QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setKeyboardTracking(False)
+        self.seed.setToolTip("seed of the sample stream (same seed, same samples)")
+        self.seed.valueChanged.connect(lambda v: self._set("target.seed", int(v)))
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.dim, 1)
+        row.addWidget(QtWidgets.QLabel("seed"))
+        row.addWidget(self.seed, 2)
+        f.addRow("dimension d", row)
         self.target_mean = ValidatedEdit(
             lambda t: parse_vector(t, "true mean", self.model.settings.target.dim), format_vector)
         self.target_mean.setToolTip("one number (every entry) or d numbers separated by commas")
@@ -464,18 +488,13 @@ class ControlPanel(QtWidgets.QWidget):
         f.addRow("scale", self.scale)
         self.cov_text = QtWidgets.QPlainTextEdit()
         self.cov_text.setPlaceholderText("one row per line, e.g.\n1, 0.48\n0.48, 0.5")
-        self.cov_text.setMaximumHeight(90)
+        self.cov_text.setMaximumHeight(64)
         self.cov_apply = QtWidgets.QPushButton("Apply matrix")
         self.cov_apply.clicked.connect(self._on_cov_apply)
         f.addRow("Σ entries", self.cov_text)
         f.addRow("", self.cov_apply)
         self._cov_rows = (self.cond, self.rotation, self.scale, self.cov_text, self.cov_apply)
         self._target_form = f
-        self.seed = QtWidgets.QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.seed.setKeyboardTracking(False)
-        self.seed.valueChanged.connect(lambda v: self._set("target.seed", int(v)))
-        f.addRow("seed", self.seed)
         axes = QtWidgets.QWidget()
         al = QtWidgets.QHBoxLayout(axes)
         al.setContentsMargins(0, 0, 0, 0)
@@ -499,13 +518,16 @@ class ControlPanel(QtWidgets.QWidget):
             lambda t: parse_vector(t, "start mean", self.model.settings.target.dim), format_vector)
         self.start_mean.sig_value.connect(lambda v: self._set("start.mean", v))
         self.start_mean.sig_invalid.connect(self.show_message)
-        f.addRow("mean μ₀", self.start_mean)
         self.cov_scale = ValidatedEdit(
             lambda t: parse_number(t, "start covariance scale", 1e-12, 1e12), lambda v: f"{v:g}")
         self.cov_scale.setToolTip("Σ₀ = scale · I; far too large crawls, far too small blows up")
         self.cov_scale.sig_value.connect(lambda v: self._set("start.cov_scale", v))
         self.cov_scale.sig_invalid.connect(self.show_message)
-        f.addRow("Σ₀ scale", self.cov_scale)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.start_mean, 3)
+        row.addWidget(QtWidgets.QLabel("Σ₀ scale"))
+        row.addWidget(self.cov_scale, 2)
+        f.addRow("mean μ₀", row)
         return box
 
     # ------------------------------------------------------- view <- model
@@ -568,7 +590,15 @@ class ControlPanel(QtWidgets.QWidget):
                 self.axis_y.setValue(2)
 
     def show_asymmetry(self, value: float) -> None:
-        self.asymmetry.setText(f"{value:.1e}" if math.isfinite(value) else "–")
+        """The relative asymmetry of Sigma, coloured as it heads for the 1e-6 stop."""
+        if not math.isfinite(value):
+            self.asymmetry.setText("–")
+            return
+        self.asymmetry.setText(f"{value:.1e}")
+        colour = "#555" if value < 1e-12 else ("#b35c00" if value < 1e-8 else BAD)
+        style = f"color: {colour};" + (" font-weight: bold;" if value >= 1e-8 else "")
+        if self.asymmetry.styleSheet() != style:
+            self.asymmetry.setStyleSheet(style)
 
     def show_message(self, text: str) -> None:
         """A visible message for a bad input (cleared by the next good one)."""

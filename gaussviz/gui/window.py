@@ -53,6 +53,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._frame_times: deque[float] = deque(maxlen=120)
         self.frames_drawn = 0
         self.shown_snapshot: Snapshot | None = None
+        self._draw_errors: set[str] = set()
         self._want_running = running
         self._worker_running = running
 
@@ -91,7 +92,7 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(self.panel.sizeHint().width() + 24)
+        scroll.setMinimumWidth(self.panel.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 8)
         scroll.setMaximumWidth(460)
 
         right = QtWidgets.QWidget()
@@ -153,8 +154,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_rate = QtWidgets.QLabel()
         self.status_fps = QtWidgets.QLabel()
         self.status_alpha = QtWidgets.QLabel()
-        for w in (self.status_state, self.status_updates, self.status_rate, self.status_fps, self.status_alpha):
-            w.setMinimumWidth(150)
+        # Widths fixed from sample texts, so the numbers don't make the bar jitter.
+        fm = self.fontMetrics()
+        for w, sample in ((self.status_state, "diverged: paused"),
+                          (self.status_updates, "updates applied: 999,999,999"),
+                          (self.status_rate, "999 M updates/s"), (self.status_fps, "99 frames/s"),
+                          (self.status_alpha, "α_t = 0.000123")):
+            w.setMinimumWidth(fm.horizontalAdvance(sample) + 16)
             sb.addPermanentWidget(w)
 
     def _build_shortcuts(self) -> None:
@@ -292,7 +298,16 @@ class MainWindow(QtWidgets.QMainWindow):
         self.show_snapshot(snap)
 
     def show_snapshot(self, snap: Snapshot) -> None:
-        self.plots.show_snapshot(snap)
+        try:
+            self.plots.show_snapshot(snap)
+        except Exception as e:
+            # Report a drawing failure once (raised: visible in logs and tests), not 30 times a second.
+            key = f"{type(e).__name__}: {e}"
+            if key in self._draw_errors:
+                return
+            self._draw_errors.add(key)
+            self.panel.show_message(f"drawing failed: {key}")
+            raise
         self.shown_snapshot = snap
         self._update_cloud_axes()
         now = time.perf_counter()

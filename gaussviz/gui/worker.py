@@ -30,7 +30,9 @@ from PySide6 import QtCore
 from ..core.runloop import RunLoop, Snapshot
 from ..core.settings import Settings, build_run
 
-#: wall time one chunk of updates should take when running flat out
+#: CPU time one chunk of updates should take when running flat out. Measured as the
+#: worker thread's CPU time, not wall time: when the GUI holds the GIL or the machine
+#: is busy, wall time grows, and shrinking chunks then would only add GIL hand-offs.
 CHUNK_SECONDS = 0.008
 #: the most updates one chunk may hold (keeps a stop request quick at any speed)
 MAX_CHUNK = 1_000_000
@@ -71,6 +73,7 @@ class RunWorker(QtCore.QObject):
         self._lock = threading.Lock()
         self._latest: Snapshot | None = None
         self._seq = 0
+        self._taken = 0  # the newest sequence number the GUI has read
         self._settings = settings.copy()
         self._run: RunLoop | None = None
         self._running = bool(running)
@@ -120,6 +123,7 @@ class RunWorker(QtCore.QObject):
     def latest(self) -> tuple[int, Snapshot | None]:
         """(sequence number, newest snapshot); the number grows with every publish."""
         with self._lock:
+            self._taken = self._seq
             return self._seq, self._latest
 
     @property
@@ -284,11 +288,11 @@ class RunWorker(QtCore.QObject):
 
     def _advance(self, n: int) -> None:
         run = self._run
-        t = time.perf_counter()
+        t = time.thread_time()
         run.advance(n)  # type: ignore[union-attr]
-        dt = time.perf_counter() - t
+        dt = time.thread_time() - t
         if n >= 16 and dt > 0:
-            # Adapt the chunk so one takes ~CHUNK_SECONDS; grow at most 4x per chunk.
+            # Adapt the chunk so one takes ~CHUNK_SECONDS of CPU; grow at most 4x per chunk.
             target = n * CHUNK_SECONDS / dt
             self._n_fast = int(min(MAX_CHUNK, max(16, min(4 * n, target))))
 
@@ -306,8 +310,15 @@ class RunWorker(QtCore.QObject):
                 self.sig_running.emit(False)
             return
         now = time.perf_counter()
-        if self._publish_now or now - self._last_publish >= self._min_publish_interval:
+        if self._publish_now:
             self._publish()
+        elif now - self._last_publish >= self._min_publish_interval:
+            # Only when the GUI has taken the last one: a snapshot nobody draws is wasted
+            # GIL time (each numpy copy is a chance for a GIL hand-off).
+            with self._lock:
+                taken = self._taken == self._seq
+            if taken:
+                self._publish()
 
     def _publish(self) -> Snapshot | None:
         run = self._run
