@@ -1,85 +1,890 @@
-"""The five live plots of the window (first cut: the interface, crude drawing)."""
+"""The five live plots of the window, redrawn from one immutable Snapshot.
+
+Every item is created once and updated with ``setData`` (pyqtgraph redraws far
+faster that way than when items are re-created). Nothing non-finite ever reaches
+an item: a NaN or inf breaks pyqtgraph's drawing and autoscale, so every array
+goes through :func:`finite_xy` first (and, on log axes, must be positive).
+Chain k has colour ``style.chain_color(k)`` in every plot; black dashed is the
+truth, grey dotted the exact running MLE.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
-OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+from . import style
+
+if TYPE_CHECKING:
+    from gaussviz.core.runloop import Snapshot
+
+#: components of the mean (and eigenvalues of Sigma) drawn per chain; above this
+#: the mean plot shows the cloud's pair and the covariance plot the extremes.
+MAX_TRAJECTORIES = 4
+#: how far (in units of the sample/true extent) a runaway estimate may pull the cloud's view
+RUNAWAY_CLAMP = 1.5
+ELLIPSE_POINTS = 121
+#: plots with a step axis: long curves, drawn the fast way
+TRAJECTORY_PLOTS = ("mean", "covariance", "kl")
+HIST_BINS = 50
+DENSITY_POINTS = 400
+SHORT_REASON = {
+    "not-positive-definite": "not PD",
+    "non-finite": "non-finite",
+    "asymmetric": "asymmetric",
+    "exploded": "exploded",
+}
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_CIRCLE = np.linspace(0.0, 2.0 * np.pi, ELLIPSE_POINTS)
+_UNIT_CIRCLE = np.vstack([np.cos(_CIRCLE), np.sin(_CIRCLE)])
+_EMPTY = np.zeros(0)
 
 
-def _finite_xy(x: np.ndarray, y: np.ndarray, positive: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
+def sub(n: int) -> str:
+    """1-based index as unicode subscript digits (axis and legend names)."""
+    return str(n).translate(_SUBSCRIPTS)
+
+
+def finite_xy(x, y, positive_x: bool = False, positive_y: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The points of (x, y) that a plot can draw: finite, and > 0 on a log axis."""
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
     ok = np.isfinite(x) & np.isfinite(y)
-    if positive:
+    if positive_x:
+        ok &= x > 0
+    if positive_y:
         ok &= y > 0
+    if ok.all():
+        return x, y
     return x[ok], y[ok]
 
 
+def ellipse_points(mean: np.ndarray, cov: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The radius-sigma ellipse of a 2-D Gaussian, or None if cov is not positive definite.
+
+    Uses the symmetric part: an estimator that drifts asymmetric (MATH.md) still
+    has a well-defined quadratic form.
+    """
+    mean = np.asarray(mean, dtype=float)
+    cov = np.asarray(cov, dtype=float)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
+        return None
+    w, v = np.linalg.eigh(0.5 * (cov + cov.T))
+    if not w[0] > 0:
+        return None
+    pts = mean[:, None] + radius * (v * np.sqrt(w)) @ _UNIT_CIRCLE
+    if not np.all(np.isfinite(pts)):
+        return None
+    return pts[0], pts[1]
+
+
+def _put(item, x=_EMPTY, y=_EMPTY) -> None:
+    """setData, skipped when the item already holds exactly these arrays (paused runs,
+    stopped chains and constant truth lines then cost no redraw)."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    ox, oy = item.xData, item.yData
+    if ox is not None and oy is not None and ox.shape == x.shape and oy.shape == y.shape \
+            and np.array_equal(ox, x) and np.array_equal(oy, y):
+        return
+    if isinstance(item, pg.PlotDataItem):
+        item.setData(x=x, y=y)
+    else:
+        item.setData(x, y)
+
+
+def gaussian_pdf(x: np.ndarray, mean: float, var: float) -> np.ndarray:
+    return np.exp(-0.5 * (x - mean) ** 2 / var) / np.sqrt(2.0 * np.pi * var)
+
+
+def _fmt(v: float) -> str:
+    """Short, projector-friendly number: 0.0213, 6.18, 1530, 2.1e+07."""
+    if not np.isfinite(v):
+        return "∞" if v > 0 else "n/a"
+    if 100 <= abs(v) < 1e5:
+        return f"{v:.0f}"
+    return f"{v:.3g}"
+
+
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def log_tick_label(value: float) -> str:
+    """A log axis label a room can read: 0.02, 50, 2000, 10⁻⁵, 2·10⁶."""
+    if 1e-3 <= value < 1e4:
+        return f"{value:.4g}"
+    exp = int(np.floor(np.log10(value) + 1e-9))
+    mant = round(value / 10.0**exp)
+    power = "10" + str(exp).translate(_SUPERSCRIPTS)
+    return power if mant == 1 else f"{mant}·{power}"
+
+
+class LogAxis(pg.AxisItem):
+    """pyqtgraph's axis, but a log axis labels only 1, 2, 5 of a decade (only 1 when it spans many).
+
+    The stock one labels every minor tick when the range is under a few decades,
+    and the labels run into each other.
+    """
+
+    def logTickStrings(self, values, scale, spacing):
+        vals = np.asarray(values, dtype=float)
+        if vals.size == 0:
+            return []
+        span = float(vals.max() - vals.min())
+        keep = (1, 2, 5) if span < 1.6 else (1,)
+        out = []
+        for v in vals:
+            x = 10.0**v * scale
+            exp = np.floor(v + 1e-9)
+            mant = round(10.0 ** (v - exp))
+            out.append(log_tick_label(x) if mant in keep and x > 0 else "")
+        return out
+
+
+class PointCloudItem(pg.GraphicsObject):
+    """Thousands of same-looking dots, drawn with one QPainter.drawPoints call.
+
+    ScatterPlotItem keeps per-spot records and costs ~10 ms per 5000 points
+    per frame even in pixel mode; a cloud of identical dots needs none of that.
+    """
+
+    def __init__(self, size: float = 3.0, color=style.SAMPLE_COLOR) -> None:
+        super().__init__()
+        self.xData: np.ndarray = _EMPTY
+        self.yData: np.ndarray = _EMPTY
+        self._poly = QtGui.QPolygonF()
+        self._rect = QtCore.QRectF()
+        self._pen = pg.mkPen(color, width=size)
+        self._pen.setCosmetic(True)
+        self._pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+
+    def setData(self, x, y) -> None:
+        x = np.ascontiguousarray(x, dtype=float)
+        y = np.ascontiguousarray(y, dtype=float)
+        self.prepareGeometryChange()
+        self.xData, self.yData = x, y
+        if x.size:
+            self._poly = pg.functions.arrayToQPolygonF(x, y)
+            self._rect = QtCore.QRectF(x.min(), y.min(), float(np.ptp(x)), float(np.ptp(y)))
+        else:
+            self._poly = QtGui.QPolygonF()
+            self._rect = QtCore.QRectF()
+        self.update()
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):
+        a = self.xData if ax == 0 else self.yData
+        return (float(a.min()), float(a.max())) if a.size else (None, None)
+
+    def boundingRect(self) -> QtCore.QRectF:
+        if self._rect.isNull() and not self.xData.size:
+            return QtCore.QRectF()
+        # grow by a few pixels so dots on the edge are not culled
+        px, py = self.pixelWidth() or 0.0, self.pixelHeight() or 0.0
+        return self._rect.adjusted(-3 * px, -3 * py, 3 * px, 3 * py)
+
+    def paint(self, p: QtGui.QPainter, *args) -> None:
+        if self.xData.size:
+            p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+            p.setPen(self._pen)
+            p.drawPoints(self._poly)
+
+
+class _ViewBox:
+    """The cloud's target view, with hysteresis so the view does not jitter every frame."""
+
+    def __init__(self) -> None:
+        self.box: np.ndarray | None = None  # xmin, xmax, ymin, ymax
+
+    def update(self, want: np.ndarray) -> bool:
+        """Adopt ``want`` (padded) unless the current box already fits it well; True if changed."""
+        b = self.box
+        if b is not None:
+            inside = b[0] <= want[0] and want[1] <= b[1] and b[2] <= want[2] and want[3] <= b[3]
+            snug = (b[1] - b[0]) <= 1.4 * (want[1] - want[0]) and (b[3] - b[2]) <= 1.4 * (want[3] - want[2])
+            if inside and snug:
+                return False
+        wx = (want[1] - want[0]) * 0.04
+        wy = (want[3] - want[2]) * 0.04
+        self.box = np.array([want[0] - wx, want[1] + wx, want[2] - wy, want[3] + wy])
+        return True
+
+
+def _bbox(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.array([x.min(), x.max(), y.min(), y.max()])
+
+
+def _union(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return np.array([min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])])
+
+
+def _clamp_box(box: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Clip ``box`` to ``base`` grown RUNAWAY_CLAMP times about its centre."""
+    cx, cy = 0.5 * (base[0] + base[1]), 0.5 * (base[2] + base[3])
+    hx = max(0.5 * (base[1] - base[0]), 1e-12) * RUNAWAY_CLAMP
+    hy = max(0.5 * (base[3] - base[2]), 1e-12) * RUNAWAY_CLAMP
+    return np.array([max(box[0], cx - hx), min(box[1], cx + hx), max(box[2], cy - hy), min(box[3], cy + hy)])
+
+
+class _ChainItems:
+    """The items one chain owns across the five plots (created once, reused)."""
+
+    def __init__(self, owner: LivePlots, k: int) -> None:
+        self.k = k
+        p = owner.plot_items
+        color = style.chain_color(k)
+        self.ellipse1 = owner._data_item("cloud", pen=style.chain_pen(k, 2.5), bounds=False)
+        self.ellipse2 = owner._data_item("cloud", pen=style.chain_pen(k, 1.5), bounds=False)
+        self.density = owner._data_item("cloud", pen=style.chain_pen(k, 2.5), bounds=False)
+        self.center = owner._data_item("cloud", pen=None, symbol="o", symbolSize=11, symbolBrush=color,
+                                       symbolPen=pg.mkPen("w", width=1.5), bounds=False)
+        self.mean_curves: list[pg.PlotDataItem] = []
+        self.eig_curves: list[pg.PlotDataItem] = []
+        self.heading = owner._data_item("covariance", pen=None, symbol="t", symbolSize=13,
+                                        symbolBrush=color, symbolPen=pg.mkPen("w", width=1))
+        self.spectrum = owner._data_item("spectrum", pen=None, symbol="o", symbolSize=10,
+                                         symbolBrush=color, symbolPen=pg.mkPen("w", width=1))
+        self.kl = owner._data_item("kl", pen=style.chain_pen(k))
+        # divergence markers: a vertical line at the failing update on every step axis
+        dash = style.chain_pen(k, 2.0, QtCore.Qt.PenStyle.DashLine)
+        self.div_lines: dict[str, pg.InfiniteLine] = {}
+        for name in ("mean", "covariance", "kl"):
+            opts = {}
+            if name == "covariance":
+                opts = {"label": "", "labelOpts": {
+                    "position": 0.9, "color": color, "fill": (255, 255, 255, 215)}}
+            line = pg.InfiniteLine(angle=90, pen=dash, movable=False, **opts)
+            line.setZValue(5)
+            line.hide()
+            p[name].addItem(line, ignoreBounds=True)
+            self.div_lines[name] = line
+        if self.div_lines["covariance"].label is not None:
+            font = QtGui.QFont()
+            font.setPointSize(style.TICK_POINT_SIZE)
+            font.setBold(True)
+            self.div_lines["covariance"].label.setFont(font)
+        # legend sample: a stand-alone item with the chain's pen
+        self.legend_sample = pg.PlotDataItem(pen=style.chain_pen(k, 3.0))
+        self.legend_name = ""
+        self.div_key: tuple | None = None
+        self.owner = owner
+
+    def all_items(self) -> list[pg.PlotDataItem]:
+        return [self.ellipse1, self.ellipse2, self.density, self.center, self.heading, self.spectrum, self.kl,
+                *self.mean_curves, *self.eig_curves]
+
+    def curve(self, which: str, i: int) -> pg.PlotDataItem:
+        lst = self.mean_curves if which == "mean" else self.eig_curves
+        while len(lst) <= i:
+            s = style.component_style(len(lst)) if which == "mean" else QtCore.Qt.PenStyle.SolidLine
+            lst.append(self.owner._data_item(which, pen=style.chain_pen(self.k, style.LINE_WIDTH, s)))
+        return lst[i]
+
+    def hide_divergence(self) -> None:
+        for line in self.div_lines.values():
+            line.hide()
+        self.div_key = None
+
+
 class LivePlots(QtWidgets.QWidget):
-    """Cloud, mean, covariance, spectrum and KL plots, redrawn from a Snapshot."""
+    """Sample cloud, mean, covariance, spectrum and KL plots of a run.
+
+    Call :meth:`show_snapshot` from the GUI thread (the window does, on a timer);
+    repeated calls with the same snapshot cost nothing.
+    """
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
+        style.configure_pyqtgraph()
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self._glw = pg.GraphicsLayoutWidget()
         self._glw.setBackground("w")
         layout.addWidget(self._glw)
-        self.plot_items: dict[str, pg.PlotItem] = {}
-        for name, row, col in [("cloud", 0, 0), ("mean", 0, 1), ("covariance", 0, 2),
-                               ("spectrum", 1, 1), ("kl", 1, 2)]:
-            self.plot_items[name] = self._glw.addPlot(row=row, col=col, title=name)
-        self.plot_items["covariance"].setLogMode(y=True)
-        self.plot_items["kl"].setLogMode(x=True, y=True)
+        self._items: list[pg.GraphicsItem] = []
+        self._chains: list[_ChainItems] = []
+        self._snap: Snapshot | None = None
         self._cloud_axes = (0, 1)
-        self._items: list[pg.PlotDataItem] = []
+        self._cloud_dim: int | None = None
+        self._view = _ViewBox()
+        self._titles: dict[str, str] = {}
+        self._spectrum_d: int | None = None
+        self._build()
 
+    # ----------------------------------------------------------------- layout
+    def _build(self) -> None:
+        glw = self._glw
+        self.legend = pg.LegendItem(colCount=3, labelTextSize=style.LEGEND_POINT_SIZE, horSpacing=22,
+                                    brush=(255, 255, 255, 0), pen=None)
+        self.key_legend = pg.LegendItem(colCount=1, labelTextSize=style.LEGEND_POINT_SIZE,
+                                        brush=(255, 255, 255, 0), pen=None)
+        glw.addItem(self.legend, row=0, col=0, colspan=2)
+        glw.addItem(self.key_legend, row=0, col=2)
+        self.plot_items: dict[str, pg.PlotItem] = {}
+        places = {"cloud": (1, 0, 2, 1), "mean": (1, 1, 1, 1), "covariance": (2, 1, 1, 1),
+                  "kl": (1, 2, 1, 1), "spectrum": (2, 2, 1, 1)}
+        for name, (row, col, rowspan, colspan) in places.items():
+            axes = {"bottom": LogAxis("bottom"), "left": LogAxis("left")}
+            self.plot_items[name] = glw.addPlot(row=row, col=col, rowspan=rowspan, colspan=colspan, axisItems=axes)
+        lay = glw.ci.layout
+        lay.setColumnStretchFactor(0, 5)
+        lay.setColumnStretchFactor(1, 4)
+        lay.setColumnStretchFactor(2, 4)
+        lay.setRowStretchFactor(0, 0)
+        lay.setRowStretchFactor(1, 1)
+        lay.setRowStretchFactor(2, 1)
+        glw.ci.setSpacing(12)
+
+        pl = self.plot_items
+        self._setup(pl["cloud"], "y" + sub(1), "y" + sub(2))
+        # a grid adds nothing to ellipses over a cloud, and it is the costliest grid to draw
+        pl["cloud"].showGrid(x=False, y=False)
+        self._setup(pl["mean"], "step", "mean μ")
+        self._setup(pl["covariance"], "step", "eigenvalues of Σ")
+        self._setup(pl["spectrum"], "eigenvalue index (ascending)", "eigenvalue")
+        self._setup(pl["kl"], "step", "KL(true ‖ estimate)")
+        pl["covariance"].setLogMode(y=True)
+        pl["spectrum"].setLogMode(y=True)
+        pl["kl"].setLogMode(x=True, y=True)
+        pl["covariance"].setXLink(pl["mean"])
+        for name in ("mean", "covariance", "kl"):
+            pl[name].setDownsampling(auto=True, mode="peak")
+            pl[name].setClipToView(True)
+        self._set_title("mean", "Mean trajectory")
+        self._set_title("covariance", "Covariance trajectory (log scale)")
+        self._set_title("spectrum", "Eigenvalues of Σ now")
+        self._set_title("kl", "Distance to the truth (log-log)")
+        self._set_title("cloud", "Samples and 1σ / 2σ ellipses")
+        pl["spectrum"].enableAutoRange(x=False)
+
+        # shared items: samples, truth (black dashed), exact running MLE (grey dotted)
+        self._scatter = PointCloudItem(size=3.0, color=style.SAMPLE_COLOR)
+        pl["cloud"].addItem(self._scatter, ignoreBounds=True)
+        self._items.append(self._scatter)
+        self._hist = self._data_item("cloud", pen=pg.mkPen((120, 120, 120), width=1), stepMode="center",
+                                     fillLevel=0, fillBrush=pg.mkBrush(*style.HIST_BRUSH), bounds=False)
+        self._true_ell = [self._data_item("cloud", pen=style.true_pen(w), bounds=False) for w in (2.0, 1.5)]
+        self._ref_ell = [self._data_item("cloud", pen=style.ref_pen(w), bounds=False) for w in (2.5, 2.0)]
+        self._true_density = self._data_item("cloud", pen=style.true_pen(2.0), bounds=False)
+        self._ref_density = self._data_item("cloud", pen=style.ref_pen(2.5), bounds=False)
+        self._true_center = self._data_item("cloud", pen=None, symbol="x", symbolSize=14, symbolBrush="k",
+                                            symbolPen=pg.mkPen("k", width=2), bounds=False)
+        # the only item the cloud's autorange sees: an invisible box we choose (see _update_view)
+        self._bounds = self._data_item("cloud", pen=pg.mkPen(0, 0, 0, 0))
+        # invisible spans that keep a log axis at least about a decade around the truth
+        # (pyqtgraph labels a narrower log range with a single tick)
+        self._pads = {name: self._data_item(name, pen=pg.mkPen(0, 0, 0, 0)) for name in ("covariance", "spectrum")}
+        self._true_mean: list[pg.PlotDataItem] = []
+        self._true_mean_labels: list[pg.TextItem] = []
+        self._true_eig: list[pg.PlotDataItem] = []
+        self._true_spectrum = self._data_item("spectrum", pen=None, symbol="_", symbolSize=30,
+                                              symbolPen=pg.mkPen("k", width=2.5), symbolBrush="k")
+        self._ref_kl = self._data_item("kl", pen=style.ref_pen(2.5))
+
+        self.key_legend.addItem(pg.PlotDataItem(pen=style.true_pen(2.5)), "true (dashed)")
+        self.key_legend.addItem(pg.PlotDataItem(pen=style.ref_pen(3.0)), "exact running MLE (dotted)")
+
+    def _setup(self, plot: pg.PlotItem, xlabel: str, ylabel: str) -> None:
+        plot.showGrid(x=True, y=True, alpha=0.25)
+        label_style = {"font-size": style.LABEL_SIZE, "color": "#000"}
+        plot.setLabel("bottom", xlabel, **label_style)
+        plot.setLabel("left", ylabel, **label_style)
+        for ax in ("bottom", "left"):
+            axis = plot.getAxis(ax)
+            axis.setStyle(tickFont=style.tick_font())
+            axis.setPen(pg.mkPen("k", width=1))
+            axis.setTextPen("k")
+            axis.enableAutoSIPrefix(False)
+        plot.getAxis("left").setWidth(64)
+        plot.setMenuEnabled(True)
+
+    def _set_title(self, name: str, text: str) -> None:
+        # setTitle re-lays out the grid: only call it when the text really changed
+        if self._titles.get(name) != text:
+            self._titles[name] = text
+            plot = self.plot_items[name]
+            plot.setTitle(text, size=style.TITLE_SIZE, color="#000")
+            plot.titleLabel.setMinimumWidth(10)
+
+    def _data_item(self, plot: str, bounds: bool = True, **kw) -> pg.PlotDataItem:
+        if plot in TRAJECTORY_PLOTS:
+            # Long, jagged curves: antialiasing made a frame ~3x slower, and without it pyqtgraph
+            # draws 2 px solid lines as segments (its fast path); downsample to ~2 points a pixel.
+            kw.setdefault("antialias", False)
+        item = pg.PlotDataItem(**kw)
+        if plot in TRAJECTORY_PLOTS:
+            # dashed pens are stroked as one path (slow): give them about one point a pixel
+            pen = kw.get("pen")
+            dashed = pen is not None and pg.mkPen(pen).style() != QtCore.Qt.PenStyle.SolidLine
+            item.opts["autoDownsampleFactor"] = 2.0 if dashed else 1.0
+        self.plot_items[plot].addItem(item, ignoreBounds=not bounds)
+        self._items.append(item)
+        return item
+
+    def _chain(self, k: int) -> _ChainItems:
+        while len(self._chains) <= k:
+            self._chains.append(_ChainItems(self, len(self._chains)))
+        return self._chains[k]
+
+    def _true_line(self, which: str, i: int) -> pg.PlotDataItem:
+        lst = self._true_mean if which == "mean" else self._true_eig
+        while len(lst) <= i:
+            lst.append(self._data_item(which, pen=style.true_pen(1.75)))
+        return lst[i]
+
+    def _mean_label(self, i: int) -> pg.TextItem:
+        while len(self._true_mean_labels) <= i:
+            t = pg.TextItem("", color="k", anchor=(1, 1), fill=pg.mkBrush(255, 255, 255, 200))
+            font = QtGui.QFont()
+            font.setPointSize(style.TICK_POINT_SIZE)
+            t.setFont(font)
+            t.setZValue(20)
+            self.plot_items["mean"].addItem(t, ignoreBounds=True)
+            self._true_mean_labels.append(t)
+        return self._true_mean_labels[i]
+
+    # -------------------------------------------------------------- public API
     def set_cloud_axes(self, i: int, j: int) -> None:
-        self._cloud_axes = (int(i), int(j))
+        """Show dimensions i and j (0-based) in the cloud when d > 2."""
+        i, j = int(i), int(j)
+        if i < 0 or j < 0 or i == j:
+            raise ValueError(f"cloud axes must be two different non-negative indices; got ({i}, {j})")
+        if self._cloud_dim is not None and max(i, j) >= self._cloud_dim:
+            raise ValueError(f"cloud axes ({i}, {j}) out of range for dimension {self._cloud_dim}")
+        if (i, j) == self._cloud_axes:
+            return
+        self._cloud_axes = (i, j)
+        self._view = _ViewBox()
+        if self._snap is not None:
+            self._draw(self._snap)
+
+    def cloud_axes(self) -> tuple[int, int]:
+        return self._cloud_axes
 
     def clear(self) -> None:
+        """Forget the run: every item empty, no markers, no legend entries."""
+        self._snap = None
+        self._view = _ViewBox()
         for item in self._items:
-            item.setData([], [])
+            _put(item)
+        for ch in self._chains:
+            ch.hide_divergence()
+            if ch.legend_name:
+                self.legend.removeItem(ch.legend_sample)
+                ch.legend_name = ""
+        for t in self._true_mean_labels:
+            t.setText("")
+        self._set_title("spectrum", "Eigenvalues of Σ now")
 
-    def _curve(self, plot: str, idx: int, color: str, **kw) -> pg.PlotDataItem:
-        while len(self._items) <= idx:
-            self._items.append(None)  # type: ignore[arg-type]
-        if self._items[idx] is None:
-            self._items[idx] = self.plot_items[plot].plot([], [], pen=pg.mkPen(color, width=2), **kw)
-        return self._items[idx]
-
-    def show_snapshot(self, snap) -> None:
-        h = snap.history
-        idx = 0
-        steps = h.steps.astype(float)
-        d = snap.recent.shape[1] if snap.recent.ndim == 2 else 1
-        i, j = self._cloud_axes if d > 1 else (0, 0)
-        if d > 1 and snap.recent.shape[0]:
-            c = self._curve("cloud", idx, "k", symbol="o", symbolSize=2)
-            c.setPen(None)
-            x, y = _finite_xy(snap.recent[:, i], snap.recent[:, j])
-            c.setData(x, y)
-        idx += 1
-        for k in range(len(snap.chains)):
-            col = OKABE_ITO[k % len(OKABE_ITO)]
-            for comp in range(h.mean.shape[2]):
-                x, y = _finite_xy(steps, h.mean[k, :, comp])
-                self._curve("mean", idx, col).setData(x, y)
-                idx += 1
-                x, y = _finite_xy(steps, h.eig[k, :, comp], positive=True)
-                self._curve("covariance", idx, col).setData(x, y)
-                idx += 1
-            x, y = _finite_xy(steps, h.kl[k], positive=True)
-            keep = x > 0
-            self._curve("kl", idx, col).setData(x[keep], y[keep])
-            idx += 1
+    def show_snapshot(self, snap: Snapshot) -> None:
+        """Draw one frame (GUI thread only)."""
+        if snap is self._snap:
+            return
+        self._draw(snap)
 
     def plotted_arrays(self) -> list[np.ndarray]:
-        out = []
+        """Every x and y array currently handed to a plot item (tests check they are finite)."""
+        out: list[np.ndarray] = []
         for item in self._items:
-            if item is not None and item.xData is not None:
-                out += [item.xData, item.yData]
+            x, y = item.xData, item.yData
+            for a in (x, y):
+                if a is not None:
+                    out.append(np.asarray(a))
         return out
+
+    def legend_names(self) -> list[str]:
+        """The chain legend's entries, in order."""
+        return [label.text for _, label in self.legend.items]
+
+    # ---------------------------------------------------------------- drawing
+    def _draw(self, snap: Snapshot) -> None:
+        self._snap = snap
+        d = int(snap.ref_mean.shape[0])
+        if d != self._cloud_dim:
+            self._cloud_dim = d
+            self._view = _ViewBox()
+            if d >= 2 and max(self._cloud_axes) >= d:
+                self._cloud_axes = (0, 1)
+        K = len(snap.chains)
+        for k in range(K):
+            self._chain(k)
+        for ch in self._chains[K:]:  # chains of an earlier, bigger run
+            for item in ch.all_items():
+                _put(item)
+            ch.hide_divergence()
+            if ch.legend_name:
+                self.legend.removeItem(ch.legend_sample)
+                ch.legend_name = ""
+        self._draw_legend(snap)
+        if d == 1:
+            self._draw_histogram(snap)
+        else:
+            self._draw_cloud(snap)
+        steps = np.asarray(snap.history.steps, dtype=float)
+        self._draw_mean(snap, steps)
+        self._draw_covariance(snap, steps)
+        self._draw_spectrum(snap)
+        self._draw_kl(snap, steps)
+        self._draw_divergences(snap)
+
+    def _draw_legend(self, snap: Snapshot) -> None:
+        # Entries must stay in chain order: if one changes, rebuild from it on.
+        names = []
+        for c in snap.chains:
+            name = c.label
+            if c.divergence is not None:
+                why = SHORT_REASON.get(c.divergence.reason, c.divergence.reason)
+                name += f"  ✕ {why} at update {c.divergence.step}"
+            names.append(name)
+        first_change = next((k for k, n in enumerate(names) if self._chains[k].legend_name != n), None)
+        if first_change is None:
+            return
+        for ch in self._chains[first_change:]:
+            if ch.legend_name:
+                self.legend.removeItem(ch.legend_sample)
+                ch.legend_name = ""
+        for k in range(first_change, len(names)):
+            ch = self._chains[k]
+            self.legend.addItem(ch.legend_sample, names[k])
+            ch.legend_name = names[k]
+        self.legend.setColumnCount(min(3, max(1, len(names))))
+
+    # cloud, d >= 2 ----------------------------------------------------------
+    def _draw_cloud(self, snap: Snapshot) -> None:
+        plot = self.plot_items["cloud"]
+        i, j = self._cloud_axes
+        pair = [i, j]
+        for item in (self._hist, self._true_density, self._ref_density):
+            _put(item)
+        plot.setAspectLocked(True)
+        plot.setLabel("bottom", "y" + sub(i + 1), **{"font-size": style.LABEL_SIZE, "color": "#000"})
+        plot.setLabel("left", "y" + sub(j + 1), **{"font-size": style.LABEL_SIZE, "color": "#000"})
+        recent = snap.recent
+        n = recent.shape[0]
+        self._set_title("cloud", f"Last {n:,} samples, 1σ and 2σ ellipses" if n else "Samples, 1σ and 2σ ellipses")
+        base = None
+        if n:
+            x, y = finite_xy(recent[:, i], recent[:, j])
+            _put(self._scatter, x, y)
+            if x.size:
+                lo_x, hi_x = np.percentile(x, [0.5, 99.5])
+                lo_y, hi_y = np.percentile(y, [0.5, 99.5])
+                base = np.array([lo_x, hi_x, lo_y, hi_y])
+        else:
+            _put(self._scatter, _EMPTY, _EMPTY)
+        if snap.true_mean is not None and snap.true_cov is not None:
+            tm = snap.true_mean[pair]
+            tc = snap.true_cov[np.ix_(pair, pair)]
+            for r, item in zip((1.0, 2.0), self._true_ell):
+                pts = ellipse_points(tm, tc, r)
+                _put(item, *(pts if pts is not None else (_EMPTY, _EMPTY)))
+                if pts is not None and r == 2.0:
+                    base = _union(base, _bbox(*pts))
+            if np.all(np.isfinite(tm)):
+                _put(self._true_center, [tm[0]], [tm[1]])
+        else:
+            for item in (*self._true_ell, self._true_center):
+                _put(item)
+        ref_ok = snap.n_samples > snap.ref_mean.shape[0]
+        for r, item in zip((1.0, 2.0), self._ref_ell):
+            pts = ellipse_points(snap.ref_mean[pair], snap.ref_cov[np.ix_(pair, pair)], r) if ref_ok else None
+            _put(item, *(pts if pts is not None else (_EMPTY, _EMPTY)))
+        chain_box = None
+        for k, c in enumerate(snap.chains):
+            ch = self._chains[k]
+            _put(ch.density)
+            mu = c.mean[pair]
+            block = c.cov[np.ix_(pair, pair)]
+            pd = bool(c.eig.size and c.eig[0] > 0)
+            drawn = False
+            for r, item in zip((1.0, 2.0), (ch.ellipse1, ch.ellipse2)):
+                pts = ellipse_points(mu, block, r) if pd else None
+                if pts is None:
+                    _put(item)
+                else:
+                    _put(item, *pts)
+                    drawn = True
+                    if r == 2.0:
+                        chain_box = _union(chain_box, _bbox(*pts))
+            if np.all(np.isfinite(mu)):
+                _put(ch.center, mu[:1], mu[1:])
+                if drawn:
+                    chain_box = _union(chain_box, np.array([mu[0], mu[0], mu[1], mu[1]]))
+            else:
+                _put(ch.center)
+        if base is None:
+            base = chain_box
+        elif chain_box is not None:
+            base = _union(base, _clamp_box(chain_box, base))
+        self._update_view(base)
+
+    # cloud, d == 1 ----------------------------------------------------------
+    def _draw_histogram(self, snap: Snapshot) -> None:
+        plot = self.plot_items["cloud"]
+        plot.setAspectLocked(False)
+        plot.setLabel("bottom", "y (sample value)", **{"font-size": style.LABEL_SIZE, "color": "#000"})
+        plot.setLabel("left", "density", **{"font-size": style.LABEL_SIZE, "color": "#000"})
+        _put(self._scatter, _EMPTY, _EMPTY)
+        for item in (*self._true_ell, *self._ref_ell):
+            _put(item)
+        recent = np.asarray(snap.recent, dtype=float).ravel()
+        recent = recent[np.isfinite(recent)]
+        n = recent.size
+        self._set_title("cloud", f"Last {n:,} samples and densities" if n else "Samples and densities")
+        # x extent from the data and the truth; estimates may pull it out only RUNAWAY_CLAMP times
+        xs: list[tuple[float, float]] = []
+        peak = 0.0
+        if n:
+            xs.append(tuple(np.percentile(recent, [0.5, 99.5])))
+        tm = tv = None
+        if snap.true_mean is not None and snap.true_cov is not None:
+            tm, tv = float(snap.true_mean[0]), float(snap.true_cov[0, 0])
+            if np.isfinite(tm) and np.isfinite(tv) and tv > 0:
+                s = np.sqrt(tv)
+                xs.append((tm - 3.5 * s, tm + 3.5 * s))
+                peak = max(peak, 1.0 / np.sqrt(2 * np.pi * tv))
+            else:
+                tm = tv = None
+        rm, rv = float(snap.ref_mean[0]), float(snap.ref_cov[0, 0])
+        ref_ok = snap.n_samples > 1 and np.isfinite(rm) and np.isfinite(rv) and rv > 0
+        chain_x = []
+        for c in snap.chains:
+            m, v = float(c.mean[0]), float(c.cov[0, 0])
+            if np.isfinite(m) and np.isfinite(v) and v > 0:
+                chain_x.append((m - 3 * np.sqrt(v), m + 3 * np.sqrt(v)))
+        if xs:
+            lo, hi = min(a for a, _ in xs), max(b for _, b in xs)
+            if chain_x:
+                c_lo, c_hi = min(a for a, _ in chain_x), max(b for _, b in chain_x)
+                half = max(hi - lo, 1e-12) * 0.5 * RUNAWAY_CLAMP
+                mid = 0.5 * (lo + hi)
+                lo, hi = min(lo, max(c_lo, mid - half)), max(hi, min(c_hi, mid + half))
+        elif chain_x:
+            lo, hi = min(a for a, _ in chain_x), max(b for _, b in chain_x)
+        else:
+            lo, hi = -1.0, 1.0
+        if not hi > lo:
+            lo, hi = lo - 1.0, hi + 1.0
+        # keep the current bins unless the extent moved a lot, so bars do not shimmer
+        cur = self._view.box
+        if cur is not None and cur[0] <= lo and hi <= cur[1] and (cur[1] - cur[0]) <= 1.4 * (hi - lo):
+            lo, hi = cur[0], cur[1]
+        if n:
+            counts, edges = np.histogram(recent, bins=HIST_BINS, range=(lo, hi))
+            dens = counts / (n * (edges[1] - edges[0]))
+            _put(self._hist, x=edges, y=dens)
+            peak = max(peak, float(dens.max()))
+        else:
+            _put(self._hist)
+        grid = np.linspace(lo, hi, DENSITY_POINTS)
+        if tm is not None:
+            _put(self._true_density, *finite_xy(grid, gaussian_pdf(grid, tm, tv)))
+            _put(self._true_center, [tm], [0.0])
+        else:
+            _put(self._true_density)
+            _put(self._true_center)
+        if ref_ok:
+            _put(self._ref_density, *finite_xy(grid, gaussian_pdf(grid, rm, rv)))
+        else:
+            _put(self._ref_density)
+        chain_peak = 0.0
+        for k, c in enumerate(snap.chains):
+            ch = self._chains[k]
+            _put(ch.ellipse1)
+            _put(ch.ellipse2)
+            m, v = float(c.mean[0]), float(c.cov[0, 0])
+            if np.isfinite(m) and np.isfinite(v) and v > 0:
+                _put(ch.density, *finite_xy(grid, gaussian_pdf(grid, m, v)))
+                chain_peak = max(chain_peak, 1.0 / np.sqrt(2.0 * np.pi * v))
+            else:
+                _put(ch.density)
+            if np.isfinite(m):
+                _put(ch.center, [m], [0.0])
+            else:
+                _put(ch.center)
+        # a collapsing estimate (a tall spike) may raise the view only a little
+        peak = max(peak, min(chain_peak, 1.5 * peak)) if peak > 0 else chain_peak
+        if not (np.isfinite(peak) and peak > 0):
+            peak = 1.0
+        self._update_view(np.array([lo, hi, 0.0, peak * 1.05]), hist=True)
+
+    def _update_view(self, want: np.ndarray | None, hist: bool = False) -> None:
+        if want is None or not np.all(np.isfinite(want)):
+            return
+        want = want.copy()
+        if not want[1] > want[0]:
+            want[0], want[1] = want[0] - 1.0, want[1] + 1.0
+        if not want[3] > want[2]:
+            want[2], want[3] = want[2] - 1.0, want[3] + 1.0
+        if self._view.update(want) or self._bounds.xData is None or self._bounds.xData.size == 0:
+            b = self._view.box
+            if hist:  # the density axis starts at 0
+                b[2] = 0.0
+            _put(self._bounds, np.array([b[0], b[1]]), np.array([b[2], b[3]]))
+
+    # trajectories -----------------------------------------------------------
+    def _components(self, d: int) -> list[int]:
+        if d <= MAX_TRAJECTORIES:
+            return list(range(d))
+        return sorted(set(self._cloud_axes))
+
+    def _draw_mean(self, snap: Snapshot, steps: np.ndarray) -> None:
+        h = snap.history
+        d = h.mean.shape[2]
+        comps = self._components(d)
+        for k in range(len(snap.chains)):
+            ch = self._chains[k]
+            for slot, i in enumerate(comps):
+                _put(ch.curve("mean", slot), *finite_xy(steps, h.mean[k, :, i]))
+            for item in ch.mean_curves[len(comps):]:
+                _put(item)
+        x_ends = finite_xy(steps[[0, -1]], [0.0, 0.0])[0] if steps.size else _EMPTY
+        groups: dict[float, list[int]] = {}
+        for slot, i in enumerate(comps):
+            line = self._true_line("mean", slot)
+            if snap.true_mean is not None and np.isfinite(snap.true_mean[i]) and x_ends.size:
+                v = float(snap.true_mean[i])
+                _put(line, x_ends, np.array([v, v]))
+                groups.setdefault(v, []).append(i)
+            else:
+                _put(line)
+        for line in self._true_mean[len(comps):]:
+            _put(line)
+        for t in self._true_mean_labels:
+            t.setText("")
+        for g, (v, idx) in enumerate(sorted(groups.items())):
+            names = ", ".join(("μ" + sub(i + 1)) if d > 1 else "μ" for i in idx)
+            t = self._mean_label(g)
+            t.setText(f"true {names} = {_fmt(v)}")
+            t.setPos(float(x_ends[-1]), v)
+        if d == 1:
+            title = "Mean μ"
+        else:
+            keys = ", ".join(f"μ{sub(i + 1)} {style.COMPONENT_STYLE_NAMES[s % len(style.COMPONENT_STYLE_NAMES)]}"
+                             for s, i in enumerate(comps))
+            title = f"Mean trajectory: {keys}"
+            if len(comps) < d:
+                title += " (the cloud's pair)"
+        self._set_title("mean", title)
+
+    def _draw_covariance(self, snap: Snapshot, steps: np.ndarray) -> None:
+        h = snap.history
+        d = h.eig.shape[2]
+        which = list(range(d)) if d <= MAX_TRAJECTORIES else [0, d - 1]
+        x_ends = finite_xy(steps[[0, -1]], [0.0, 0.0])[0] if steps.size else _EMPTY
+        for k, c in enumerate(snap.chains):
+            ch = self._chains[k]
+            for slot, i in enumerate(which):
+                _put(ch.curve("covariance", slot), *finite_xy(steps, h.eig[k, :, i], positive_y=True))
+            for item in ch.eig_curves[len(which):]:
+                _put(item)
+            # where the smallest eigenvalue was heading when the chain failed
+            if c.divergence is not None:
+                x, y = finite_xy(steps, h.eig[k, :, 0], positive_y=True)
+                if x.size:
+                    _put(ch.heading, x[-1:], y[-1:])
+                else:
+                    _put(ch.heading)
+            else:
+                _put(ch.heading)
+        for slot, i in enumerate(which):
+            line = self._true_line("covariance", slot)
+            if snap.true_cov is not None and x_ends.size:
+                w = np.linalg.eigvalsh(0.5 * (snap.true_cov + snap.true_cov.T))
+                _put(line, *finite_xy(x_ends, np.array([w[i], w[i]]), positive_y=True))
+            else:
+                _put(line)
+        for line in self._true_eig[len(which):]:
+            _put(line)
+        if snap.true_cov is not None and x_ends.size:
+            self._pad_log("covariance", x_ends, np.linalg.eigvalsh(0.5 * (snap.true_cov + snap.true_cov.T)))
+        else:
+            _put(self._pads["covariance"])
+        title = "Eigenvalues of Σ (log scale)"
+        if len(which) < d:
+            title += ": smallest and largest"
+        self._set_title("covariance", title)
+
+    def _draw_spectrum(self, snap: Snapshot) -> None:
+        plot = self.plot_items["spectrum"]
+        K = len(snap.chains)
+        d = int(snap.ref_mean.shape[0])
+        width = min(0.6 / max(K, 1), 0.15)
+        parts = []
+        if snap.true_cov is not None:
+            true_w = np.linalg.eigvalsh(0.5 * (snap.true_cov + snap.true_cov.T))
+            idx = np.arange(1, true_w.size + 1, dtype=float)
+            _put(self._true_spectrum, *finite_xy(idx, true_w, positive_y=True))
+            lo, hi = float(true_w[0]), float(true_w[-1])
+            parts.append(f"true {_fmt(hi / lo) if lo > 0 else '∞'}")
+            self._pad_log("spectrum", np.array([1.0, d]), true_w)
+        else:
+            _put(self._true_spectrum)
+            _put(self._pads["spectrum"])
+        # markers alone read best for a few eigenvalues; a line joins them for a long spectrum
+        joined = d > 8
+        for k, c in enumerate(snap.chains):
+            item = self._chains[k].spectrum
+            if joined != (item.opts["pen"] is not None):
+                item.setPen(style.chain_pen(k, 1.5) if joined else None)
+            eig = np.asarray(c.eig, dtype=float)
+            idx = np.arange(1, eig.size + 1, dtype=float) + (k - (K - 1) / 2) * width
+            _put(item, *finite_xy(idx, eig, positive_y=True))
+            cond = c.condition_number
+            text = _fmt(cond) if np.isfinite(cond) else "not PD"
+            parts.append(f'<span style="color:{style.chain_color(k)}"><b>{text}</b></span>')
+        if self._spectrum_d != d:
+            self._spectrum_d = d
+            plot.setXRange(0.5, d + 0.5, padding=0.02)
+            plot.getAxis("bottom").setTickSpacing(major=max(1, d // 10), minor=1)
+        self._set_title("spectrum", "Eigenvalues of Σ now<br><span style='font-size:10.5pt'>condition number: "
+                        + " · ".join(parts) + "</span>")
+
+    def _pad_log(self, name: str, x: np.ndarray, values: np.ndarray) -> None:
+        """Make the log y axis of ``name`` span at least [min/2, max*2] of ``values``."""
+        v = np.asarray(values, dtype=float)
+        v = v[np.isfinite(v) & (v > 0)]
+        if v.size == 0 or x.size == 0:
+            _put(self._pads[name])
+            return
+        _put(self._pads[name], np.array([x[0], x[-1]], dtype=float), np.array([v.min() / 2, v.max() * 2]))
+
+    def _draw_kl(self, snap: Snapshot, steps: np.ndarray) -> None:
+        h = snap.history
+        for k in range(len(snap.chains)):
+            _put(self._chains[k].kl, *finite_xy(steps, h.kl[k], positive_x=True, positive_y=True))
+        _put(self._ref_kl, *finite_xy(steps, h.ref_kl, positive_x=True, positive_y=True))
+
+    def _draw_divergences(self, snap: Snapshot) -> None:
+        rank = 0
+        for k, c in enumerate(snap.chains):
+            ch = self._chains[k]
+            div = c.divergence
+            if div is None:
+                if ch.div_key is not None:
+                    ch.hide_divergence()
+                continue
+            key = (div.step, div.reason, rank)
+            if ch.div_key != key:
+                ch.div_key = key
+                step = float(div.step)
+                ch.div_lines["mean"].setValue(step)
+                ch.div_lines["covariance"].setValue(step)
+                ch.div_lines["kl"].setValue(np.log10(max(step, 1.0)))
+                label = ch.div_lines["covariance"].label
+                label.setText(f"✕ {SHORT_REASON.get(div.reason, div.reason)} at {div.step:,}")
+                label.setPosition(0.93 - 0.1 * (rank % 8))
+                for line in ch.div_lines.values():
+                    line.show()
+            rank += 1
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # more legend columns when there is room
+        self.legend.setColumnCount(3 if self.width() >= 1200 else 2)
