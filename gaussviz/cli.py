@@ -61,7 +61,83 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     t.add_argument("--mean0", type=_floats, help="start mean: one number or d numbers")
     t.add_argument("--cov0-scale", type=float, help="start covariance = scale * I")
     t.add_argument("--seed", type=int, help="seed of the sample stream")
+    _add_target_options(p)
     p.add_argument("--steps", type=int, default=None, help="updates to run (default 100000)")
+
+
+def _add_target_options(p: argparse.ArgumentParser) -> None:
+    from .core.targets import DATASETS, DEFAULTS, KINDS
+
+    x = p.add_argument_group("target kind")
+    x.add_argument("--target", choices=KINDS,
+                   help="what the samples come from (default gaussian; --csv implies csv)")
+    x.add_argument("--df", type=float, help=f"student-t: degrees of freedom, > 2 (default {DEFAULTS['df']:g})")
+    x.add_argument("--mixture-sep", type=float,
+                   help="mixture: distance between the two component means in component standard deviations "
+                        f"(default {DEFAULTS['separation']:g}; bimodal above 2)")
+    x.add_argument("--mixture-weight", type=float,
+                   help=f"mixture: weight of the first component (default {DEFAULTS['weight']:g})")
+    x.add_argument("--drift-rate", type=float,
+                   help="drifting: mean random-walk step per sample, in target spreads "
+                        f"(default {DEFAULTS['drift_rate']:g})")
+    x.add_argument("--rotation-rate", type=float,
+                   help=f"drifting: covariance rotation, degrees per sample (default {DEFAULTS['rotation_rate']:g})")
+    x.add_argument("--csv", metavar="FILE", help=f"csv: a data file, or a shipped data set: {', '.join(DATASETS)}")
+    x.add_argument("--columns", help="csv: columns to use, header names or 0-based indices, comma separated "
+                                     "(default: every numeric column)")
+    x.add_argument("--standardize", action="store_true", default=None,
+                   help="csv: shift and scale each column to mean 0 and variance 1")
+
+
+#: CLI option -> (target kind it belongs to, key in TargetSettings.params)
+_TARGET_OPTIONS = {
+    "df": ("student-t", "df"), "mixture_sep": ("mixture", "separation"), "mixture_weight": ("mixture", "weight"),
+    "drift_rate": ("drifting", "drift_rate"), "rotation_rate": ("drifting", "rotation_rate"),
+    "csv": ("csv", "path"), "columns": ("csv", "columns"), "standardize": ("csv", "standardize"),
+}
+#: CSV problems printed on stderr at most (then a count)
+MAX_CSV_WARNINGS = 20
+
+
+def _apply_target_args(s: Settings, a: argparse.Namespace) -> None:
+    """--target and its parameters into s.target (ValueError naming the option otherwise)."""
+    t = s.target
+    kind = getattr(a, "target", None) or ("csv" if getattr(a, "csv", None) else None)
+    if kind is not None and kind != t.kind:
+        t.kind, t.params = kind, {}
+    for opt, (owner, key) in _TARGET_OPTIONS.items():
+        v = getattr(a, opt, None)
+        if v is None:
+            continue
+        if t.kind != owner:
+            raise ValueError(f"--{opt.replace('_', '-')} applies to --target {owner}, not {t.kind}")
+        t.params[key] = [c.strip() for c in v.split(",") if c.strip()] if opt == "columns" else v
+    if t.kind == "csv":
+        if "path" not in t.params:
+            raise ValueError("--target csv needs --csv FILE (a data file or a shipped data set name)")
+        from .core.targets import load_csv_cached
+
+        f = load_csv_cached(t.params["path"], t.params.get("columns"), t.params.get("header"),
+                            t.params.get("delimiter"))
+        d = f.data.shape[1]
+        if isinstance(s.start.mean, list) and len(s.start.mean) != d:
+            s.start.mean = 0.0  # a start of another dimension no longer applies
+
+
+def _warn_csv_problems(s: Settings, err=None) -> None:
+    """Skipped CSV lines as warnings on stderr: one line each, capped, then a count."""
+    if s.target.kind != "csv":
+        return
+    from .core.targets import load_csv_cached
+
+    p = s.target.params
+    f = load_csv_cached(p["path"], p.get("columns"), p.get("header"), p.get("delimiter"))
+    err = err or sys.stderr
+    for line in f.problem_lines(MAX_CSV_WARNINGS):
+        print(f"gaussviz: warning: {f.path}: {line}", file=err)
+    if f.n_skipped:
+        print(f"gaussviz: warning: {f.path}: skipped {f.n_skipped} line(s), using {f.data.shape[0]} row(s)",
+              file=err)
 
 
 def settings_from_args(a: argparse.Namespace) -> Settings:
@@ -93,11 +169,14 @@ def settings_from_args(a: argparse.Namespace) -> Settings:
         s.start.cov_scale = a.cov0_scale
     if a.seed is not None:
         t.seed = a.seed
+    _apply_target_args(s, a)
     steps = 100_000 if a.steps is None else a.steps
     if steps < 0:
         raise ValueError(f"--steps must be >= 0; got {steps}")
     s.steps = steps
-    return s.validate()
+    s.validate()
+    _warn_csv_problems(s)
+    return s
 
 
 class Progress:

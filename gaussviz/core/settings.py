@@ -88,8 +88,15 @@ class TargetSettings:
             raise ValueError(f"target rotation must be a finite angle in degrees; got {self.rotation_deg!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer; got {self.seed!r}")
+        from . import targets
+
+        if self.kind == "csv":  # the file decides mean, covariance and dim (set here)
+            targets.validate(self)
+            return
         self.mean_vector()
         self.cov_matrix()
+        if self.kind != "gaussian" or self.params:
+            targets.validate(self)  # kind and params; errors name the parameter
 
 
 @dataclass
