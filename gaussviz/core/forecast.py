@@ -1,0 +1,330 @@
+"""Stability forecast: how large a learning rate the current run can take.
+
+Two answers, shown side by side because they differ by an order of magnitude:
+
+1. ``linear_bound``: the largest alpha for which the linearized EXPECTED
+   update is stable at a covariance Sigma (normally the truth). It only sees
+   the mean drift of the update, not its noise.
+2. ``empirical_forecast`` / ``forecast_chain``: the fraction of a few dozen
+   copies of the run, started from its current state with its current
+   settings on fresh samples, that diverge within the next N updates. Noise
+   drives most divergences (MATH.md "Where divergence comes from"), so this is
+   usually far stricter than (1).
+
+Pure numpy and the compiled kernels (no Qt, no global state): safe to call
+from a worker thread between two chunks of a run.
+
+Linearized bounds (eigenvalues l of Sigma, rate a, sign s = +1; each
+parameterization's update is linearized at its fixed point Sigma, where the
+expected batch scatter E[C] = Sigma + e e^T, e = mean error):
+
+- mean, every gradient parameterization: e -> (I - a P) e, factors 1 - a/l_i:
+  stable for a < 2 l_min. ``natural``: e -> (1 - a) e: a < 2.
+- ``covariance``: D -> D - a/2 P D P, factors 1 - a/(2 l_i l_j): a < 4 l_min^2.
+- ``precision``: Lambda = P + E, E -> E - a/2 Sigma E Sigma, factors
+  1 - a l_i l_j / 2: a < 4 / l_max^2.
+- ``cholesky`` (Sigma = L L^T, L = L* + E): E -> E - a T(E) with
+  T(E) = tril(P E + L^-T E^T L^-T), the negative Hessian of the expected
+  log-likelihood in the entries of L (symmetric, positive definite):
+  a < 2 / t_max, t_max its largest eigenvalue (computed; for d = 1, a < l).
+- ``log-cholesky``: the same operator in the coordinates (off-diagonal of L,
+  log L_kk): D T D with D = L_kk on the diagonal entries, 1 elsewhere:
+  a < 2 / t_max (for d = 1, a < 1 at any scale).
+- ``natural``: D -> (1 - a) D: a < 2 in expectation; but one step
+  (1 - a) Sigma + a r r^T is positive definite for every sample only when
+  a < 1 (for a > 1 and d >= 2 it is indefinite at once), so alpha_max = 1.
+- wrong sign (s = -1): every factor is 1 + a t > 1: unstable at every alpha.
+
+The expected update depends on the data only through their mean and
+covariance, so these bounds hold for every target (heavy tails, mixtures,
+real data): such targets change the noise, which only the empirical forecast
+sees. The mini-batch size changes the noise, not the bound; a decaying
+schedule applies the bound to the current rate a_t.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, is_dataclass
+from typing import Any
+
+import numpy as np
+
+from .estimator import BatchEstimator
+from .options import PARAMETERIZATIONS, as_mean, check_choice, effective_sign
+
+#: chains and horizon of the empirical forecast by default
+DEFAULT_CHAINS = 32
+DEFAULT_UPDATES = 2000
+
+
+@dataclass(frozen=True)
+class LinearBound:
+    """The largest stable alpha of the linearized expected update, and its parts."""
+
+    parameterization: str
+    alpha_max: float
+    mean_bound: float
+    cov_bound: float
+    pd_limit: float
+    eigs: np.ndarray
+    basis: str
+
+    @property
+    def text(self) -> str:
+        lo, hi = float(self.eigs[0]), float(self.eigs[-1])
+        if self.alpha_max == 0.0:
+            return ("wrong sign: the expected update walks away from the MLE at every alpha "
+                    "(linearized factors 1 + alpha t > 1)")
+        head = f"linearized bound (eigenvalues of the {self.basis}: {lo:.3g} to {hi:.3g}): alpha < {self.alpha_max:.3g}"
+        p = self.parameterization
+        if p == "covariance":
+            why = f"min(2 l_min, 4 l_min^2) = min({self.mean_bound:.3g}, {self.cov_bound:.3g})"
+        elif p == "precision":
+            why = f"min(2 l_min, 4 / l_max^2) = min({self.mean_bound:.3g}, {self.cov_bound:.3g})"
+        elif p == "natural":
+            why = "the expected update is stable for alpha < 2, but one step stays positive definite only for alpha < 1"
+        else:
+            why = f"min(2 l_min, 2 / t_max) = min({self.mean_bound:.3g}, {self.cov_bound:.3g})"
+        return f"{head}; {why}. Noise makes divergence likely far below this: see the forecast."
+
+
+def _spd_eigs(cov: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+    c = np.asarray(cov, dtype=float)
+    if c.ndim != 2 or c.shape[0] != c.shape[1] or not np.all(np.isfinite(c)):
+        raise ValueError(f"{name} must be a finite square matrix; got shape {c.shape}")
+    c = 0.5 * (c + c.T)
+    ev, Q = np.linalg.eigh(c)
+    if ev[0] <= 0:
+        raise ValueError(f"{name} is not positive definite (smallest eigenvalue {ev[0]:.3g}): no bound")
+    return ev, Q
+
+
+def cholesky_operator(cov: Any, log_diagonal: bool = False) -> np.ndarray:
+    """Matrix of the linearized expected Cholesky update's operator T on the lower-triangle entries.
+
+    The update near the fixed point is ``E -> E - a T(E)``. With
+    ``log_diagonal`` the coordinates are those of ``log-cholesky``.
+    """
+    c = np.asarray(cov, dtype=float)
+    c = 0.5 * (c + c.T)
+    d = c.shape[0]
+    L = np.linalg.cholesky(c)
+    P = np.linalg.inv(c)
+    Linv_T = np.linalg.inv(L).T
+    idx = [(i, j) for i in range(d) for j in range(i + 1)]
+    scale = np.array([L[i, i] if (log_diagonal and i == j) else 1.0 for i, j in idx])
+    M = np.empty((len(idx), len(idx)))
+    for col, (i, j) in enumerate(idx):
+        E = np.zeros((d, d))
+        E[i, j] = scale[col]
+        T = np.tril(P @ E + Linv_T @ E.T @ Linv_T)
+        M[:, col] = [T[a, b] * scale[row] for row, (a, b) in enumerate(idx)]
+    return M
+
+
+def linear_bound(parameterization: str, cov: Any, sign: float = 1.0, basis: str = "true covariance") -> LinearBound:
+    """The linearized bound at covariance ``cov`` (module docstring has the derivations).
+
+    Pass the TRUE covariance: the linearization is about the fixed point the
+    run converges to, and it decides whether the run can settle there. Passed
+    the current estimate instead it says what step the curvature at the
+    estimate tolerates (e.g. after a start far too small), which is a local
+    reading, not a convergence criterion; ``basis`` names which one for the text.
+    """
+    check_choice("parameterization", parameterization, PARAMETERIZATIONS)
+    ev, _ = _spd_eigs(cov, basis)
+    lo, hi = float(ev[0]), float(ev[-1])
+    pd_limit = math.inf
+    if parameterization == "natural":
+        mean_b, cov_b, pd_limit = 2.0, 2.0, 1.0
+    else:
+        mean_b = 2.0 * lo
+        if parameterization == "covariance":
+            cov_b = 4.0 * lo * lo
+        elif parameterization == "precision":
+            cov_b = 4.0 / (hi * hi)
+        else:
+            M = cholesky_operator(cov, log_diagonal=parameterization == "log-cholesky")
+            t = np.linalg.eigvals(M).real
+            cov_b = 2.0 / float(np.max(t))
+    alpha_max = min(mean_b, cov_b, pd_limit)
+    if sign < 0:
+        alpha_max = 0.0
+    return LinearBound(parameterization, alpha_max, mean_b, cov_b, pd_limit, ev, basis)
+
+
+# ------------------------------------------------------------- empirical
+@dataclass(frozen=True)
+class Forecast:
+    """What fraction of copies of the run diverge within ``n_updates`` more updates."""
+
+    fraction: float
+    n_diverged: int
+    n_chains: int
+    n_updates: int
+    alpha: float
+    parameterization: str
+    #: earliest and median divergence, counted in updates from the start state (None: none diverged)
+    first_step: int | None
+    median_step: float | None
+    reasons: dict
+    seconds: float
+
+    @property
+    def stderr(self) -> float:
+        """Binomial standard error of ``fraction``."""
+        p = self.fraction
+        return math.sqrt(max(p * (1 - p), 0.25 / self.n_chains) / self.n_chains)
+
+    @property
+    def text(self) -> str:
+        head = (f"{self.n_diverged} of {self.n_chains} copies diverge within {self.n_updates:,} updates "
+                f"at alpha = {self.alpha:.3g}")
+        if not self.n_diverged:
+            return head + ": looks safe for now"
+        why = ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items(), key=lambda kv: -kv[1]))
+        return f"{head} (first after {self.first_step:,}, median {self.median_step:,.0f}; {why})"
+
+
+def _settings_dict(settings: Any) -> dict:
+    if is_dataclass(settings):
+        settings = asdict(settings)
+    if not isinstance(settings, dict):
+        raise ValueError(f"settings must be a dict or EstimatorSettings; got {type(settings).__name__}")
+    s = {"parameterization": "covariance", "alpha": 0.002, "objective": "loglik", "direction": "ascent",
+         "schedule": "constant", "batch_size": 1, "symmetrize": False}
+    unknown = set(settings) - set(s)
+    if unknown:
+        raise ValueError(f"settings: unknown key(s) {', '.join(sorted(unknown))}")
+    s.update(settings)
+    return s
+
+
+def _fork(source: Any, seed: int):
+    from .targets import fork_source
+
+    return fork_source(source, seed)
+
+
+def empirical_forecast(mean: Any, cov: Any, settings: Any, source: Any, *,
+                       n_chains: int = DEFAULT_CHAINS, n_updates: int = DEFAULT_UPDATES,
+                       seed: int | None = None, steps: int = 0, stored: Any = None,
+                       alpha: float | None = None, time_budget: float | None = None) -> Forecast:
+    """Run ``n_chains`` copies of an estimator from (mean, cov) on fresh samples; count divergences.
+
+    ``settings``: an ``EstimatorSettings`` or a dict like ``BatchEstimator.settings(k)``;
+    ``alpha`` overrides its rate (the slider being dragged). ``source`` is
+    copied, once per chain, onto new streams (``seed + k``; None derives the
+    seed from the source's, so repeated forecasts at different alphas see the
+    same samples and change smoothly). ``steps`` continues a decaying schedule where the run
+    is; ``stored`` (the chain's raw stored parameter) keeps what the
+    covariance cannot show, e.g. its asymmetric part. A drifting source
+    gives each copy its own future from the current state.
+    With ``time_budget`` (seconds) the copies run in slices and stop after
+    the slice that crosses it: ``Forecast.n_updates`` is then the horizon
+    actually reached (fewer updates at large d, where one costs ~d^2.5).
+    """
+    t0 = time.perf_counter()
+    s = _settings_dict(settings)
+    if alpha is not None:
+        s["alpha"] = alpha
+    K, N = int(n_chains), int(n_updates)
+    if K < 1 or N < 1:
+        raise ValueError(f"need n_chains >= 1 and n_updates >= 1; got {K}, {N}")
+    m = as_mean(mean, "start mean")
+    d = m.shape[0]
+    c = np.asarray(cov, dtype=float)
+    if c.shape != (d, d):
+        raise ValueError(f"start covariance must be ({d}, {d}); got {c.shape}")
+    c = 0.5 * (c + c.T)  # the stored parameter (below) keeps any asymmetry
+    _spd_eigs(c, "start covariance")
+    if getattr(source, "dim", d) != d:
+        raise ValueError(f"source dimension {source.dim} != state dimension {d}")
+    est = BatchEstimator(m, c, parameterization=s["parameterization"], alpha=s["alpha"],
+                         objective=s["objective"], direction=s["direction"], schedule=s["schedule"],
+                         batch_size=s["batch_size"], symmetrize=bool(s["symmetrize"]), n_chains=K)
+    # Inside the core: continue the schedule and the exact stored state of the chain.
+    est._steps[:] = int(steps)
+    if stored is not None:
+        th = np.asarray(stored, dtype=float)
+        if th.shape != (d, d) or not np.all(np.isfinite(th)):
+            raise ValueError(f"stored parameter must be a finite ({d}, {d}) array")
+        est._th[:] = th
+    b = est.batch_size
+    if seed is None:
+        seed = (int(getattr(source, "seed", 0)) * 7919 + 104_729) % (2**62)
+    # One copy of the source per chain, each from the current truth on its own stream:
+    # a drifting target gives each copy its own future, and any slicing below reads
+    # the same samples (the streams are chunk-independent).
+    forks = [_fork(source, int(seed) + k) for k in range(K)]
+    streams = np.arange(K, dtype=np.int64)
+
+    def run(n: int) -> None:
+        Y = np.ascontiguousarray(np.stack([f.sample(n * b) for f in forks]))
+        est.advance(Y, n, streams=streams)
+
+    if time_budget is None:
+        run(N)
+        done = N
+    else:
+        # In slices, stopping once the budget is spent: an update costs ~0.2 us at
+        # d = 2 but ~0.6 ms at d = 50 (32 x 2000 updates: about 40 s).
+        done, n = 0, min(N, 16)  # a small first slice measures the cost of an update
+        t_run = time.perf_counter()
+        while done < N:
+            run(n)
+            done += n
+            now = time.perf_counter()
+            left = time_budget - (now - t0)
+            if left <= 0 or est.diverged.all():
+                break
+            per_update = (now - t_run) / done
+            n = int(min(N - done, max(1, left / max(per_update, 1e-9)), max(16, N // 4)))
+    divs = [v for v in est.divergences() if v is not None]
+    at = np.array([v.step - int(steps) for v in divs])
+    return Forecast(
+        fraction=len(divs) / K, n_diverged=len(divs), n_chains=K, n_updates=done, alpha=float(s["alpha"]),
+        parameterization=s["parameterization"],
+        first_step=int(at.min()) if divs else None, median_step=float(np.median(at)) if divs else None,
+        reasons=dict(Counter(v.reason for v in divs)), seconds=time.perf_counter() - t0,
+    )
+
+
+def forecast_chain(estimator: BatchEstimator, k: int, source: Any, *, alpha: float | None = None,
+                   n_chains: int = DEFAULT_CHAINS, n_updates: int = DEFAULT_UPDATES,
+                   seed: int | None = None, time_budget: float | None = None) -> Forecast:
+    """The empirical forecast for chain k of a running estimator (its state, settings and step count).
+
+    Call it from the thread that advances the estimator (between chunks): it
+    reads the chain's arrays.
+    """
+    k = int(k)
+    if not 0 <= k < estimator.K:
+        raise ValueError(f"chain {k} does not exist (0 to {estimator.K - 1})")
+    return empirical_forecast(
+        estimator.means[k], estimator.covs[k], estimator.settings(k), source,
+        n_chains=n_chains, n_updates=n_updates, seed=seed, steps=int(estimator.steps[k]),
+        stored=estimator.stored[k], alpha=alpha, time_budget=time_budget)
+
+
+def chain_bound(estimator: BatchEstimator, k: int, true_cov: Any | None) -> LinearBound:
+    """Linearized bound for chain k: at the true covariance when known, else at the chain's estimate."""
+    s = estimator.settings(k)
+    sign = effective_sign(s["objective"], s["direction"])
+    if true_cov is not None:
+        return linear_bound(s["parameterization"], true_cov, sign, "true covariance")
+    return linear_bound(s["parameterization"], estimator.covs[k], sign, "current estimate")
+
+
+__all__ = [
+    "Forecast",
+    "LinearBound",
+    "chain_bound",
+    "cholesky_operator",
+    "empirical_forecast",
+    "forecast_chain",
+    "linear_bound",
+]
