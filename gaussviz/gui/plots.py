@@ -29,6 +29,8 @@ RUNAWAY_CLAMP = 1.5
 ELLIPSE_POINTS = 121
 #: plots with a step axis: long curves, drawn the fast way
 TRAJECTORY_PLOTS = ("mean", "covariance", "kl")
+#: widths of the three columns: cloud | mean over covariance | KL over spectrum
+COLUMN_SHARES = (0.38, 0.31, 0.31)
 HIST_BINS = 50
 DENSITY_POINTS = 400
 SHORT_REASON = {
@@ -143,6 +145,12 @@ class LogAxis(pg.AxisItem):
             out.append(log_tick_label(x) if mant in keep and x > 0 else "")
         return out
 
+    def tickStrings(self, values, scale, spacing):
+        if self.logMode:
+            return self.logTickStrings(values, scale, spacing)
+        out = super().tickStrings(values, scale, spacing)
+        return [linear_tick_label(v * scale, spacing * scale) or s for v, s in zip(values, out)]
+
 
 class PointCloudItem(pg.GraphicsObject):
     """Thousands of same-looking dots, drawn with one QPainter.drawPoints call.
@@ -190,6 +198,16 @@ class PointCloudItem(pg.GraphicsObject):
             p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
             p.setPen(self._pen)
             p.drawPoints(self._poly)
+
+
+def linear_tick_label(value: float, spacing: float) -> str:
+    """A linear axis label: steps read 20k, 1.5M rather than 2e+04, 1.5e+06."""
+    a = abs(value)
+    if a >= 1e6 and spacing >= 1e5:
+        return f"{value / 1e6:g}M"
+    if a >= 1e4 and spacing >= 1e3:
+        return f"{value / 1e3:g}k"
+    return ""
 
 
 class _ViewBox:
@@ -271,7 +289,6 @@ class _ChainItems:
             self.div_lines["covariance"].label.setFont(font)
         # legend sample: a stand-alone item with the chain's pen
         self.legend_sample = pg.PlotDataItem(pen=style.chain_pen(k, 3.0))
-        self.legend_name = ""
         self.div_key: tuple | None = None
         self.owner = owner
 
@@ -315,17 +332,18 @@ class LivePlots(QtWidgets.QWidget):
         self._view = _ViewBox()
         self._titles: dict[str, str] = {}
         self._spectrum_d: int | None = None
+        self._legend_names: list[str] = []
         self._build()
 
     # ----------------------------------------------------------------- layout
     def _build(self) -> None:
         glw = self._glw
+        # One legend above the plots (inside a plot it would cover data): the chains, then the
+        # line-style key. Its column count follows the width (see _fit_columns).
         self.legend = pg.LegendItem(colCount=3, labelTextSize=style.LEGEND_POINT_SIZE, horSpacing=22,
                                     brush=(255, 255, 255, 0), pen=None)
-        self.key_legend = pg.LegendItem(colCount=1, labelTextSize=style.LEGEND_POINT_SIZE,
-                                        brush=(255, 255, 255, 0), pen=None)
-        glw.addItem(self.legend, row=0, col=0, colspan=2)
-        glw.addItem(self.key_legend, row=0, col=2)
+        glw.addItem(self.legend, row=0, col=0, colspan=3)
+        glw.ci.layout.setAlignment(self.legend, QtCore.Qt.AlignmentFlag.AlignLeft)
         self.plot_items: dict[str, pg.PlotItem] = {}
         places = {"cloud": (1, 0, 2, 1), "mean": (1, 1, 1, 1), "covariance": (2, 1, 1, 1),
                   "kl": (1, 2, 1, 1), "spectrum": (2, 2, 1, 1)}
@@ -333,9 +351,6 @@ class LivePlots(QtWidgets.QWidget):
             axes = {"bottom": LogAxis("bottom"), "left": LogAxis("left")}
             self.plot_items[name] = glw.addPlot(row=row, col=col, rowspan=rowspan, colspan=colspan, axisItems=axes)
         lay = glw.ci.layout
-        lay.setColumnStretchFactor(0, 5)
-        lay.setColumnStretchFactor(1, 4)
-        lay.setColumnStretchFactor(2, 4)
         lay.setRowStretchFactor(0, 0)
         lay.setRowStretchFactor(1, 1)
         lay.setRowStretchFactor(2, 1)
@@ -353,8 +368,12 @@ class LivePlots(QtWidgets.QWidget):
         pl["spectrum"].setLogMode(y=True)
         pl["kl"].setLogMode(x=True, y=True)
         pl["covariance"].setXLink(pl["mean"])
-        for name in ("mean", "covariance", "kl"):
-            pl[name].setDownsampling(auto=True, mode="peak")
+        for name in TRAJECTORY_PLOTS:
+            # Peak downsampling assumes evenly spaced x; on the log step axis the history is
+            # dense at the recent end, and downsampling drew staircases. KL curves are bounded
+            # (History keeps ~4096 points), so they go undownsampled.
+            if name != "kl":
+                pl[name].setDownsampling(auto=True, mode="peak")
             pl[name].setClipToView(True)
         self._set_title("mean", "Mean trajectory")
         self._set_title("covariance", "Covariance trajectory (log scale)")
@@ -387,8 +406,9 @@ class LivePlots(QtWidgets.QWidget):
                                               symbolPen=pg.mkPen("k", width=2.5), symbolBrush="k")
         self._ref_kl = self._data_item("kl", pen=style.ref_pen(2.5))
 
-        self.key_legend.addItem(pg.PlotDataItem(pen=style.true_pen(2.5)), "true (dashed)")
-        self.key_legend.addItem(pg.PlotDataItem(pen=style.ref_pen(3.0)), "exact running MLE (dotted)")
+        self._key_entries = [(pg.PlotDataItem(pen=style.true_pen(2.5)), "true (dashed)"),
+                             (pg.PlotDataItem(pen=style.ref_pen(3.0)), "exact running MLE (dotted)")]
+        self._set_legend([])
 
     def _setup(self, plot: pg.PlotItem, xlabel: str, ylabel: str) -> None:
         plot.showGrid(x=True, y=True, alpha=0.25)
@@ -475,9 +495,7 @@ class LivePlots(QtWidgets.QWidget):
             _put(item)
         for ch in self._chains:
             ch.hide_divergence()
-            if ch.legend_name:
-                self.legend.removeItem(ch.legend_sample)
-                ch.legend_name = ""
+        self._set_legend([])
         for t in self._true_mean_labels:
             t.setText("")
         self._set_title("spectrum", "Eigenvalues of Σ now")
@@ -499,8 +517,9 @@ class LivePlots(QtWidgets.QWidget):
         return out
 
     def legend_names(self) -> list[str]:
-        """The chain legend's entries, in order."""
-        return [label.text for _, label in self.legend.items]
+        """The chains' legend entries, in order (the line-style key not included)."""
+        chains = {id(ch.legend_sample) for ch in self._chains}
+        return [label.text for sample, label in self.legend.items if id(sample.item) in chains]
 
     # ---------------------------------------------------------------- drawing
     def _draw(self, snap: Snapshot) -> None:
@@ -518,9 +537,6 @@ class LivePlots(QtWidgets.QWidget):
             for item in ch.all_items():
                 _put(item)
             ch.hide_divergence()
-            if ch.legend_name:
-                self.legend.removeItem(ch.legend_sample)
-                ch.legend_name = ""
         self._draw_legend(snap)
         if d == 1:
             self._draw_histogram(snap)
@@ -540,20 +556,32 @@ class LivePlots(QtWidgets.QWidget):
             name = c.label
             if c.divergence is not None:
                 why = SHORT_REASON.get(c.divergence.reason, c.divergence.reason)
-                name += f"  ✕ {why} at update {c.divergence.step}"
+                name += f"  ✕ {why} at {c.divergence.step:,}"
             names.append(name)
-        first_change = next((k for k, n in enumerate(names) if self._chains[k].legend_name != n), None)
-        if first_change is None:
+        if names != self._legend_names:
+            self._set_legend(names)
+
+    def _set_legend(self, names: list[str]) -> None:
+        """Rebuild the legend: one entry per chain (in chain order), then the key."""
+        self.legend.clear()
+        for k, name in enumerate(names):
+            self.legend.addItem(self._chains[k].legend_sample, name)
+        for sample, name in self._key_entries:
+            self.legend.addItem(sample, name)
+        self._legend_names = list(names)
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        entries = self.legend.items
+        if not entries:
             return
-        for ch in self._chains[first_change:]:
-            if ch.legend_name:
-                self.legend.removeItem(ch.legend_sample)
-                ch.legend_name = ""
-        for k in range(first_change, len(names)):
-            ch = self._chains[k]
-            self.legend.addItem(ch.legend_sample, names[k])
-            ch.legend_name = names[k]
-        self.legend.setColumnCount(min(3, max(1, len(names))))
+        # the text's own width (a LabelItem's bounding rect is its layout cell)
+        widest = max(label.item.boundingRect().width() for _, label in entries) + 60  # + sample, spacing
+        cols = int(max(1, min(len(entries), (self.width() - 20) // widest)))
+        if cols != self.legend.columnCount:
+            self.legend.setColumnCount(cols)
+        # as wide as its columns, on the left: spread over the full width it reads badly
+        self.legend.setMaximumWidth(cols * widest)
 
     # cloud, d >= 2 ----------------------------------------------------------
     def _draw_cloud(self, snap: Snapshot) -> None:
@@ -766,11 +794,11 @@ class LivePlots(QtWidgets.QWidget):
         if d == 1:
             title = "Mean μ"
         else:
-            keys = ", ".join(f"μ{sub(i + 1)} {style.COMPONENT_STYLE_NAMES[s % len(style.COMPONENT_STYLE_NAMES)]}"
+            keys = ", ".join(f"μ{sub(i + 1)} {style.COMPONENT_STYLE_GLYPHS[s % len(style.COMPONENT_STYLE_GLYPHS)]}"
                              for s, i in enumerate(comps))
-            title = f"Mean trajectory: {keys}"
+            title = f"Mean ({keys})"
             if len(comps) < d:
-                title += " (the cloud's pair)"
+                title += ", the cloud's pair"
         self._set_title("mean", title)
 
     def _draw_covariance(self, snap: Snapshot, steps: np.ndarray) -> None:
@@ -843,7 +871,7 @@ class LivePlots(QtWidgets.QWidget):
             self._spectrum_d = d
             plot.setXRange(0.5, d + 0.5, padding=0.02)
             plot.getAxis("bottom").setTickSpacing(major=max(1, d // 10), minor=1)
-        self._set_title("spectrum", "Eigenvalues of Σ now<br><span style='font-size:10.5pt'>condition number: "
+        self._set_title("spectrum", "Eigenvalues of Σ now, condition number<br><span style='font-size:10.5pt'>"
                         + " · ".join(parts) + "</span>")
 
     def _pad_log(self, name: str, x: np.ndarray, values: np.ndarray) -> None:
@@ -886,5 +914,14 @@ class LivePlots(QtWidgets.QWidget):
 
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
-        # more legend columns when there is room
-        self.legend.setColumnCount(3 if self.width() >= 1200 else 2)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        # Fixed shares: otherwise a long title or legend makes its column grab the space.
+        lay = self._glw.ci.layout
+        left, _, right, _ = lay.getContentsMargins()
+        # the view fills this widget (no margins); its frame takes a few pixels
+        avail = max(300.0, self.width() - left - right - 2 * lay.horizontalSpacing() - 8)
+        for col, share in enumerate(COLUMN_SHARES):
+            lay.setColumnFixedWidth(col, avail * share)
+        self._fit_legend()

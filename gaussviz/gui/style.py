@@ -40,6 +40,8 @@ COMPONENT_STYLES: tuple[QtCore.Qt.PenStyle, ...] = (
     QtCore.Qt.PenStyle.DotLine,
 )
 COMPONENT_STYLE_NAMES: tuple[str, ...] = ("solid", "dash-dot", "dash-dot-dot", "dotted")
+#: the same styles drawn in text, for titles
+COMPONENT_STYLE_GLYPHS: tuple[str, ...] = ("───", "─ · ─", "─ · · ─", "· · · ·")
 
 
 def configure_pyqtgraph() -> None:

@@ -185,7 +185,7 @@ def test_d2_divergence_is_marked_and_nothing_non_finite_is_plotted(plots, snap_d
     assert lines["kl"].value() == pytest.approx(np.log10(div.step))  # the KL plot has a log step axis
     text = lines["covariance"].label.toPlainText()
     assert "not PD" in text and f"{div.step:,}" in text
-    assert plots.legend_names() == [f"{chain.label}  ✕ not PD at update {div.step}"]
+    assert plots.legend_names() == [f"{chain.label}  ✕ not PD at {div.step:,}"]
     # the smallest eigenvalue's last good value carries the "heading to zero" marker
     x, y = finite_xy(snap_diverged.history.steps, snap_diverged.history.eig[0, :, 0], positive_y=True)
     assert ch.heading.xData.tolist() == [x[-1]] and ch.heading.yData.tolist() == [y[-1]]
