@@ -7,6 +7,7 @@ single-chain interface (K = 1) with a buffer for a short final batch.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from .options import (
     PARAMETERIZATIONS,
     SCHEDULES,
     SYMMETRIZABLE,
+    _is_complex,
     as_mean,
     as_samples,
     as_spd,
@@ -91,12 +93,26 @@ def sigma_to_stored(code: int, sigma: np.ndarray) -> np.ndarray:
 
 
 def _per_chain(value: Any, K: int, name: str) -> list:
-    if isinstance(value, (str, bool, int, float, np.number)) or value is None:
+    if isinstance(value, (str, bool, int, float, complex, np.number, np.bool_)) or value is None or (
+            isinstance(value, np.ndarray) and value.ndim == 0):
         return [value] * K
-    vals = list(value)
+    try:
+        vals = list(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a single value or one per chain ({K}); got {value!r}") from None
     if len(vals) != K:
         raise ValueError(f"{name} must be a single value or one per chain ({K}); got {len(vals)}")
     return vals
+
+
+def _float_array(value: Any, name: str) -> np.ndarray:
+    """A float array of the argument, or a ValueError naming it (not numpy's own message)."""
+    if _is_complex(value):
+        raise ValueError(f"{name} must be real numbers; got complex values")
+    try:
+        return np.array(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of numbers; got {value!r}") from None
 
 
 class BatchEstimator:
@@ -120,21 +136,30 @@ class BatchEstimator:
         symmetrize: bool | Sequence[bool] = False,
         n_chains: int | None = None,
     ) -> None:
-        m = np.array(means, dtype=float) if not isinstance(means, np.ndarray) else means.astype(float)
-        c = np.array(covs, dtype=float) if not isinstance(covs, np.ndarray) else covs.astype(float)
+        if n_chains is not None and (isinstance(n_chains, bool) or not isinstance(n_chains, (int, np.integer))
+                                     or n_chains < 1):
+            raise ValueError(f"n_chains must be an integer >= 1; got {n_chains!r}")
+        m = _float_array(means, "means")
+        c = _float_array(covs, "covs")
         if m.ndim <= 1:
-            m = as_mean(m)
+            m = as_mean(m, "means")
             K = n_chains or 1
             m = np.repeat(m[None], K, axis=0)
+        if m.ndim != 2 or m.shape[0] == 0:
+            raise ValueError(f"means must have shape (d,) or (K, d) with K >= 1; got shape {m.shape}")
         K = m.shape[0]
         d = m.shape[1]
         if c.ndim <= 2:
-            c = np.repeat(as_spd(c, "cov", d)[None], K, axis=0)
+            c = as_spd(c, "covs")
+            if c.shape != (d, d):
+                raise ValueError(f"covs must have shape ({d}, {d}) to match means of length {d}; "
+                                 f"got shape {c.shape}")
+            c = np.repeat(c[None], K, axis=0)
         if c.shape != (K, d, d):
             raise ValueError(f"covs must have shape ({K}, {d}, {d}); got shape {c.shape}")
         for i in range(K):
-            as_mean(m[i], "mean", d)
-            c[i] = as_spd(c[i], "cov", d)
+            as_mean(m[i], "means", d)
+            c[i] = as_spd(c[i], "covs", d)
         self.d = d
         self.K = K
         self.batch_size = check_batch_size(batch_size)
@@ -219,7 +244,15 @@ class BatchEstimator:
 
     # --------------------------------------------------------------- settings
     def _chains(self, chains) -> range | list[int]:
-        return range(self.K) if chains is None else [int(c) for c in np.atleast_1d(chains)]
+        if chains is None:
+            return range(self.K)
+        try:
+            idx = [operator.index(c) for c in np.atleast_1d(chains)]
+        except TypeError:
+            idx = None
+        if idx is None or any(not 0 <= i < self.K for i in idx):
+            raise ValueError(f"chains must be chain indices from 0 to {self.K - 1}; got {chains!r}")
+        return idx
 
     def set_alpha(self, alpha: float, chains=None) -> None:
         a = check_alpha(alpha)
@@ -349,8 +382,14 @@ class Estimator:
         symmetrize: bool = False,
     ) -> None:
         m = as_mean(mean, "mean")
-        c = as_spd(cov, "cov", m.shape[0])
+        d = m.shape[0]
+        c = _float_array(cov, "cov")
+        if c.ndim == 2 and c.shape[0] == c.shape[1] and c.shape[0] != d:
+            raise ValueError(f"cov must have shape ({d}, {d}) to match mean of length {d}; got shape {c.shape}")
+        c = as_spd(c, "cov", d)
         check_choice("parameterization", parameterization, PARAMETERIZATIONS)
+        if not isinstance(symmetrize, (bool, np.bool_)):
+            raise ValueError(f"symmetrize must be True or False; got {symmetrize!r}")
         if symmetrize and parameterization not in SYMMETRIZABLE:
             # Symmetric by construction: the switch changes nothing, accept it.
             pass

@@ -267,6 +267,11 @@ def check_state(code, sym, mu, th, th_old, work, work2, vals):
             elif math.exp(v) == 0.0:
                 return NOT_PD, DETAIL_CHOL_ZERO, float(k)
         _chol_to_sigma(th, code, work2)
+        for k in range(d):
+            if not math.isfinite(work2[k, k]):
+                # L is finite but L L^T overflows (e.g. exp of a huge log-diagonal):
+                # Sigma's largest eigenvalue is at least this diagonal entry.
+                return EXPLODED, DETAIL_LARGEST, work2[k, k]
         pd, lo, hi = _spd_extremes(work2, work, vals)
         if not pd:
             # Round-off in L L^T of a nearly singular factor: still a singular Sigma.
@@ -289,17 +294,47 @@ def check_state(code, sym, mu, th, th_old, work, work2, vals):
 def relative_asymmetry(a):
     """||A - A^T||_F / ||A||_F: the drift MATH.md says a one-triangle check misses."""
     d = a.shape[0]
+    f = _asym_scale_d(a)
     num = 0.0
     den = 0.0
     for i in range(d):
         for j in range(d):
-            den += a[i, j] * a[i, j]
+            x = a[i, j] / f
+            den += x * x
             if i != j:
-                v = a[i, j] - a[j, i]
+                v = x - a[j, i] / f
                 num += v * v
     if den == 0.0:
         return 0.0
     return math.sqrt(num / den)
+
+
+@nb.njit(**_JIT)
+def _asym_scale_from_max(m):
+    """What to divide entries by: 1, or m when squares of entries of size m would overflow or underflow.
+
+    Outside [1e-100, 1e100] the squares in ||A - A^T|| / ||A|| overflow to inf
+    or underflow to 0 and the ratio reads 0: an asymmetric matrix of a
+    collapsed or huge covariance would pass unseen. Inside, nothing changes
+    (dividing by 1 is exact). A divisor, not a factor 1/m: 1/m of a denormal is inf.
+    """
+    if m > 1e100 or (0.0 < m < 1e-100):
+        return m
+    return 1.0
+
+
+@nb.njit(**_JIT)
+def _asym_scale(a00, a01, a10, a11):
+    return _asym_scale_from_max(max(abs(a00), abs(a01), abs(a10), abs(a11)))
+
+
+@nb.njit(**_JIT)
+def _asym_scale_d(a):
+    m = 0.0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            m = max(m, abs(a[i, j]))
+    return _asym_scale_from_max(m)
 
 
 @nb.njit(**_JIT)
@@ -586,8 +621,10 @@ def _step2(code, sym, s, a, mu, th, Y, i0, n):
         if not math.isfinite(v):
             return NON_FINITE, DETAIL_PARAM, v
     if (code == COVARIANCE or code == PRECISION) and not sym:
-        den = n00 * n00 + n01 * n01 + n10 * n10 + n11 * n11
-        dd = n01 - n10
+        f = _asym_scale(n00, n01, n10, n11)  # as relative_asymmetry: 1 unless squares over/underflow
+        x00, x01, x10, x11 = n00 / f, n01 / f, n10 / f, n11 / f
+        den = x00 * x00 + x01 * x01 + x10 * x10 + x11 * x11
+        dd = x01 - x10
         asym = math.sqrt((dd * dd + dd * dd) / den) if den != 0.0 else 0.0
         if asym > ASYMMETRY_TOL:
             return ASYMMETRIC, DETAIL_NONE, asym
@@ -608,6 +645,9 @@ def _step2(code, sym, s, a, mu, th, Y, i0, n):
         e00 = q00 * q00
         e01 = q10 * q00
         e11 = q10 * q10 + q11 * q11
+        if not (math.isfinite(e00) and math.isfinite(e11)):
+            # L L^T overflows: exploded, as in check_state
+            return EXPLODED, DETAIL_LARGEST, e00 if not math.isfinite(e00) else e11
         rr = 0.5 * (e01 + e01)
     else:
         e00, e11 = n00, n11

@@ -37,16 +37,20 @@ def kl_divergence(true_mu, true_cov, mu, cov) -> float:
 
 
 def mean_loglik(mu: np.ndarray, cov: np.ndarray, Y: np.ndarray) -> float:
-    """Mean log-likelihood of a held-out batch; -inf if cov is not PD."""
+    """Mean log-likelihood of a held-out batch; -inf if cov is not PD or the value overflows."""
     s = 0.5 * (cov + cov.T)
     try:
         L = np.linalg.cholesky(s)
     except np.linalg.LinAlgError:
         return float("-inf")
-    z = np.linalg.solve(L, (Y - mu).T)
-    d = Y.shape[1]
-    logdet = 2.0 * np.sum(np.log(np.diag(L)))
-    return float(-0.5 * (d * np.log(2 * np.pi) + logdet + np.mean(np.sum(z * z, axis=0))))
+    # A valid but absurd estimate (a wrong-sign run one update before it overflows:
+    # |mu| ~ 1e185) overflows here; that is -inf, not a warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = np.linalg.solve(L, (Y - mu).T)
+        d = Y.shape[1]
+        logdet = 2.0 * np.sum(np.log(np.diag(L)))
+        ll = float(-0.5 * (d * np.log(2 * np.pi) + logdet + np.mean(np.sum(z * z, axis=0))))
+    return ll if not np.isnan(ll) else float("-inf")
 
 
 def condition_number(eig: np.ndarray) -> float:

@@ -61,7 +61,18 @@ def check_choice(name: str, value: Any, allowed) -> str:
     return value
 
 
+def _is_complex(x: Any) -> bool:
+    """True for complex numbers and arrays: numpy would silently drop their imaginary part."""
+    try:
+        return bool(np.iscomplexobj(x))
+    except (TypeError, ValueError):
+        return False
+
+
 def check_alpha(alpha: Any, name: str = "alpha") -> float:
+    if isinstance(alpha, (bool, np.bool_)) or _is_complex(alpha) or (
+            isinstance(alpha, np.ndarray) and alpha.ndim > 0):
+        raise ValueError(f"{name} must be a positive finite number; got {alpha!r}")
     try:
         a = float(alpha)
     except (TypeError, ValueError):
@@ -78,6 +89,8 @@ def check_batch_size(batch_size: Any) -> int:
 
 
 def as_mean(mean: Any, name: str = "mean", d: int | None = None) -> np.ndarray:
+    if _is_complex(mean):
+        raise ValueError(f"{name} must be a vector of real numbers; got complex values")
     try:
         m = np.array(mean, dtype=float)
     except (TypeError, ValueError):
@@ -95,6 +108,8 @@ def as_mean(mean: Any, name: str = "mean", d: int | None = None) -> np.ndarray:
 
 def as_spd(cov: Any, name: str = "cov", d: int | None = None, rtol: float = 1e-10) -> np.ndarray:
     """A symmetric positive-definite matrix, or a ValueError that says what is wrong."""
+    if _is_complex(cov):
+        raise ValueError(f"{name} must be a matrix of real numbers; got complex values")
     try:
         c = np.array(cov, dtype=float)
     except (TypeError, ValueError):
@@ -123,6 +138,8 @@ def as_spd(cov: Any, name: str = "cov", d: int | None = None, rtol: float = 1e-1
 
 
 def as_samples(Y: Any, d: int) -> np.ndarray:
+    if _is_complex(Y):
+        raise ValueError(f"Y must be real numbers of shape (n, {d}); got complex values")
     try:
         y = np.asarray(Y, dtype=float)
     except (TypeError, ValueError):

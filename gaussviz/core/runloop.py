@@ -13,6 +13,7 @@ import numpy as np
 
 from .estimator import BatchEstimator, Divergence
 from .history import History, HistoryView, _frozen
+from .kernels import relative_asymmetry
 from .metrics import eig_and_kl, mean_loglik
 from .reference import RunningMLE
 from .sources import SampleSource
@@ -64,6 +65,17 @@ class Snapshot:
     @property
     def chain(self) -> ChainState:
         return self.chains[0]
+
+
+def _available(x: float) -> float:
+    """A metric for a snapshot: finite, or NaN ("not available"), never inf.
+
+    KL is inf for a singular estimate (e.g. an exact MLE of samples whose noise the
+    float resolution swallowed) and can overflow for a collapsed one; plots and
+    exports drop NaN but choke on inf.
+    """
+    x = float(x)
+    return x if np.isfinite(x) else float("nan")
 
 
 def chain_label(settings: dict) -> str:
@@ -197,17 +209,17 @@ class RunLoop:
         chains = []
         for k in range(est.K):
             c = covs[k]
-            asym = float(np.linalg.norm(c - c.T) / max(np.linalg.norm(c), 1e-300))
+            asym = float(relative_asymmetry(np.ascontiguousarray(c)))  # as the history's (scale-safe)
             ll = mean_loglik(means[k], c, self._heldout) if self._heldout is not None else float("nan")
             chains.append(ChainState(
                 label=labels[k], settings=est.settings(k), steps=int(est._steps[k]),
                 mean=_frozen(means[k]), cov=_frozen(c), eig=_frozen(eig[k]),
-                kl=float(kl[k]), alpha_t=float(alpha_t[k]), asymmetry=asym,
-                heldout_loglik=ll, divergence=est.divergence(k),
+                kl=_available(kl[k]), alpha_t=float(alpha_t[k]), asymmetry=asym,
+                heldout_loglik=_available(ll), divergence=est.divergence(k),
             ))
         ref = self.reference
         if ref.n > self.d and tm is not None:
-            ref_kl = float(eig_and_kl(ref.mean[None], ref.cov[None], tm, tc)[1][0])
+            ref_kl = _available(eig_and_kl(ref.mean[None], ref.cov[None], tm, tc)[1][0])
         else:
             ref_kl = float("nan")
         return Snapshot(
