@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -21,6 +22,12 @@ from .core.settings import Settings, build_run
 
 #: KL(true || estimate) below this counts as converged in the summary
 CONVERGED_KL = 0.05
+#: the largest learning rate `run` accepts (the window's alpha slider ends there too)
+MAX_ALPHA = 1.0
+#: the largest mini-batch `run` accepts (the sweep's batch-size axis ends there too)
+MAX_BATCH = 100_000
+#: most sample values drawn per chunk of a headless run (32 MB), whatever batch and dimension
+SAMPLE_BUDGET = 4_000_000
 
 
 class UsageError(Exception):
@@ -28,6 +35,12 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # argparse takes "-1e-3", "-inf" or "-0.5,1" for an unknown option ("--mean0: expected
+        # one argument"); no option of ours starts with a digit, '.', inf or nan, so they are values.
+        self._negative_number_matcher = re.compile(r"^-(\.?\d|inf|nan)", re.IGNORECASE)
+
     def error(self, message: str):  # one line, no usage dump
         raise UsageError(message)
 
@@ -142,7 +155,10 @@ def _warn_csv_problems(s: Settings, err=None) -> None:
 
 def settings_from_args(a: argparse.Namespace) -> Settings:
     """A validated Settings from parsed options (ValueError with the reason otherwise)."""
-    s = get_preset(a.preset) if a.preset else Settings()
+    session = getattr(a, "session", None)
+    if session and a.preset:
+        raise ValueError("use --preset or --session, not both")
+    s = read_session(session) if session else get_preset(a.preset) if a.preset else Settings()
     e = s.estimator
     for name in ("parameterization", "alpha", "objective", "direction", "schedule", "batch_size", "symmetrize"):
         v = getattr(a, name, None)
@@ -170,13 +186,39 @@ def settings_from_args(a: argparse.Namespace) -> Settings:
     if a.seed is not None:
         t.seed = a.seed
     _apply_target_args(s, a)
-    steps = 100_000 if a.steps is None else a.steps
+    steps = (s.steps if session and s.steps > 0 else 100_000) if a.steps is None else a.steps
     if steps < 0:
         raise ValueError(f"--steps must be >= 0; got {steps}")
     s.steps = steps
     s.validate()
+    for i, est in enumerate(s.all_estimators()):
+        if est.alpha > MAX_ALPHA:
+            where = "alpha" if i == 0 else f"compare[{i - 1}].alpha"
+            raise ValueError(f"{where} must be at most {MAX_ALPHA:g}; got {est.alpha:g}")
+    if s.estimator.batch_size > MAX_BATCH:
+        raise ValueError(f"batch_size must be at most {MAX_BATCH}; got {s.estimator.batch_size}")
     _warn_csv_problems(s)
     return s
+
+
+def read_session(path: str) -> Settings:
+    """Settings from a session file; the ValueError names the file and what is wrong in it."""
+    from pathlib import Path
+
+    from .core.settings import from_json
+
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise ValueError(f"{path}: cannot read the session file ({e.strerror or e})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: session file is not UTF-8 text (byte {e.start})") from None
+    try:
+        return from_json(text)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
 
 
 class Progress:
@@ -211,6 +253,8 @@ class Progress:
 def run_headless(s: Settings, progress: Progress | None = None, chunk: int = 50_000):
     """Run the settings' steps through the one run loop; returns (run, snapshot)."""
     run = build_run(s)
+    # Each chunk draws chunk * batch samples of dimension d at once: keep that bounded.
+    chunk = max(1, min(chunk, SAMPLE_BUDGET // (s.estimator.batch_size * run.d)))
     remaining = s.steps
     while remaining > 0 and not run.all_diverged:
         n = min(chunk, remaining)
@@ -273,6 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run headless and print a summary")
     _add_run_options(r)
     r.add_argument("--json", action="store_true", help="print the summary as JSON")
+    r.add_argument("--session", metavar="FILE", default=argparse.SUPPRESS,
+                   help="start from a session file saved by the window (options override it)")
     sub.add_parser("presets", help="list the presets")
     _add_sweep_parser(sub)
     return p

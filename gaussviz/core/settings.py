@@ -29,6 +29,10 @@ from .sources import GaussianSource
 
 SESSION_FORMAT = 1
 MAX_DIM = 50
+#: largest |entry| of a target or start mean: with covariances up to 1e12 (std 1e6)
+#: float resolution there (~1e-4) still leaves the samples their noise, and no
+#: square in the reference or the metrics can overflow
+MAX_ABS_MEAN = 1e12
 
 
 @dataclass
@@ -67,10 +71,7 @@ class TargetSettings:
     params: dict = field(default_factory=dict)
 
     def mean_vector(self) -> np.ndarray:
-        m = np.atleast_1d(np.asarray(self.mean, dtype=float))
-        if m.size == 1:
-            m = np.full(self.dim, float(m[0]))
-        return as_mean(m, "target mean", self.dim)
+        return _mean_vector(self.mean, "target mean", self.dim)
 
     def cov_matrix(self) -> np.ndarray:
         if self.cov is not None:
@@ -105,10 +106,7 @@ class StartSettings:
     cov_scale: float = 1.0
 
     def mean_vector(self, d: int) -> np.ndarray:
-        m = np.atleast_1d(np.asarray(self.mean, dtype=float))
-        if m.size == 1:
-            m = np.full(d, float(m[0]))
-        return as_mean(m, "start mean", d)
+        return _mean_vector(self.mean, "start mean", d)
 
     def validate(self, d: int) -> None:
         self.mean_vector(d)
@@ -149,6 +147,17 @@ class Settings:
 
     def copy(self) -> Settings:
         return from_dict(to_dict(self))
+
+
+def _mean_vector(mean: Any, name: str, d: int) -> np.ndarray:
+    """One number (repeated) or d numbers, finite and within MAX_ABS_MEAN."""
+    m = as_mean(mean, name)
+    if m.size == 1:
+        m = np.full(d, float(m[0]))
+    m = as_mean(m, name, d)
+    if np.any(np.abs(m) > MAX_ABS_MEAN):
+        raise ValueError(f"{name} must be within +-{MAX_ABS_MEAN:g}; got {m.tolist()}")
+    return m
 
 
 def _finite(x: Any) -> bool:
@@ -244,7 +253,9 @@ def from_dict(data: Any) -> Settings:
     if not isinstance(data, dict):
         raise ValueError("session: the file must hold a JSON object")
     fmt = data.get("format", SESSION_FORMAT)
-    if not isinstance(fmt, int) or fmt > SESSION_FORMAT:
+    if isinstance(fmt, bool) or not isinstance(fmt, int):
+        raise ValueError(f"session: 'format' must be an integer; got {fmt!r}")
+    if fmt > SESSION_FORMAT:
         raise ValueError(
             f"session: format {fmt!r} is newer than this gaussviz understands ({SESSION_FORMAT}); "
             "update gaussviz")
@@ -267,12 +278,44 @@ def from_dict(data: Any) -> Settings:
         steps=body.get("steps", 0),
         speed=body.get("speed", 0.0),
     )
-    s.validate()
+    # Validate section by section so the message says where in the file the problem is.
+    _in_section("target", s.target.validate)
+    _in_section("start", lambda: s.start.validate(s.target.dim))
+    _in_section("estimator", s.estimator.validate)
+    for i, c in enumerate(s.compare):
+        _in_section(f"compare[{i}]", c.validate)
+    _in_section("", s.validate)
     return s
 
 
+def _in_section(where: str, check) -> None:
+    try:
+        check()
+    except ValueError as e:
+        msg = str(e)
+        if msg.startswith("session:"):
+            raise
+        raise ValueError(f"session: '{where}': {msg}" if where else f"session: {msg}") from None
+
+
+def _plain(x: Any, where: str) -> Any:
+    """A JSON-ready copy (numpy values as Python ones); ValueError naming a non-finite number's key."""
+    if isinstance(x, dict):
+        return {k: _plain(v, f"{where}.{k}" if where else str(k)) for k, v in x.items()}
+    if isinstance(x, np.ndarray):
+        x = x.tolist()
+    if isinstance(x, (list, tuple)):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(x)]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        raise ValueError(f"session: '{where}' is {x!r}: a session stores finite numbers only")
+    return x
+
+
 def to_json(s: Settings) -> str:
-    return json.dumps(to_dict(s), indent=2)
+    """The session file text; refuses NaN and inf (JSON has no such numbers; loading would fail)."""
+    return json.dumps(_plain(to_dict(s), ""), indent=2, allow_nan=False)
 
 
 def from_json(text: str) -> Settings:
