@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtWidgets
 from ..core.presets import get_preset
 from ..core.settings import Settings, from_json
 
-#: the screenshot waits at most this long past --after for the first frame
+#: the screenshot waits at most this long for the first update (numba compiles on a first start)
 FIRST_FRAME_TIMEOUT_S = 20.0
 #: the smallest UI font (points)
 MIN_POINT_SIZE = 10.5
@@ -38,9 +38,17 @@ def settings_for(args: argparse.Namespace) -> Settings:
     return get_preset(preset or "seed-question")
 
 
+def _qt_message(mode: QtCore.QtMsgType, context: QtCore.QMessageLogContext, message: str) -> None:
+    # The offscreen platform (screenshots, CI) warns about size hints on every window: noise.
+    if "propagateSizeHints" in message:
+        return
+    print(message, file=sys.stderr)
+
+
 def _application() -> QtWidgets.QApplication:
     app = QtWidgets.QApplication.instance()
     if app is None:
+        QtCore.qInstallMessageHandler(_qt_message)
         app = QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("gaussviz")
     # Readable from the back of a room: some platforms (offscreen, bare X) default to 9 pt.
@@ -68,19 +76,25 @@ def run_app(args: argparse.Namespace) -> int:
     window = MainWindow(settings, running=True)
     result = {"code": 0}
     if shot is not None:
-        deadline = after + FIRST_FRAME_TIMEOUT_S
+        waited = {"s": 0.0}
 
-        def take(waited: float = after) -> None:
-            window.redraw()
-            if window.frames_drawn == 0 and waited < deadline:
-                QtCore.QTimer.singleShot(100, lambda: take(waited + 0.1))
+        def poll() -> None:
+            # --after counts from the first update: a first start may spend seconds compiling.
+            snap = window.shown_snapshot
+            if waited["s"] > FIRST_FRAME_TIMEOUT_S or (snap is not None and snap.step > 0):
+                QtCore.QTimer.singleShot(int(after * 1000), take)
                 return
+            waited["s"] += 0.1
+            QtCore.QTimer.singleShot(100, poll)
+
+        def take() -> None:
+            window.redraw()
             if not save_screenshot(window, shot):
                 print(f"gaussviz: error: could not write {shot}", file=sys.stderr)
                 result["code"] = 2
             window.close()
 
-        QtCore.QTimer.singleShot(int(after * 1000), take)
+        QtCore.QTimer.singleShot(0, poll)
     window.show()
     app.exec()
     window.shutdown()

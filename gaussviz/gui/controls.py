@@ -551,9 +551,12 @@ class ControlPanel(QtWidgets.QWidget):
                                       "padding: 3px; font-weight: bold; border-radius: 3px;")
         _select(self.param, e.parameterization)
         self.param_help.setText(PARAMETERIZATION_HELP[e.parameterization])
+        applies = e.parameterization in SYMMETRIZABLE
         with QtCore.QSignalBlocker(self.symmetrize):
-            self.symmetrize.setChecked(bool(e.symmetrize))
-        self.symmetrize.setEnabled(e.parameterization in SYMMETRIZABLE)
+            # Shown unticked where it has no effect (the others are symmetric by construction);
+            # the stored value comes back when covariance or precision is chosen again.
+            self.symmetrize.setChecked(bool(e.symmetrize) and applies)
+        self.symmetrize.setEnabled(applies)
         _select(self.speed, float(s.speed))
         with QtCore.QSignalBlocker(self.dim):
             self.dim.setValue(t.dim)

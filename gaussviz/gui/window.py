@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import tempfile
 import time
 from collections import deque
@@ -318,8 +319,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panel.show_asymmetry(c.asymmetry)
         running = bool(snap.extra.get("running", False))
         diverged = any(ch.divergence is not None for ch in snap.chains)
-        self.status_state.setText("running" if running else ("diverged: paused" if diverged and len(
-            snap.chains) == 1 else "paused"))
+        if running:
+            # The very first chunk of a fresh install compiles the numba kernels (seconds).
+            state = "running" if snap.step > 0 else "starting…"
+        else:
+            state = "diverged: paused" if diverged and len(snap.chains) == 1 else "paused"
+        self.status_state.setText(state)
         updates = max(ch.steps for ch in snap.chains)
         self.status_updates.setText(f"updates applied: {updates:,}")
         self.status_rate.setText(f"{_si(float(snap.extra.get('updates_per_s', 0.0)))} updates/s")
@@ -402,7 +407,8 @@ class MainWindow(QtWidgets.QMainWindow):
         """Stop the timer and the worker thread (idempotent)."""
         self.timer.stop()
         if not self.worker.stop(timeout=5.0):
-            print("gaussviz: warning: the worker thread did not stop within 5 s")
+            print("gaussviz: warning: the worker thread did not stop within 5 s; it was at:\n"
+                  + self.worker.where(), file=sys.stderr)
 
 
 def _html(text: str) -> str:

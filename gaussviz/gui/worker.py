@@ -20,8 +20,10 @@ Why it is shaped like this:
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +112,12 @@ class RunWorker(QtCore.QObject):
             return True
         t.join(timeout)
         return not t.is_alive()
+
+    def where(self) -> str:
+        """The worker thread's current stack (for a diagnostic when it won't stop)."""
+        t = self._thread
+        frame = sys._current_frames().get(t.ident) if t is not None and t.ident else None
+        return "".join(traceback.format_stack(frame)) if frame is not None else "(not running)"
 
     def is_alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()

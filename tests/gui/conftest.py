@@ -11,14 +11,27 @@ from gaussviz.gui.window import MainWindow
 WAIT_MS = 10_000
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels():
+    """Compile (or load from numba's cache) the kernels once, so no waitUntil pays for it."""
+    from gaussviz.core.settings import build_run
+
+    for name in ("seed-question", "ill-conditioned-natural", "what-am-i-missing"):
+        build_run(get_preset(name)).advance(10)
+    s = get_preset("ill-conditioned-natural")
+    s.target.dim, s.target.cov, s.target.mean, s.start.mean = 3, None, 0.0, 0.0
+    build_run(s).advance(10)
+
+
 @pytest.fixture
 def make_window(qtbot):
     windows: list[MainWindow] = []
 
-    def make(preset: str = "seed-question", running: bool = False, show: bool = False, **speed) -> MainWindow:
+    def make(preset: str = "seed-question", running: bool = False, show: bool = False,
+             speed: float | None = None) -> MainWindow:
         s = get_preset(preset)
-        if "speed" in speed:
-            s.speed = float(speed["speed"])
+        if speed is not None:
+            s.speed = float(speed)
         w = MainWindow(s, running=running)
         qtbot.addWidget(w)
         windows.append(w)

@@ -108,7 +108,13 @@ def test_parameterization_switch_carries_mean_and_covariance(qtbot, make_window)
         np.testing.assert_allclose(after.chain.cov, before.chain.cov, rtol=1e-10, atol=1e-14)
     assert w.panel.symmetrize.isEnabled()  # covariance can drift asymmetric
     select(w.panel.param, "natural")
-    assert not w.panel.symmetrize.isEnabled()
+    assert not w.panel.symmetrize.isEnabled() and not w.panel.symmetrize.isChecked()
+    assert w.settings.estimator.symmetrize  # kept for when it applies again
+    select(w.panel.param, "precision")
+    assert w.panel.symmetrize.isEnabled() and w.panel.symmetrize.isChecked()
+    w.panel.symmetrize.setChecked(False)
+    assert w.settings.estimator.symmetrize is False
+    qtbot.waitUntil(lambda: shown(w).chain.settings["symmetrize"] is False, timeout=WAIT_MS)
     # ... and it runs on from there.
     w.set_running(True)
     qtbot.waitUntil(lambda: shown(w).step > before.step, timeout=WAIT_MS)
