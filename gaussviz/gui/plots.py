@@ -83,6 +83,32 @@ def ellipse_points(mean: np.ndarray, cov: np.ndarray, radius: float) -> tuple[np
     return pts[0], pts[1]
 
 
+def envelope(x: np.ndarray, y: np.ndarray, nbins: int, log_x: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """At most ~2 points per bin of x (the lowest and highest y), plus the first and last point.
+
+    ``x`` must be ascending (history steps are). Bins are even on the drawn axis
+    (log10 x on a log axis), so a curve keeps its exact peaks and its true x positions
+    while the number of points stays about twice the plot's width in pixels, however
+    unevenly the history is spaced.
+    """
+    n = x.size
+    if n <= 2 * nbins + 2:
+        return x, y
+    u = np.log10(x) if log_x else x
+    lo, hi = u[0], u[-1]
+    if not hi > lo:
+        return x, y
+    b = np.minimum(((u - lo) * (nbins / (hi - lo))).astype(np.int64), nbins - 1)
+    first = np.empty(n, dtype=bool)
+    first[0] = True
+    np.not_equal(b[1:], b[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    seg = np.cumsum(first) - 1
+    keep = (y == np.minimum.reduceat(y, starts)[seg]) | (y == np.maximum.reduceat(y, starts)[seg])
+    keep[0] = keep[-1] = True
+    return x[keep], y[keep]
+
+
 def _put(item, x=_EMPTY, y=_EMPTY) -> None:
     """setData, skipped when the item already holds exactly these arrays (paused runs,
     stopped chains and constant truth lines then cost no redraw)."""
@@ -299,8 +325,8 @@ class _ChainItems:
     def curve(self, which: str, i: int) -> pg.PlotDataItem:
         lst = self.mean_curves if which == "mean" else self.eig_curves
         while len(lst) <= i:
-            s = style.component_style(len(lst)) if which == "mean" else QtCore.Qt.PenStyle.SolidLine
-            lst.append(self.owner._data_item(which, pen=style.chain_pen(self.k, style.LINE_WIDTH, s)))
+            pen = style.component_pen(self.k, len(lst)) if which == "mean" else style.chain_pen(self.k)
+            lst.append(self.owner._data_item(which, pen=pen))
         return lst[i]
 
     def hide_divergence(self) -> None:
@@ -369,11 +395,8 @@ class LivePlots(QtWidgets.QWidget):
         pl["kl"].setLogMode(x=True, y=True)
         pl["covariance"].setXLink(pl["mean"])
         for name in TRAJECTORY_PLOTS:
-            # Peak downsampling assumes evenly spaced x; on the log step axis the history is
-            # dense at the recent end, and downsampling drew staircases. KL curves are bounded
-            # (History keeps ~4096 points), so they go undownsampled.
-            if name != "kl":
-                pl[name].setDownsampling(auto=True, mode="peak")
+            # pyqtgraph's auto-downsampling assumes evenly spaced x, and the thinned history is
+            # not (it drew staircases): curves are decimated by envelope() instead.
             pl[name].setClipToView(True)
         self._set_title("mean", "Mean trajectory")
         self._set_title("covariance", "Covariance trajectory (log scale)")
@@ -417,10 +440,14 @@ class LivePlots(QtWidgets.QWidget):
         plot.setLabel("left", ylabel, **label_style)
         for ax in ("bottom", "left"):
             axis = plot.getAxis(ax)
-            axis.setStyle(tickFont=style.tick_font())
-            axis.setPen(pg.mkPen("k", width=1))
+            # Opaque light-grey grid: pyqtgraph's default (black at low alpha) made the axes
+            # ~5x slower to draw. The axis pen is the grid's, so a dark frame marks the view.
+            axis.setStyle(tickFont=style.tick_font(), tickAlpha=255, maxTickLevel=1)
+            axis.setPen(pg.mkPen(style.GRID_COLOR, width=1))
             axis.setTextPen("k")
             axis.enableAutoSIPrefix(False)
+            axis.setZValue(-1000)  # the grid goes under the data, not across it
+        plot.vb.setBorder(pg.mkPen(style.FRAME_COLOR, width=1))
         plot.getAxis("left").setWidth(64)
         plot.setMenuEnabled(True)
 
@@ -435,14 +462,9 @@ class LivePlots(QtWidgets.QWidget):
     def _data_item(self, plot: str, bounds: bool = True, **kw) -> pg.PlotDataItem:
         if plot in TRAJECTORY_PLOTS:
             # Long, jagged curves: antialiasing made a frame ~3x slower, and without it pyqtgraph
-            # draws 2 px solid lines as segments (its fast path); downsample to ~2 points a pixel.
+            # draws 2 px solid lines as segments (its fast path).
             kw.setdefault("antialias", False)
         item = pg.PlotDataItem(**kw)
-        if plot in TRAJECTORY_PLOTS:
-            # dashed pens are stroked as one path (slow): give them about one point a pixel
-            pen = kw.get("pen")
-            dashed = pen is not None and pg.mkPen(pen).style() != QtCore.Qt.PenStyle.SolidLine
-            item.opts["autoDownsampleFactor"] = 2.0 if dashed else 1.0
         self.plot_items[plot].addItem(item, ignoreBounds=not bounds)
         self._items.append(item)
         return item
@@ -543,11 +565,16 @@ class LivePlots(QtWidgets.QWidget):
         else:
             self._draw_cloud(snap)
         steps = np.asarray(snap.history.steps, dtype=float)
+        self._bins = {name: self._curve_bins(name) for name in TRAJECTORY_PLOTS}
         self._draw_mean(snap, steps)
         self._draw_covariance(snap, steps)
         self._draw_spectrum(snap)
         self._draw_kl(snap, steps)
         self._draw_divergences(snap)
+
+    def _curve_bins(self, name: str) -> int:
+        """Envelope bins for a plot: one per pixel of its width (so ~2 points a pixel)."""
+        return int(min(4096, max(200, self.plot_items[name].vb.width())))
 
     def _draw_legend(self, snap: Snapshot) -> None:
         # Entries must stay in chain order: if one changes, rebuild from it on.
@@ -764,12 +791,13 @@ class LivePlots(QtWidgets.QWidget):
 
     def _draw_mean(self, snap: Snapshot, steps: np.ndarray) -> None:
         h = snap.history
+        nb = self._bins
         d = h.mean.shape[2]
         comps = self._components(d)
         for k in range(len(snap.chains)):
             ch = self._chains[k]
             for slot, i in enumerate(comps):
-                _put(ch.curve("mean", slot), *finite_xy(steps, h.mean[k, :, i]))
+                _put(ch.curve("mean", slot), *envelope(*finite_xy(steps, h.mean[k, :, i]), nb["mean"]))
             for item in ch.mean_curves[len(comps):]:
                 _put(item)
         x_ends = finite_xy(steps[[0, -1]], [0.0, 0.0])[0] if steps.size else _EMPTY
@@ -794,7 +822,7 @@ class LivePlots(QtWidgets.QWidget):
         if d == 1:
             title = "Mean μ"
         else:
-            keys = ", ".join(f"μ{sub(i + 1)} {style.COMPONENT_STYLE_GLYPHS[s % len(style.COMPONENT_STYLE_GLYPHS)]}"
+            keys = ", ".join(f"μ{sub(i + 1)} {style.COMPONENT_NAMES[s % len(style.COMPONENT_NAMES)]}"
                              for s, i in enumerate(comps))
             title = f"Mean ({keys})"
             if len(comps) < d:
@@ -803,13 +831,15 @@ class LivePlots(QtWidgets.QWidget):
 
     def _draw_covariance(self, snap: Snapshot, steps: np.ndarray) -> None:
         h = snap.history
+        nb = self._bins
         d = h.eig.shape[2]
         which = list(range(d)) if d <= MAX_TRAJECTORIES else [0, d - 1]
         x_ends = finite_xy(steps[[0, -1]], [0.0, 0.0])[0] if steps.size else _EMPTY
         for k, c in enumerate(snap.chains):
             ch = self._chains[k]
             for slot, i in enumerate(which):
-                _put(ch.curve("covariance", slot), *finite_xy(steps, h.eig[k, :, i], positive_y=True))
+                _put(ch.curve("covariance", slot),
+                     *envelope(*finite_xy(steps, h.eig[k, :, i], positive_y=True), nb["covariance"]))
             for item in ch.eig_curves[len(which):]:
                 _put(item)
             # where the smallest eigenvalue was heading when the chain failed
@@ -885,9 +915,12 @@ class LivePlots(QtWidgets.QWidget):
 
     def _draw_kl(self, snap: Snapshot, steps: np.ndarray) -> None:
         h = snap.history
+        nb = self._bins
         for k in range(len(snap.chains)):
-            _put(self._chains[k].kl, *finite_xy(steps, h.kl[k], positive_x=True, positive_y=True))
-        _put(self._ref_kl, *finite_xy(steps, h.ref_kl, positive_x=True, positive_y=True))
+            xy = finite_xy(steps, h.kl[k], positive_x=True, positive_y=True)
+            _put(self._chains[k].kl, *envelope(*xy, nb["kl"], log_x=True))
+        xy = finite_xy(steps, h.ref_kl, positive_x=True, positive_y=True)
+        _put(self._ref_kl, *envelope(*xy, nb["kl"], log_x=True))
 
     def _draw_divergences(self, snap: Snapshot) -> None:
         rank = 0

@@ -13,6 +13,7 @@ from gaussviz.gui.plots import (
     MAX_TRAJECTORIES,
     LivePlots,
     ellipse_points,
+    envelope,
     finite_xy,
     log_tick_label,
 )
@@ -92,6 +93,17 @@ def _empty(item) -> bool:
     return item.xData is None or item.xData.size == 0
 
 
+def _assert_drawn_from(item, x, y) -> None:
+    """The item shows (x, y), possibly decimated: its points are points of (x, y), with the
+    extremes and the last point kept."""
+    x, y = finite_xy(x, y)
+    px, py = item.xData, item.yData
+    idx = np.searchsorted(x, px)
+    assert np.array_equal(x[idx], px) and np.array_equal(y[idx], py)
+    assert py.max() == y.max() and py.min() == y.min()
+    assert px[-1] == x[-1] and py[-1] == y[-1]
+
+
 def _pen_color(item) -> str:
     return pg.mkPen(item.opts["pen"]).color().name().lower()
 
@@ -118,6 +130,25 @@ def test_ellipse_points_lie_on_the_sigma_contour_and_refuse_non_pd():
         assert np.allclose(_quad_form(pts, mean, cov), r * r)
     assert ellipse_points(mean, np.array([[1.0, 2.0], [2.0, 1.0]]), 1.0) is None  # indefinite
     assert ellipse_points(mean, np.array([[np.nan, 0.0], [0.0, 1.0]]), 1.0) is None
+
+
+def test_envelope_keeps_each_bins_extremes_and_the_ends():
+    rng = np.random.default_rng(0)
+    x = np.sort(rng.uniform(1, 1e6, 20000))
+    y = rng.standard_normal(x.size)
+    for log_x in (False, True):
+        ex, ey = envelope(x, y, 100, log_x=log_x)
+        assert ex.size <= 2 * 100 + 2 + 10  # ties aside
+        assert ex[0] == x[0] and ex[-1] == x[-1] and ey[-1] == y[-1]
+        u, eu = (np.log10(x), np.log10(ex)) if log_x else (x, ex)
+        edges = np.linspace(u[0], u[-1], 101)
+        for b in range(100):
+            sel = (u >= edges[b]) & (u < edges[b + 1])
+            esel = (eu >= edges[b]) & (eu < edges[b + 1])
+            if sel.any():
+                assert ey[esel].max() == y[sel].max() and ey[esel].min() == y[sel].min()
+    short = np.arange(50.0)
+    assert envelope(short, short, 100)[0] is short  # nothing to decimate
 
 
 def test_log_tick_labels_read_plainly():
@@ -164,8 +195,7 @@ def test_d1_histogram_densities_and_kl(plots, snap_d1):
     assert ref.yData[-1] == pytest.approx(snap_d1.ref_kl, rel=1e-9)
     # mean trajectory is the history, true mean a horizontal line
     h = snap_d1.history
-    mean_curve = plots._chains[0].mean_curves[0]
-    assert np.array_equal(mean_curve.yData, h.mean[0, :, 0])
+    _assert_drawn_from(plots._chains[0].mean_curves[0], h.steps, h.mean[0, :, 0])
     assert set(plots._true_mean[0].yData.tolist()) == {float(snap_d1.true_mean[0])}
 
 
@@ -190,7 +220,7 @@ def test_d2_divergence_is_marked_and_nothing_non_finite_is_plotted(plots, snap_d
     x, y = finite_xy(snap_diverged.history.steps, snap_diverged.history.eig[0, :, 0], positive_y=True)
     assert ch.heading.xData.tolist() == [x[-1]] and ch.heading.yData.tolist() == [y[-1]]
     # eigenvalue curves are the finite, positive history
-    assert np.array_equal(ch.eig_curves[0].yData, y)
+    _assert_drawn_from(ch.eig_curves[0], x, y)
     # ellipses: chain (1 and 2 sigma), truth and the running MLE on their contours
     for item, r in ((ch.ellipse1, 1.0), (ch.ellipse2, 2.0)):
         assert np.allclose(_quad_form((item.xData, item.yData), chain.mean, chain.cov), r * r)
@@ -232,8 +262,10 @@ def test_set_cloud_axes_changes_the_plotted_columns(plots, snap_d3):
     ch = plots._chains[0]
     h = snap_d3.history
     for i in range(3):
-        assert np.array_equal(ch.mean_curves[i].yData, h.mean[0, :, i])
-        assert np.array_equal(ch.eig_curves[i].yData, finite_xy(h.steps, h.eig[0, :, i], positive_y=True)[1])
+        _assert_drawn_from(ch.mean_curves[i], h.steps, h.mean[0, :, i])
+        _assert_drawn_from(ch.eig_curves[i], *finite_xy(h.steps, h.eig[0, :, i], positive_y=True))
+        # decimated to about two points a pixel of the plot's width
+        assert ch.mean_curves[i].xData.size <= 2 * max(200, plots.plot_items["mean"].vb.width()) + 12
 
 
 def test_compare_mode_one_colour_per_chain_and_a_legend_entry_each(plots, snap_compare):
@@ -295,10 +327,12 @@ def test_high_dimension_draws_the_cloud_pair_and_the_extreme_eigenvalues(plots):
     ch = plots._chains[0]
     h = snap.history
     live_mean = [c for c in ch.mean_curves if not _empty(c)]
-    assert [c.yData.tolist() for c in live_mean] == [h.mean[0, :, 2].tolist(), h.mean[0, :, 7].tolist()]
+    assert len(live_mean) == 2
+    _assert_drawn_from(live_mean[0], h.steps, h.mean[0, :, 2])
+    _assert_drawn_from(live_mean[1], h.steps, h.mean[0, :, 7])
     live_eig = [c for c in ch.eig_curves if not _empty(c)]
     assert len(live_eig) == 2
-    assert np.allclose(live_eig[1].yData, h.eig[0, :, d - 1])
+    _assert_drawn_from(live_eig[1], h.steps, h.eig[0, :, d - 1])
     assert ch.spectrum.yData.size == d
 
 
