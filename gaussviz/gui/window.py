@@ -25,8 +25,11 @@ from .controls import BAD, LIVE_PATHS, ControlPanel, SettingsModel
 from .plots import LivePlots
 from .worker import RunWorker
 
-#: redraw period of the GUI timer (about 30 frames per second)
+#: redraw period of the GUI timer (about 30 frames per second) ...
 REDRAW_MS = 33
+#: ... stretched so drawing takes at most this fraction of the GUI thread (input stays quick)
+DRAW_BUDGET = 0.5
+MAX_REDRAW_MS = 250
 DEFAULT_SIZE = (1600, 1000)
 
 
@@ -55,6 +58,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frames_drawn = 0
         self.shown_snapshot: Snapshot | None = None
         self._draw_errors: set[str] = set()
+        self._frame_cost = 0.0  # seconds per frame (setData + paint), smoothed
         self._want_running = running
         self._worker_running = running
 
@@ -296,7 +300,18 @@ class MainWindow(QtWidgets.QMainWindow):
         if snap is None or seq == self._last_seq:
             return
         self._last_seq = seq
+        t0 = time.perf_counter()
         self.show_snapshot(snap)
+        # The paint happens after this slot returns; a zero timer fires once it is done.
+        QtCore.QTimer.singleShot(0, lambda: self._frame_done(t0))
+
+    def _frame_done(self, t0: float) -> None:
+        """Pace redraws by what a frame costs: slow plots mean fewer frames, not a frozen window."""
+        cost = time.perf_counter() - t0
+        self._frame_cost = cost if self._frame_cost == 0.0 else 0.8 * self._frame_cost + 0.2 * cost
+        interval = int(min(MAX_REDRAW_MS, max(REDRAW_MS, 1000 * self._frame_cost / DRAW_BUDGET)))
+        if abs(interval - self.timer.interval()) > 3:
+            self.timer.setInterval(interval)
 
     def show_snapshot(self, snap: Snapshot) -> None:
         try:
