@@ -7,6 +7,13 @@ import time
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# CI must be repeatable: there hypothesis replays a fixed set of examples
+# (locally it explores new ones each run; GAUSSVIZ_PROPERTY_SCALE searches deeper).
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True)
