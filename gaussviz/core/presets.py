@@ -71,7 +71,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("ill-conditioned-covariance", "2-D target, eigenvalues 0.21 and 1.29, covariance, alpha = 0.02",
            "Noise drives the divergence: one update can lower the smallest eigenvalue by "
            "alpha/(2 l_min), so the estimate leaves the PD cone far below the deterministic bound "
-           "4 l_min^2 = 0.18.", lambda: _ill("covariance")),
+           "4 l_min^2 = 0.17.", lambda: _ill("covariance")),
     Preset("ill-conditioned-log-cholesky", "same target and alpha, log-Cholesky: converges",
            "Stored as a Cholesky factor with a log diagonal, Sigma is positive definite by "
            "construction: the same noise cannot push it out of the cone.", lambda: _ill("log-cholesky")),
