@@ -57,6 +57,8 @@ def format_alpha(a: float) -> str:
 def parse_number(text: str, name: str, lo: float, hi: float) -> float:
     """A number typed by a user, or a ValueError that says what was wrong."""
     t = text.strip()
+    if not t:
+        raise ValueError(f"{name}: type a number from {lo:g} to {hi:g}")
     try:
         v = float(t)
     except ValueError:
@@ -291,6 +293,37 @@ class ValidatedEdit(QtWidgets.QLineEdit):
         self.sig_value.emit(v)
 
 
+class IntSpinBox(QtWidgets.QSpinBox):
+    """A spin box that reports typed text outside its range instead of silently editing it.
+
+    A plain QSpinBox refuses keystrokes that would leave its range, so typing
+    10000 into a 1..50 box gives 10 and "-1" gives 1, without a word. Here any
+    text may be typed; on Enter or focus-out an out-of-range or non-integer
+    entry reverts to the previous value and ``sig_invalid`` says why.
+    """
+
+    sig_invalid = QtCore.Signal(str)
+
+    def __init__(self, name: str, lo: int, hi: int, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._name = name
+        self.setRange(lo, hi)
+        # Typed text counts on Enter / focus-out: typing 500 must not apply 5 and 50 on the way.
+        self.setKeyboardTracking(False)
+
+    def validate(self, text: str, pos: int) -> object:
+        state, text, pos = super().validate(text, pos)
+        if state == QtGui.QValidator.State.Invalid:
+            state = QtGui.QValidator.State.Intermediate  # judged on commit (fixup), with a message
+        return state, text, pos
+
+    def fixup(self, text: str) -> str:
+        # Called on commit when the text is not acceptable; Qt then restores the previous value.
+        self.sig_invalid.emit(f"{self._name} must be an integer from {self.minimum()} to {self.maximum()}; "
+                              f"got {text.strip()!r} (kept {self.value()})")
+        return text
+
+
 def _combo(items: list[tuple[str, Any]]) -> QtWidgets.QComboBox:
     c = QtWidgets.QComboBox()
     _narrow(c)
@@ -399,8 +432,8 @@ class ControlPanel(QtWidgets.QWidget):
         self.schedule.currentIndexChanged.connect(
             lambda _i: self._set("estimator.schedule", self.schedule.currentData()))
         f.addRow("schedule", self.schedule)
-        self.batch = QtWidgets.QSpinBox()
-        self.batch.setRange(1, 1000)
+        self.batch = IntSpinBox("mini-batch size", 1, 1000)
+        self.batch.sig_invalid.connect(self.show_message)
         self.batch.setToolTip("samples per update (1 = the seed's pure online case)")
         self.batch.valueChanged.connect(lambda v: self._set("estimator.batch_size", int(v)))
         f.addRow("mini-batch", self.batch)
@@ -446,12 +479,12 @@ class ControlPanel(QtWidgets.QWidget):
         box = QtWidgets.QGroupBox("Target (the truth samples come from)")
         f = QtWidgets.QFormLayout(box)
         f.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.dim = QtWidgets.QSpinBox()
-        self.dim.setRange(1, MAX_DIM)
+        self.dim = IntSpinBox("target dimension", 1, MAX_DIM)
+        self.dim.sig_invalid.connect(self.show_message)
         self.dim.setKeyboardTracking(False)  # typing "12" must not build d = 1 first
         self.dim.valueChanged.connect(self._on_dim)
-        self.seed = QtWidgets.QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
+        self.seed = IntSpinBox("seed", 0, 2**31 - 1)
+        self.seed.sig_invalid.connect(self.show_message)
         self.seed.setKeyboardTracking(False)
         self.seed.setToolTip("seed of the sample stream (same seed, same samples)")
         self.seed.valueChanged.connect(lambda v: self._set("target.seed", int(v)))
