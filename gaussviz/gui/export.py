@@ -1,0 +1,526 @@
+"""Exports from the window and from ``gaussviz render``: plot PNG/SVG, window PNG, history CSV, session JSON.
+
+The window and the headless renderer share this code, so both write the same
+images of the same ``LivePlots`` widget. Every file is built in memory first
+(QBuffer) and then written with ``core.fileio.atomic_write_bytes``: no half
+files, and nothing is overwritten unless the caller says so.
+
+PNG scaling: a plot is rendered from its on-screen layout scaled to the chosen
+width, so text keeps its proportions and stays crisp (it is drawn at the
+target resolution, not blown up). pyqtgraph's cosmetic pens (and our grid)
+would stay 1-2 device pixels wide at any scale and look hairline at 1600 px;
+``_ScaledPenPainter`` and ``_scaled_axis_pens`` widen them by the same factor.
+
+Every PNG carries the session (settings + updates run) in its text metadata
+under ``gaussviz-session``; every SVG in a ``<metadata>`` element.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import xml.sax.saxutils
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyqtgraph as pg
+from pyqtgraph.exporters import Exporter, SVGExporter
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from .. import __version__
+from ..core.export import history_csv, session_json
+from ..core.fileio import OverwriteError, atomic_write_bytes, check_can_create, ensure_folder, read_text
+from ..core.settings import Settings, from_json
+
+if TYPE_CHECKING:
+    from ..core.runloop import Snapshot
+    from .plots import LivePlots
+
+#: the live plots, by their key in ``LivePlots.plot_items``
+PLOT_NAMES: tuple[str, ...] = ("cloud", "mean", "covariance", "spectrum", "kl")
+#: "plots": all five with the legend, as one picture
+ALL_PLOTS = "plots"
+DEFAULT_WIDTH = 1600
+MIN_WIDTH, MAX_WIDTH = 200, 20_000
+FORMATS = ("png", "svg")
+#: PNG text key (and SVG metadata id) holding the session JSON
+SESSION_KEY = "gaussviz-session"
+
+
+def check_width(width: object) -> int:
+    """A PNG width in pixels, or a ValueError saying what is allowed."""
+    if isinstance(width, bool) or not isinstance(width, int) or not MIN_WIDTH <= width <= MAX_WIDTH:
+        raise ValueError(f"PNG width must be a whole number of pixels from {MIN_WIDTH} to {MAX_WIDTH}; got {width!r}")
+    return width
+
+
+def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
+    out = tuple(dict.fromkeys(f.strip().lower() for f in formats if f.strip()))
+    bad = [f for f in out if f not in FORMATS]
+    if bad or not out:
+        raise ValueError(f"formats must be a comma-separated subset of {','.join(FORMATS)}; "
+                         f"got {','.join(formats) or 'nothing'}")
+    return out
+
+
+# ----------------------------------------------------------------- rendering
+class _ScaledPenPainter(QtGui.QPainter):
+    """A painter that widens cosmetic pens by ``scale`` (pyqtgraph's Python items set pens through it)."""
+
+    def __init__(self, device: QtGui.QPaintDevice, scale: float) -> None:
+        super().__init__(device)
+        self._scale = float(scale)
+
+    def setPen(self, pen) -> None:
+        if isinstance(pen, QtGui.QPen) and pen.isCosmetic() and pen.style() != QtCore.Qt.PenStyle.NoPen:
+            pen = QtGui.QPen(pen)
+            pen.setWidthF(max(pen.widthF(), 1.0) * self._scale)
+        super().setPen(pen)
+
+
+@contextlib.contextmanager
+def _scaled_axis_pens(items: Sequence[QtWidgets.QGraphicsItem], scale: float) -> Iterator[None]:
+    """Axes draw from a cached QPicture (pens set in C++): widen their pens for the export only."""
+    # AxisItem.setPen would also recolour the axis label: swap the private pen instead.
+    saved = []
+    for item in items:
+        for axis in _axes_of(item):
+            pen = axis._pen
+            saved.append((axis, pen))
+            wide = QtGui.QPen(axis.pen())
+            wide.setWidthF(max(wide.widthF(), 1.0) * scale)
+            axis._pen = wide
+            axis.picture = None
+    try:
+        yield
+    finally:
+        for axis, pen in saved:
+            axis._pen = pen
+            axis.picture = None
+            axis.update()
+
+
+def _axes_of(item: QtWidgets.QGraphicsItem) -> list[pg.AxisItem]:
+    if isinstance(item, pg.PlotItem):
+        return [item.getAxis(n) for n in ("left", "bottom", "right", "top") if item.getAxis(n).isVisible()]
+    if isinstance(item, pg.GraphicsLayout):
+        out = []
+        for child in item.items:
+            out += _axes_of(child)
+        return out
+    return []
+
+
+def render_item(item: QtWidgets.QGraphicsItem, width: int = DEFAULT_WIDTH) -> QtGui.QImage:
+    """The item as laid out on screen, drawn at ``width`` pixels (height keeps the aspect)."""
+    width = check_width(width)
+    scene = item.scene()
+    if scene is None:
+        raise ValueError("the plot is not in a scene (was its window closed?)")
+    src = item.mapRectToScene(item.boundingRect())
+    if not (src.width() > 0 and src.height() > 0):
+        raise ValueError("the plot has no size yet (the window is not laid out)")
+    scale = width / src.width()
+    height = max(1, round(src.height() * scale))
+    img = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGB32)
+    img.fill(QtGui.QColor("white"))
+    painter = _ScaledPenPainter(img, scale)
+    exporter = Exporter(item)
+    try:
+        with _scaled_axis_pens([item], scale):
+            exporter.setExportMode(True, {"antialias": True, "background": QtGui.QColor("white"),
+                                          "painter": painter, "resolutionScale": scale})
+            painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+            painter.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
+            scene.render(painter, QtCore.QRectF(0, 0, width, height), src)
+    finally:
+        exporter.setExportMode(False)
+        painter.end()
+    # ~96 dpi at the on-screen size, so viewers that honour dpi show it at a sensible size. Set only
+    # now: a QPicture (the axes) played onto a high-dpi image would scale its fonts up again.
+    dpm = round(96 / 0.0254 * scale)
+    img.setDotsPerMeterX(dpm)
+    img.setDotsPerMeterY(dpm)
+    return img
+
+
+def encode_png(img: QtGui.QImage, session: str | None = None, title: str = "") -> bytes:
+    """PNG bytes; the session JSON goes into the text metadata."""
+    img = QtGui.QImage(img)  # setText on a copy: the caller's image stays as it was
+    img.setText("Software", f"gaussviz {__version__}")
+    if title:
+        img.setText("Title", title)
+    if session is not None:
+        img.setText(SESSION_KEY, session)
+    buf = QtCore.QBuffer()
+    buf.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    ok = img.save(buf, "PNG")
+    data = bytes(buf.data())
+    buf.close()
+    if not ok or not data:
+        raise OSError(f"could not encode {title or 'the image'} as PNG")
+    return data
+
+
+def svg_bytes(item: QtWidgets.QGraphicsItem, session: str | None = None, title: str = "") -> bytes:
+    """The item as SVG (pyqtgraph's exporter), with the session in a ``<metadata>`` element."""
+    if item.scene() is None:
+        raise ValueError("the plot is not in a scene (was its window closed?)")
+    data = SVGExporter(item).export(toBytes=True)
+    text = data.decode("utf-8") if isinstance(data, bytes) else bytes(data).decode("utf-8")
+    extra = ""
+    if title:
+        text = text.replace("<title>pyqtgraph SVG export</title>", f"<title>{_xml(title)}</title>", 1)
+    if session is not None:
+        extra = f'<metadata id="{SESSION_KEY}">{_xml(session)}</metadata>\n'
+    if extra:
+        end = text.find(">", text.find("<svg")) + 1
+        text = text[:end] + "\n" + extra + text[end:]
+    return text.encode("utf-8")
+
+
+def _xml(s: str) -> str:
+    return xml.sax.saxutils.escape(s)
+
+
+def plot_item(plots: LivePlots, name: str) -> QtWidgets.QGraphicsItem:
+    """One plot's item, or the whole plot grid with the legend for ``ALL_PLOTS``."""
+    if name == ALL_PLOTS:
+        return plots._glw.ci
+    if name not in plots.plot_items:
+        raise ValueError(f"no plot named {name!r}; plots: {', '.join([*PLOT_NAMES, ALL_PLOTS])}")
+    return plots.plot_items[name]
+
+
+def plot_png(plots: LivePlots, name: str, width: int = DEFAULT_WIDTH, session: str | None = None) -> bytes:
+    return encode_png(render_item(plot_item(plots, name), width), session, f"gaussviz {name}")
+
+
+def plot_svg(plots: LivePlots, name: str, session: str | None = None) -> bytes:
+    return svg_bytes(plot_item(plots, name), session, f"gaussviz {name}")
+
+
+def widget_png(widget: QtWidgets.QWidget, session: str | None = None, title: str = "gaussviz window") -> bytes:
+    """A whole widget (the window) as PNG, at its on-screen size."""
+    return encode_png(widget.grab().toImage(), session, title)
+
+
+def read_png_session(path: str | os.PathLike) -> Settings:
+    """The settings a gaussviz PNG carries; ValueError if it carries none."""
+    img = QtGui.QImage(str(path))
+    if img.isNull():
+        raise ValueError(f"{path}: not a readable image")
+    text = img.text(SESSION_KEY)
+    if not text:
+        raise ValueError(f"{path}: no {SESSION_KEY} metadata (not written by gaussviz?)")
+    return from_json(text)
+
+
+def read_session_file(path: str | os.PathLike) -> Settings:
+    """Settings from a session JSON or a gaussviz PNG (its metadata)."""
+    if str(path).lower().endswith(".png"):
+        return read_png_session(path)
+    text = read_text(path, "session file")
+    try:
+        return from_json(text)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+# ------------------------------------------------------------ file sets
+@dataclass(frozen=True)
+class ExportFile:
+    """One file to write: its name, its bytes, and what it is (for messages)."""
+
+    name: str
+    data: bytes
+    what: str
+
+
+def session_text(settings: Settings, snap: Snapshot | None) -> str:
+    """The session JSON for what is shown: the settings and the updates the snapshot ran."""
+    return session_json(settings, int(snap.step) if snap is not None else 0)
+
+
+def file_names(formats: Sequence[str] = FORMATS, prefix: str = "", window: bool = False) -> list[str]:
+    """The names ``build_files`` uses, in its order (to check for existing files before a long run)."""
+    formats = check_formats(formats)
+    names = [f"{prefix}{n}.{f}" for n in (*PLOT_NAMES, ALL_PLOTS) for f in FORMATS if f in formats]
+    if window:
+        names.append(f"{prefix}window.png")
+    return [*names, f"{prefix}history.csv", f"{prefix}session.json"]
+
+
+def build_files(plots: LivePlots, snap: Snapshot, settings: Settings, formats: Sequence[str] = FORMATS,
+                width: int = DEFAULT_WIDTH, window: QtWidgets.QWidget | None = None,
+                prefix: str = "") -> list[ExportFile]:
+    """Every export of one snapshot, in memory: each plot (and all of them) as PNG/SVG,
+    the window PNG (if given), the history CSV and the session JSON."""
+    formats = check_formats(formats)
+    width = check_width(width)
+    session = session_text(settings, snap)
+    files: list[ExportFile] = []
+    for name in (*PLOT_NAMES, ALL_PLOTS):
+        if "png" in formats:
+            files.append(ExportFile(f"{prefix}{name}.png", plot_png(plots, name, width, session),
+                                    f"{_what(name)}, PNG {width} px wide"))
+        if "svg" in formats:
+            files.append(ExportFile(f"{prefix}{name}.svg", plot_svg(plots, name, session), f"{_what(name)}, SVG"))
+    if window is not None:
+        files.append(ExportFile(f"{prefix}window.png", widget_png(window, session), "the whole window"))
+    files.append(ExportFile(f"{prefix}history.csv", history_csv(snap).encode("utf-8"),
+                            f"history, {snap.history.steps.shape[0]:,} rows per chain"))
+    files.append(ExportFile(f"{prefix}session.json", session.encode("utf-8"),
+                            f"session, {snap.step:,} updates"))
+    return files
+
+
+def _what(name: str) -> str:
+    return "all plots with the legend" if name == ALL_PLOTS else f"{name} plot"
+
+
+def existing(folder: str | os.PathLike, names: Sequence[str]) -> list[Path]:
+    """The files among ``names`` that already exist in ``folder``."""
+    return [Path(folder) / n for n in names if (Path(folder) / n).exists()]
+
+
+def write_files(folder: str | os.PathLike, files: Sequence[ExportFile], force: bool = False) -> list[Path]:
+    """Write every file atomically into ``folder`` (created if needed).
+
+    Without ``force`` nothing is written if any file exists (``OverwriteError``
+    for the first one): a set is written whole or not at all.
+    """
+    out = ensure_folder(folder)
+    for f in files:
+        check_can_create(out / f.name, force)
+    return [atomic_write_bytes(out / f.name, f.data, force=force) for f in files]
+
+
+def file_prefix(settings: Settings, snap: Snapshot | None) -> str:
+    """Names for the window's export-all: ``<preset or custom>_<updates>_`` so exports don't collide."""
+    name = settings.preset or "custom"
+    return f"{name}_{int(snap.step) if snap is not None else 0}_"
+
+
+# -------------------------------------------------------- window integration
+class WindowExporter(QtCore.QObject):
+    """The window's export actions: the File > Export menu, Ctrl+E, and their messages.
+
+    Every failure becomes a message box (and a status bar line); the worker is
+    never touched, so the run goes on.
+    """
+
+    def __init__(self, window: QtWidgets.QMainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.width = DEFAULT_WIDTH
+        #: export-all's folder: asked the first time, then kept for the session
+        self.folder: Path | None = None
+        self.last_written: list[Path] = []
+        self.last_error = ""
+
+    # ----------------------------------------------------------- menu
+    def add_actions(self, menu: QtWidgets.QMenu, before: QtGui.QAction | None = None) -> None:
+        """Export entries (and Save history CSV) into ``menu``, above ``before``."""
+        w = self.window
+        sub = QtWidgets.QMenu("&Export", menu)
+        self.export_all_action = QtGui.QAction("Export &all to folder…", w)
+        self.export_all_action.setShortcut(QtGui.QKeySequence("Ctrl+E"))
+        self.export_all_action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+        self.export_all_action.triggered.connect(lambda: self.export_all())
+        sub.addAction(self.export_all_action)
+        sub.addAction("Choose export &folder…").triggered.connect(lambda: self.choose_folder())
+        self.width_action = sub.addAction("")
+        self.width_action.triggered.connect(self._ask_width)
+        self._show_width()
+        sub.addSeparator()
+        titles = {"cloud": "Samples", "mean": "Mean", "covariance": "Covariance eigenvalues",
+                  "spectrum": "Spectrum", "kl": "KL", ALL_PLOTS: "All plots"}
+        for name in (*PLOT_NAMES, ALL_PLOTS):
+            for fmt in FORMATS:
+                a = sub.addAction(f"{titles[name]} plot as {fmt.upper()}…")
+                a.triggered.connect(lambda _=False, n=name, f=fmt: self._export_plot_dialog(n, f))
+        sub.addAction("Whole &window as PNG…").triggered.connect(self._export_window_dialog)
+        self.menu = sub
+        if before is not None:
+            menu.insertMenu(before, sub)
+            self.csv_action = QtGui.QAction("Save &history CSV…", w)
+            menu.insertAction(before, self.csv_action)
+        else:
+            menu.addMenu(sub)
+            self.csv_action = menu.addAction("Save &history CSV…")
+        self.csv_action.triggered.connect(self._save_csv_dialog)
+        w.addAction(self.export_all_action)  # Ctrl+E works while the menu is closed
+
+    def _show_width(self) -> None:
+        self.width_action.setText(f"PNG &width: {self.width} px…")
+
+    def _ask_width(self) -> None:
+        v, ok = QtWidgets.QInputDialog.getInt(self.window, "PNG width", "Width of exported PNG plots (pixels):",
+                                              self.width, MIN_WIDTH, MAX_WIDTH, 100)
+        if ok:
+            self.width = check_width(int(v))
+            self._show_width()
+
+    # ------------------------------------------------------------ state
+    def _snapshot(self) -> Snapshot:
+        snap = self.window.shown_snapshot
+        if snap is None:
+            raise ValueError("nothing to export yet: the run has not drawn its first frame")
+        return snap
+
+    def _session(self) -> str:
+        return session_text(self.window.settings, self._snapshot())
+
+    def _fail(self, what: str, e: Exception) -> None:
+        msg = str(e) or type(e).__name__
+        self.last_error = msg
+        self.window.statusBar().showMessage(f"{what} failed: {msg}", 10_000)
+        QtWidgets.QMessageBox.warning(self.window, f"{what} failed", f"{msg}\n\nThe run goes on.")
+
+    def _done(self, paths: list[Path]) -> None:
+        self.last_written = paths
+        self.last_error = ""
+        if len(paths) == 1:
+            text = f"wrote {paths[0]}"
+        else:
+            text = f"wrote {len(paths)} files to {paths[0].parent}" if paths else "nothing written"
+        self.window.statusBar().showMessage(text, 8000)
+
+    # ------------------------------------------------------ single files
+    def _save_dialog(self, title: str, name: str, filt: str) -> str:
+        start = str((self.folder or Path.cwd()) / name)
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, title, start, filt)
+        return path
+
+    def _export_plot_dialog(self, name: str, fmt: str) -> None:
+        snap = self.window.shown_snapshot
+        default = f"{file_prefix(self.window.settings, snap)}{name}.{fmt}"
+        path = self._save_dialog(f"Export {name} plot", default, f"{fmt.upper()} image (*.{fmt})")
+        if path:  # the dialog asked before replacing an existing file
+            self.export_plot(name, path, fmt, force=True)
+
+    def export_plot(self, name: str, path: str | os.PathLike, fmt: str | None = None,
+                    width: int | None = None, force: bool = False) -> bool:
+        """One plot (or ``"plots"``: all of them) as PNG or SVG; a message box on failure."""
+        try:
+            fmt = fmt or Path(path).suffix.lstrip(".").lower()
+            check_formats([fmt])
+            session = self._session()
+            plots = self.window.plots
+            data = (plot_png(plots, name, self.width if width is None else width, session) if fmt == "png"
+                    else plot_svg(plots, name, session))
+            self._done([atomic_write_bytes(path, data, force=force)])
+            return True
+        except (OSError, ValueError) as e:
+            self._fail("Export", e)
+            return False
+
+    def _export_window_dialog(self) -> None:
+        default = f"{file_prefix(self.window.settings, self.window.shown_snapshot)}window.png"
+        path = self._save_dialog("Export window", default, "PNG image (*.png)")
+        if path:
+            self.export_window(path, force=True)
+
+    def export_window(self, path: str | os.PathLike, force: bool = False) -> bool:
+        try:
+            data = widget_png(self.window, self._session())
+            self._done([atomic_write_bytes(path, data, force=force)])
+            return True
+        except (OSError, ValueError) as e:
+            self._fail("Export", e)
+            return False
+
+    def _save_csv_dialog(self) -> None:
+        default = f"{file_prefix(self.window.settings, self.window.shown_snapshot)}history.csv"
+        path = self._save_dialog("Save history CSV", default, "CSV (*.csv)")
+        if path:
+            self.save_csv(path, force=True)
+
+    def save_csv(self, path: str | os.PathLike, force: bool = False) -> bool:
+        """The shown snapshot's history as CSV (``core.export`` layout)."""
+        try:
+            data = history_csv(self._snapshot()).encode("utf-8")
+            self._done([atomic_write_bytes(path, data, force=force)])
+            return True
+        except (OSError, ValueError) as e:
+            self._fail("Save history CSV", e)
+            return False
+
+    def save_session(self, path: str | os.PathLike, force: bool = True) -> bool:
+        """The settings and the updates shown (the save dialog already asked about replacing)."""
+        try:
+            snap = self.window.shown_snapshot
+            data = session_text(self.window.settings, snap).encode("utf-8")
+            self._done([atomic_write_bytes(path, data, force=force)])
+            return True
+        except (OSError, ValueError) as e:
+            self._fail("Save session", e)
+            return False
+
+    # -------------------------------------------------------- export all
+    def choose_folder(self) -> Path | None:
+        start = str(self.folder or Path.cwd())
+        path = QtWidgets.QFileDialog.getExistingDirectory(self.window, "Export folder", start)
+        if path:
+            self.folder = Path(path)
+        return self.folder if path else None
+
+    def export_all(self, folder: str | os.PathLike | None = None, force: bool | None = None) -> list[Path]:
+        """Every plot as PNG and SVG, the window, the CSV and the session into the export folder.
+
+        The folder is asked for once and kept. If files of the same names exist,
+        one question covers them all (``force`` answers it in advance).
+        """
+        if folder is not None:
+            self.folder = Path(folder)
+        if self.folder is None and self.choose_folder() is None:
+            return []
+        try:
+            snap = self._snapshot()
+            w = self.window
+            files = build_files(w.plots, snap, w.settings, FORMATS, self.width, window=w,
+                                prefix=file_prefix(w.settings, snap))
+            there = existing(self.folder, [f.name for f in files])
+            if there and force is None:
+                answer = QtWidgets.QMessageBox.question(
+                    w, "Replace files?",
+                    f"{len(there)} of the {len(files)} files already exist in {self.folder} "
+                    f"(e.g. {there[0].name}). Replace them?",
+                    QtWidgets.QMessageBox.StandardButton.Yes | QtWidgets.QMessageBox.StandardButton.No,
+                    QtWidgets.QMessageBox.StandardButton.No)
+                force = answer == QtWidgets.QMessageBox.StandardButton.Yes
+                if not force:
+                    return []
+            paths = write_files(self.folder, files, force=bool(force))
+        except OverwriteError as e:
+            self._fail("Export all", e)
+            return []
+        except (OSError, ValueError) as e:
+            self._fail("Export all", e)
+            return []
+        self._done(paths)
+        return paths
+
+
+__all__ = [
+    "ALL_PLOTS",
+    "DEFAULT_WIDTH",
+    "PLOT_NAMES",
+    "SESSION_KEY",
+    "ExportFile",
+    "WindowExporter",
+    "build_files",
+    "check_width",
+    "encode_png",
+    "file_names",
+    "plot_png",
+    "plot_svg",
+    "read_png_session",
+    "read_session_file",
+    "render_item",
+    "session_text",
+    "write_files",
+]

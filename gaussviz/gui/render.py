@@ -1,0 +1,58 @@
+"""``gaussviz render``: the final snapshot of a headless run drawn by the window's own ``LivePlots``.
+
+The plots are laid out at a fixed logical size (about the window's plot area at
+its default size), then exported by the same code as the window's Export all
+(``gui.export``), so a rendered PNG looks like the window's export of the same
+run. Qt must be imported after ``prepare_headless`` has chosen the offscreen
+platform when there is no display.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from ..core.runloop import Snapshot
+from ..core.settings import Settings
+
+#: logical size of the plot grid (the window's plot area at its default 1600 x 1000 is about this)
+RENDER_SIZE = (1200, 860)
+
+
+def prepare_headless() -> None:
+    """Use Qt's offscreen platform when there is no display (call before PySide6 is imported)."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def render_files(snap: Snapshot, settings: Settings, formats: Sequence[str] = ("png", "svg"),
+                 width: int = 1600) -> list:
+    """Every plot of ``snap`` (PNG/SVG), the history CSV and the session JSON, as ``ExportFile``s."""
+    prepare_headless()
+    from PySide6 import QtCore
+
+    from .app import _qt_message
+    from .export import build_files
+    from .heatmap import ensure_gui_app
+    from .plots import LivePlots
+
+    new_app = QtCore.QCoreApplication.instance() is None
+    if new_app:
+        QtCore.qInstallMessageHandler(_qt_message)  # the offscreen platform's size-hint noise
+    app = ensure_gui_app()
+    plots = LivePlots()
+    plots.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
+    plots.resize(*RENDER_SIZE)
+    plots.show()  # lays out the plot grid
+    app.processEvents()
+    try:
+        plots.show_snapshot(snap)
+        app.processEvents()
+        return build_files(plots, snap, settings, formats, width)
+    finally:
+        plots.close()
+        plots.deleteLater()
+        app.processEvents()
+
+
+__all__ = ["RENDER_SIZE", "prepare_headless", "render_files"]
