@@ -321,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="start from a session file saved by the window (options override it)")
     sub.add_parser("presets", help="list the presets")
     _add_sweep_parser(sub)
+    _add_render_parser(sub)
     return p
 
 
@@ -418,6 +419,51 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------- render
+def _add_render_parser(sub) -> None:
+    r = sub.add_parser("render", help="run headless and write the window's plot images, history CSV and session")
+    _add_run_options(r)
+    r.add_argument("--session", metavar="FILE", default=argparse.SUPPRESS,
+                   help="a session file (from the window or from render) instead of --preset")
+    r.add_argument("--out", required=True, help="folder for the images, history.csv and session.json")
+    r.add_argument("--format", default="png,svg", help="png, svg or png,svg (default png,svg)")
+    r.add_argument("--width", type=int, default=1600, help="PNG width in pixels (default 1600)")
+    r.add_argument("--force", action="store_true", help="overwrite existing files")
+
+
+def cmd_render(a: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .core.fileio import check_can_create, ensure_folder
+
+    if not a.preset and not getattr(a, "session", None):
+        raise UsageError("render needs --preset NAME or --session FILE")
+    from .gui.render import prepare_headless
+
+    prepare_headless()  # before Qt is imported
+    from .gui.export import check_formats, check_width, file_names, write_files
+
+    try:
+        formats = check_formats(a.format.split(","))
+    except ValueError as e:
+        raise ValueError(f"--format: {e}") from None
+    try:
+        check_width(a.width)
+    except ValueError as e:
+        raise ValueError(f"--width: {e}") from None
+    s = settings_from_args(a)
+    out = ensure_folder(Path(a.out))
+    for name in file_names(formats):  # fail now, not after the run
+        check_can_create(out / name, a.force)
+    _, snap = run_headless(s, Progress(s.steps, s.preset or s.estimator.parameterization))
+    from .gui.render import render_files
+
+    files = render_files(snap, s, formats, a.width)
+    for f, path in zip(files, write_files(out, files, force=a.force)):
+        print(f"wrote {path} ({f.what})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -429,6 +475,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_presets(a)
         if a.command == "sweep":
             return cmd_sweep(a)
+        if a.command == "render":
+            return cmd_render(a)
         if a.command is None:
             from .gui.app import run_app
 

@@ -11,18 +11,18 @@ from __future__ import annotations
 import math
 import os
 import sys
-import tempfile
 import time
 from collections import deque
-from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.presets import PRESETS, get_preset
 from ..core.runloop import Snapshot
-from ..core.settings import Settings, from_json, to_json
+from ..core.settings import Settings
 from .controls import BAD, LIVE_PATHS, ControlPanel, SettingsModel
+from .export import WindowExporter, read_session_file
 from .plots import LivePlots
+from .stability_tab import StabilityTab
 from .worker import RunWorker
 
 #: redraw period of the GUI timer (about 30 frames per second) ...
@@ -67,6 +67,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs = QtWidgets.QTabWidget()
         self.setCentralWidget(self.tabs)
         self.tabs.addTab(self._build_live(), "Live")
+        self.stability = StabilityTab(live_settings=lambda: self.settings)
+        self.stability.sig_open_settings.connect(self.open_from_map)
+        self.tabs.addTab(self.stability, "Stability map")
+        self.exporter = WindowExporter(self)
         self._build_menus()
         self._build_status()
         self._build_shortcuts()
@@ -145,6 +149,8 @@ class MainWindow(QtWidgets.QMainWindow):
         a.triggered.connect(self._save_session_dialog)
         self.file_menu.addSeparator()
         a = self.file_menu.addAction("&Quit")
+        self.exporter.add_actions(self.file_menu, before=a)
+        self.file_menu.insertSeparator(a)
         a.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
         a.triggered.connect(self.close)
         self.run_menu = self.menuBar().addMenu("&Run")
@@ -223,6 +229,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def load_settings(self, s: Settings) -> None:
         """Load a whole settings object (a session) into the controls and rebuild the run."""
         self.model.replace(s)
+
+    def open_from_map(self, s: Settings) -> None:
+        """A stability-map cell: its settings into the live view (the viewer's speed kept), Live tab shown."""
+        s = s.copy()
+        s.speed = self.settings.speed
+        self.load_settings(s)
+        self.tabs.setCurrentIndex(0)
 
     def _rebuild(self) -> None:
         self.plots.clear()
@@ -376,14 +389,15 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -------------------------------------------------------------- sessions
     def _open_session_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open session", "", "gaussviz session (*.json)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open session", "",
+                                                        "gaussviz session or exported PNG (*.json *.png)")
         if path:
             self.open_session(path)
 
     def open_session(self, path: str | os.PathLike) -> bool:
         """Load a session file; a bad one gets a message box and changes nothing."""
         try:
-            s = from_json(Path(path).read_text(encoding="utf-8"))
+            s = read_session_file(path)  # a session JSON, or the settings a gaussviz PNG carries
         except (OSError, UnicodeDecodeError, ValueError) as e:
             QtWidgets.QMessageBox.warning(self, "Cannot open session", f"{path}:\n{e}")
             return False
@@ -396,22 +410,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if path:
             self.save_session(path)
 
-    def save_session(self, path: str | os.PathLike) -> bool:
-        """Write the settings and the steps run; written to a temporary file then renamed."""
-        s = self.settings.copy()
-        snap = self.shown_snapshot
-        s.steps = int(snap.step) if snap is not None else 0
-        path = Path(path)
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".gaussviz-", suffix=".json", dir=path.parent or ".")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(to_json(s))
-            os.replace(tmp, path)
-        except OSError as e:
-            QtWidgets.QMessageBox.warning(self, "Cannot save session", f"{path}:\n{e}")
-            return False
-        self.statusBar().showMessage(f"session saved to {path}", 5000)
-        return True
+    def save_session(self, path: str | os.PathLike, force: bool = True) -> bool:
+        """Write the settings and the updates shown, atomically (the save dialog asked about replacing)."""
+        return self.exporter.save_session(path, force=force)
 
     # ---------------------------------------------------------------- close
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
@@ -421,6 +422,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def shutdown(self) -> None:
         """Stop the timer and the worker thread (idempotent)."""
         self.timer.stop()
+        self.stability.stop()
         if not self.worker.stop(timeout=5.0):
             print("gaussviz: warning: the worker thread did not stop within 5 s; it was at:\n"
                   + self.worker.where(), file=sys.stderr)
