@@ -79,7 +79,11 @@ def _available(x: float) -> float:
 
 
 def chain_label(settings: dict) -> str:
-    return f"{settings['parameterization']}, alpha = {settings['alpha']:.3g}"
+    label = f"{settings['parameterization']}, alpha = {settings['alpha']:.3g}"
+    # Compared chains may differ in schedule only (constant vs 1/t): the legend must say so.
+    if settings.get("schedule", "constant") != "constant":
+        label += f", {settings['schedule']}"
+    return label
 
 
 class RunLoop:

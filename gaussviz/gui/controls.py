@@ -197,6 +197,9 @@ class SettingsModel(QtCore.QObject):
         for part in head:
             obj = getattr(obj, part)
         setattr(obj, last, value)
+        if path == "estimator.batch_size":
+            for c in root.compare:  # compared estimators share the stream's mini-batches
+                c.batch_size = value
 
 
 class AlphaControl(QtWidgets.QWidget):
@@ -370,6 +373,10 @@ class ControlPanel(QtWidgets.QWidget):
         lay.setSpacing(8)
         lay.addWidget(self._build_run())
         lay.addWidget(self._build_estimator())
+        from .compare import CompareView  # imported here: compare.py imports this module
+
+        self.compare = CompareView(model)
+        lay.addWidget(self.compare)
         lay.addWidget(self._build_target())
         lay.addWidget(self._build_start())
         self.message = QtWidgets.QLabel()
@@ -428,6 +435,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.alpha.sig_alpha.connect(lambda a: self._set("estimator.alpha", a))
         self.alpha.sig_invalid.connect(self.show_message)
         f.addRow("α", self.alpha)
+        self.estimator_form = f  # the window puts the stability forecast under α (row 1)
         self.schedule = _combo([(SCHEDULE_TEXT[s], s) for s in SCHEDULES])
         self.schedule.currentIndexChanged.connect(
             lambda _i: self._set("estimator.schedule", self.schedule.currentData()))
@@ -541,6 +549,10 @@ class ControlPanel(QtWidgets.QWidget):
             al.addWidget(sb)
         self.axes_row = axes
         f.addRow("cloud axes", axes)
+        from .target_kind import TargetKindView  # imported here: target_kind.py imports this module
+
+        self.target_kind = TargetKindView(self.model, self)
+        f.insertRow(0, self.target_kind)
         return box
 
     def _build_start(self) -> QtWidgets.QGroupBox:

@@ -21,6 +21,8 @@ from ..core.runloop import Snapshot
 from ..core.settings import Settings
 from .controls import BAD, LIVE_PATHS, ControlPanel, SettingsModel
 from .export import WindowExporter, read_session_file
+from .forecast_view import ForecastView
+from .mp_tab import MPTab
 from .plots import LivePlots
 from .stability_tab import StabilityTab
 from .worker import RunWorker
@@ -70,6 +72,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.stability = StabilityTab(live_settings=lambda: self.settings)
         self.stability.sig_open_settings.connect(self.open_from_map)
         self.tabs.addTab(self.stability, "Stability map")
+        self.mp_tab = MPTab(snapshot=lambda: self.shown_snapshot, settings=lambda: self.settings)
+        self.tabs.addTab(self.mp_tab, "Marchenko–Pastur")
         self.exporter = WindowExporter(self)
         self._build_menus()
         self._build_status()
@@ -97,6 +101,8 @@ class MainWindow(QtWidgets.QMainWindow):
     # ---------------------------------------------------------------- build
     def _build_live(self) -> QtWidgets.QWidget:
         self.panel = ControlPanel(self.model)
+        self.forecast = ForecastView(self.model, self.worker)
+        self.panel.estimator_form.insertRow(1, "", self.forecast)
         scroll = QtWidgets.QScrollArea()
         scroll.setWidget(self.panel)
         scroll.setWidgetResizable(True)
@@ -423,6 +429,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Stop the timer and the worker thread (idempotent)."""
         self.timer.stop()
         self.stability.stop()
+        self.forecast.shutdown()
         if not self.worker.stop(timeout=5.0):
             print("gaussviz: warning: the worker thread did not stop within 5 s; it was at:\n"
                   + self.worker.where(), file=sys.stderr)

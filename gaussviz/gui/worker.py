@@ -65,7 +65,7 @@ class RunWorker(QtCore.QObject):
     sig_error = QtCore.Signal(str)
 
     COMMANDS = ("alpha", "sign", "parameterization", "symmetrize", "schedule", "batch_size",
-                "speed", "running", "step", "resume", "rebuild", "wake")
+                "speed", "running", "step", "resume", "rebuild", "wake", "call")
 
     def __init__(self, settings: Settings, running: bool = False,
                  parent: QtCore.QObject | None = None) -> None:
@@ -206,6 +206,11 @@ class RunWorker(QtCore.QObject):
                 self._reset_pace()
             elif name == "resume":
                 self._resume()
+            elif name == "call":
+                # value(run): read the run between two chunks, where its arrays hold still
+                # (e.g. the stability forecast copies a chain's state here); keep it quick.
+                if self._run is not None:
+                    v(self._run)
             elif self._run is not None:
                 self._apply_estimator(name, v)
         except ValueError as e:

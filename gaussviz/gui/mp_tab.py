@@ -1,0 +1,292 @@
+"""The Marchenko–Pastur tab: the seed's answer, drawn from the run's own samples.
+
+For a window of the last n samples (whitened by the TRUE covariance, centred
+on the true mean), the eigenvalues of their sample covariance against the
+Marchenko–Pastur density for q = d/n, edges l± marked. One window gives only d
+eigenvalues, so the tab pools as many disjoint windows of the run's recent
+samples (``Snapshot.recent``, up to 5,000) as it needs for about
+``TARGET_EIGS`` eigenvalues, and says so. The computation is a few small
+eigendecompositions: it runs on a GUI timer, only while the tab is visible.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from ..core import mp
+from . import style
+
+#: eigenvalues the pooled histogram aims for
+TARGET_EIGS = 2000
+HIST_BINS = 40
+DENSITY_POINTS = 400
+#: the x axis ends at the larger of this times l+ and the eigenvalues' 99.5 % quantile (capped)
+X_MARGIN = 1.25
+X_CAP = 4.0
+REFRESH_MS = 500
+
+
+@dataclass(frozen=True)
+class MPData:
+    """What the tab draws for one snapshot and window size (arrays finite)."""
+
+    d: int
+    n: int
+    q: float
+    windows: int
+    eigs: np.ndarray
+    edges: tuple[float, float]
+    hist_x: np.ndarray  # bin edges (len bins + 1)
+    hist_y: np.ndarray  # density: count / (all eigenvalues * bin width)
+    x: np.ndarray
+    density: np.ndarray  # MP density (d > 1) or the exact chi-square density of a variance (d = 1)
+    beyond: int  # eigenvalues right of the plotted range
+
+
+def pooled_eigs(recent: np.ndarray, n: int, true_mean: np.ndarray, true_cov: np.ndarray,
+                target: int = TARGET_EIGS) -> tuple[np.ndarray, int]:
+    """Eigenvalues of W disjoint windows of the last W n samples, whitened; (eigs, W)."""
+    recent = np.asarray(recent, dtype=float)
+    m, d = recent.shape
+    n = int(n)
+    if n < 1 or n > m:
+        raise ValueError(f"window n = {n} needs {n} recent samples; {m} are available")
+    w = int(max(1, min(m // n, math.ceil(target / d))))
+    Y = recent[m - w * n:]
+    L = np.linalg.cholesky(0.5 * (true_cov + true_cov.T))
+    Z = np.linalg.solve(L, (Y - true_mean).T).T.reshape(w, n, d)  # oldest window first
+    S = np.einsum("wni,wnj->wij", Z, Z) / n
+    eigs = np.linalg.eigvalsh(0.5 * (S + np.swapaxes(S, 1, 2)))
+    return eigs.ravel(), w
+
+
+def mp_data(recent: np.ndarray, n: int, true_mean: np.ndarray, true_cov: np.ndarray) -> MPData:
+    """Histogram and density for the tab (pure numpy: tested without a window)."""
+    eigs, w = pooled_eigs(recent, n, true_mean, true_cov)
+    d = int(np.asarray(recent).shape[1])
+    q = d / n
+    lo, hi = mp.mp_edges(q)
+    eigs = eigs[np.isfinite(eigs)]
+    top = float(np.quantile(eigs, 0.995)) if eigs.size else hi
+    xmax = min(max(X_MARGIN * hi, top * 1.05), X_CAP * hi)
+    counts, bx = np.histogram(eigs, bins=HIST_BINS, range=(0.0, xmax))
+    width = bx[1] - bx[0]
+    hy = counts / max(eigs.size, 1) / width
+    x = np.union1d(np.linspace(0.0, xmax, DENSITY_POINTS), [lo, hi])
+    if d > 1:
+        dens = mp.mp_density(x, q)
+    else:
+        # d = 1: the "eigenvalue" is a sample variance, n s^2 ~ chi^2_n exactly (Gaussian target).
+        from scipy.stats import chi2
+
+        dens = n * chi2.pdf(n * x, n)
+    dens = np.where(np.isfinite(dens), dens, 0.0)
+    return MPData(d, n, q, w, eigs, (lo, hi), bx, hy, x, dens, int(np.sum(eigs > xmax)))
+
+
+class MPTab(QtWidgets.QWidget):
+    """Histogram of whitened window eigenvalues vs the Marchenko–Pastur law; n on a slider."""
+
+    def __init__(self, snapshot: Callable[[], Any], settings: Callable[[], Any],
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._snapshot = snapshot
+        self._settings = settings
+        self._key: tuple | None = None
+        self.data: MPData | None = None
+        style.configure_pyqtgraph()
+
+        self.plot = pg.PlotWidget()
+        p = self.plot.getPlotItem()
+        p.setLabel("bottom", "eigenvalue of the whitened window covariance")
+        p.setLabel("left", "density")
+        p.showGrid(x=True, y=True, alpha=0.15)
+        p.setMouseEnabled(x=False, y=False)
+        p.hideButtons()
+        self.legend = p.addLegend(offset=(-10, 10), labelTextSize=style.LEGEND_POINT_SIZE)
+        self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=(86, 180, 233, 110),
+                                    pen=pg.mkPen("#0072B2", width=1.5), name="eigenvalues (pooled windows)")
+        self.curve = pg.PlotDataItem(pen=pg.mkPen("#000000", width=2.5), name="Marchenko–Pastur density")
+        p.addItem(self.hist)
+        p.addItem(self.curve)
+        edge_pen = pg.mkPen("#D55E00", width=2, style=QtCore.Qt.PenStyle.DashLine)
+        self.edge_lo = pg.InfiniteLine(angle=90, pen=edge_pen, label="l₋", labelOpts={"position": 0.92})
+        self.edge_hi = pg.InfiniteLine(angle=90, pen=edge_pen, label="l₊", labelOpts={"position": 0.92})
+        p.addItem(self.edge_lo)
+        p.addItem(self.edge_hi)
+        self.legend.addItem(pg.PlotDataItem(pen=edge_pen), "edges l± = (1 ± √q)²")
+
+        self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.slider.setRange(2, 5000)
+        self.slider.setToolTip("window size n: samples per sample covariance (n >= d)")
+        self.slider.valueChanged.connect(self._on_n)
+        self.n_label = QtWidgets.QLabel()
+        self.n_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("n = 5,000 (q = 0.999)") + 10)
+        self.memory_button = QtWidgets.QPushButton("n = estimator's memory")
+        self.memory_button.setToolTip("set n to (2 - α)/α, the samples a constant-rate natural estimator remembers")
+        self.memory_button.clicked.connect(self.set_n_to_memory)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(QtWidgets.QLabel("window n"))
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.n_label)
+        row.addWidget(self.memory_button)
+        self.numbers = QtWidgets.QLabel()
+        self.numbers.setWordWrap(True)
+        self.numbers.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.text = QtWidgets.QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.text.setStyleSheet("QLabel { background: #eef3f8; padding: 6px 10px; border-radius: 4px; }")
+        self.text.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.addLayout(row)
+        lay.addWidget(self.numbers)
+        lay.addWidget(self.plot, 1)
+        lay.addWidget(self.text)
+        self._n_user = False  # the user moved the slider: keep their n across snapshots
+
+        self.timer = QtCore.QTimer(self)
+        self.timer.setInterval(REFRESH_MS)
+        self.timer.timeout.connect(self.refresh)
+
+    # ------------------------------------------------------------- timer
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.timer.start()
+        self.refresh()
+
+    def hideEvent(self, event) -> None:
+        self.timer.stop()
+        super().hideEvent(event)
+
+    def n(self) -> int:
+        return int(self.slider.value())
+
+    def _on_n(self, _v: int) -> None:
+        self._n_user = True
+        self.refresh()
+
+    def set_n(self, n: int) -> None:
+        self.slider.setValue(int(n))
+
+    def memory(self) -> float | None:
+        """(2 - α)/α of the first estimator (its rate now), or None when α >= 2."""
+        s = self._settings()
+        a = float(s.estimator.alpha)
+        return mp.natural_memory(a) if 0 < a < 2 else None
+
+    def set_n_to_memory(self) -> None:
+        m = self.memory()
+        if m is not None:
+            self.set_n(round(m))
+
+    # ------------------------------------------------------------ drawing
+    def refresh(self) -> None:
+        """Redraw from the newest snapshot (if it or n changed)."""
+        snap = self._snapshot()
+        if snap is None:
+            return
+        recent = snap.recent
+        if snap.true_cov is None or snap.true_mean is None:
+            self._message("This target has no known covariance to whiten with.")
+            return
+        m, d = recent.shape if recent.ndim == 2 else (0, 0)
+        if m < max(d, 2) or m < 2:
+            self._message("Waiting for samples: start the run.")
+            return
+        lo_n = max(d, 2)
+        if self.slider.minimum() != lo_n or self.slider.maximum() != max(lo_n, m):
+            with QtCore.QSignalBlocker(self.slider):
+                self.slider.setRange(lo_n, max(lo_n, m))
+        if not self._n_user:
+            with QtCore.QSignalBlocker(self.slider):
+                self.slider.setValue(min(m, max(lo_n, 4 * d)))
+        n = self.n()
+        key = (snap.step, id(snap), n)
+        if key == self._key:
+            return
+        self._key = key
+        data = mp_data(recent, n, np.asarray(snap.true_mean), np.asarray(snap.true_cov))
+        self.show_data(data, snap)
+
+    def _message(self, text: str) -> None:
+        self.data = None
+        self.hist.setData([], [])
+        self.curve.setData([], [])
+        self.numbers.setText(text)
+
+    def show_data(self, data: MPData, snap: Any = None) -> None:
+        self.data = data
+        lo, hi = data.edges
+        self.hist.setData(data.hist_x, data.hist_y)
+        self.curve.setData(data.x, data.density)
+        p = self.plot.getPlotItem()
+        for item, name in ((self.curve, "Marchenko–Pastur density" if data.d > 1 else
+                            "exact density of a sample variance, χ²ₙ/n (d = 1)"),):
+            lab = self.legend.getLabel(item)
+            if lab is not None and lab.text != name:
+                lab.setText(name)
+        self.edge_lo.setValue(lo)
+        self.edge_hi.setValue(hi)
+        self.edge_lo.setVisible(data.d > 1)
+        self.edge_hi.setVisible(data.d > 1)
+        ymax = max(float(np.max(data.hist_y)) if data.hist_y.size else 0.0,
+                   float(np.max(data.density[data.x > 0.02 * data.x[-1]])) if data.x.size else 0.0, 1e-3)
+        p.setRange(xRange=(0.0, float(data.hist_x[-1])), yRange=(0.0, 1.08 * ymax), padding=0.0)
+        self.n_label.setText(f"n = {data.n:,} (q = {data.q:.3g})")
+        self.numbers.setText(self._numbers_text(data))
+        self.text.setText(self._explanation(data))
+
+    def _numbers_text(self, data: MPData) -> str:
+        lo, hi = data.edges
+        pooled = (f"{data.windows} disjoint windows of n = {data.n:,} pooled (the last {data.windows * data.n:,} "
+                  f"samples: {data.eigs.size:,} eigenvalues)" if data.windows > 1 else
+                  f"one window of the last {data.n:,} samples ({data.eigs.size:,} eigenvalues)")
+        beyond = f"; {data.beyond} beyond the plotted range" if data.beyond else ""
+        if data.d == 1:
+            return (f"d = 1: {pooled}{beyond}. Each 'eigenvalue' is the sample variance of a window "
+                    "(whitened: true variance 1).")
+        return (f"d = {data.d}, q = d/n = {data.q:.3g}: edges l₋ = {lo:.3g}, l₊ = {hi:.3g} "
+                f"(condition number of a window up to about {hi / max(lo, 1e-300):.3g}). "
+                f"{pooled}{beyond}. Samples are whitened by the true covariance and centred on the true mean.")
+
+    def _explanation(self, data: MPData) -> str:
+        s = self._settings()
+        e = s.estimator
+        parts = []
+        if data.d == 1:
+            parts.append("<b>The Marchenko–Pastur law needs d &gt; 1</b>: it describes how the d eigenvalues of a "
+                         "sample covariance spread when d and n grow together. With d = 1 there is one "
+                         "eigenvalue, the sample variance, and its exact law is χ²ₙ/n (drawn). It never comes "
+                         "near 0 for n ≥ 2, so in the seed question MP explains nothing: the seed's failure is "
+                         "the sign, the start or the step size.")
+        m = self.memory()
+        if m is not None:
+            parts.append(f"<b>Memory.</b> A constant-rate natural estimator at α = {e.alpha:.3g} remembers about "
+                         f"(2 − α)/α = {m:,.0f} samples: its spread is like this panel's at n ≈ {m:,.0f} "
+                         f"(q ≈ {data.d / m:.3g}).")
+        try:
+            parts.append(_html(mp.explanation(data.d, data.n, e.alpha, e.parameterization)))
+        except ValueError:
+            pass
+        return "<br>".join(parts)
+
+    def plotted_arrays(self) -> list[np.ndarray]:
+        """Every array handed to the plot (tests check none is non-finite)."""
+        out = []
+        for item in (self.hist, self.curve):
+            x, y = item.getData()
+            if x is not None:
+                out += [np.asarray(x), np.asarray(y)]
+        return out
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

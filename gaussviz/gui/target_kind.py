@@ -1,0 +1,295 @@
+"""The target's kind in the control panel: Gaussian, Student-t, mixture, drifting, a CSV file, Old Faithful.
+
+The kind's own parameters sit under the choice; the Gaussian rows of the
+panel (true mean, covariance) stay: for Student-t, mixture and drifting
+targets they give the target's mean and covariance (its "truth"). For data
+files the file decides, so those rows are disabled. A change is validated on a
+copy of the settings (the CSV file is read then): a bad value or an unreadable
+file shows a message and the previous target stays. Skipped CSV lines are
+listed (capped) under the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtCore, QtWidgets
+
+from ..core import targets
+from .controls import BAD, SettingsModel, _combo, _select, parse_number
+
+#: (text, key): the kinds the window offers; "old-faithful" is the shipped CSV data set
+KIND_ITEMS = [("Gaussian", "gaussian"), ("Student-t (heavy tails)", "student-t"),
+              ("two-Gaussian mixture", "mixture"), ("drifting Gaussian", "drifting"),
+              ("CSV file…", "csv"), ("Old Faithful (data)", "old-faithful")]
+#: skipped CSV lines listed at most (then a count)
+MAX_LISTED = 10
+WARN = "#b35c00"
+
+
+def kind_key(t: Any) -> str:
+    """The combo key of a TargetSettings (a CSV target naming the shipped data set is 'old-faithful')."""
+    if t.kind == "csv" and str(t.params.get("path", "")).strip().lower() in ("old-faithful", "old_faithful"):
+        return "old-faithful"
+    return t.kind
+
+
+class TargetKindView(QtWidgets.QWidget):
+    """Kind + parameters; Apply (or Enter in a field, or picking a ready kind) writes the target."""
+
+    def __init__(self, model: SettingsModel, panel: Any = None, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.panel = panel
+        f = QtWidgets.QFormLayout(self)
+        f.setContentsMargins(0, 0, 0, 0)
+        f.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form = f
+        self.kind = _combo(KIND_ITEMS)
+        self.kind.setToolTip("what the samples come from; for non-Gaussian targets the 'truth' in KL and "
+                             "the ellipses is the target's own mean and covariance")
+        self.kind.activated.connect(self._on_kind)
+        f.addRow("kind", self.kind)
+
+        def edit(tip: str) -> QtWidgets.QLineEdit:
+            e = QtWidgets.QLineEdit()
+            e.setToolTip(tip)
+            e.returnPressed.connect(self.apply)
+            return e
+
+        d = targets.DEFAULTS
+        self.df = edit("degrees of freedom, > 2 (smaller: heavier tails; 3: infinite fourth moment)")
+        self.df.setText(f"{d['df']:g}")
+        f.addRow("df", self.df)
+        self.separation = edit("distance between the two cluster means, in cluster standard deviations "
+                               "(bimodal above 2)")
+        self.separation.setText(f"{d['separation']:g}")
+        self.weight = edit("weight of the first cluster (0 to 1)")
+        self.weight.setText(f"{d['weight']:g}")
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.separation)
+        row.addWidget(QtWidgets.QLabel("weight"))
+        row.addWidget(self.weight)
+        self.mixture_row = row
+        f.addRow("separation", row)
+        self.drift = edit("mean random-walk step per sample, in target spreads (0 to 1)")
+        self.drift.setText(f"{d['drift_rate']:g}")
+        self.rotation = edit("covariance rotation, degrees per sample (0 to 180)")
+        self.rotation.setText(f"{d['rotation_rate']:g}")
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.drift)
+        row.addWidget(QtWidgets.QLabel("turn °/sample"))
+        row.addWidget(self.rotation)
+        self.drift_row = row
+        f.addRow("drift", row)
+        self.path = edit("a CSV file: header optional; rows with text or NaN are skipped and listed")
+        self.browse = QtWidgets.QPushButton("Browse…")
+        self.browse.clicked.connect(self._browse)
+        row = QtWidgets.QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(self.browse)
+        self.path_row = row
+        f.addRow("file", row)
+        self.columns = QtWidgets.QListWidget()
+        self.columns.setToolTip("numeric columns of the file: tick the ones to use (at least 1)")
+        self.columns.setMaximumHeight(72)
+        f.addRow("columns", self.columns)
+        self.standardize = QtWidgets.QCheckBox("standardize columns (mean 0, variance 1)")
+        f.addRow(self.standardize)
+        self.apply_button = QtWidgets.QPushButton("Apply target")
+        self.apply_button.clicked.connect(self.apply)
+        f.addRow(self.apply_button)
+        self.problems = QtWidgets.QLabel()
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet(f"color: {WARN};")
+        self.problems.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        f.addRow(self.problems)
+        self.error = QtWidgets.QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(f"color: {BAD}; font-weight: bold;")
+        f.addRow(self.error)
+        self._loaded_path = ""
+        self._set_error("")
+        model.sig_replaced.connect(self.refresh)
+        model.sig_changed.connect(lambda p: self.refresh() if p.startswith("target") else None)
+        self.refresh()
+
+    # ------------------------------------------------------- view <- model
+    def refresh(self) -> None:
+        t = self.model.settings.target
+        key = kind_key(t)
+        _select(self.kind, key)
+        p = t.params
+        if t.kind == "student-t":
+            self.df.setText(f"{p.get('df', targets.DEFAULTS['df']):g}")
+        elif t.kind == "mixture":
+            self.separation.setText(f"{p.get('separation', targets.DEFAULTS['separation']):g}")
+            self.weight.setText(f"{p.get('weight', targets.DEFAULTS['weight']):g}")
+        elif t.kind == "drifting":
+            self.drift.setText(f"{p.get('drift_rate', targets.DEFAULTS['drift_rate']):g}")
+            self.rotation.setText(f"{p.get('rotation_rate', targets.DEFAULTS['rotation_rate']):g}")
+        elif t.kind == "csv":
+            if key == "csv":
+                self.path.setText(str(p.get("path", "")))
+            with QtCore.QSignalBlocker(self.standardize):
+                self.standardize.setChecked(bool(p.get("standardize", False)))
+            self._fill_columns(str(p.get("path", "")), p.get("columns"))
+        self._show_rows(key)
+        self._show_problems()
+
+    def _show_rows(self, key: str) -> None:
+        f = self.form
+        f.setRowVisible(self.df, key == "student-t")
+        f.setRowVisible(self.mixture_row, key == "mixture")
+        f.setRowVisible(self.drift_row, key == "drifting")
+        f.setRowVisible(self.path_row, key == "csv")
+        f.setRowVisible(self.columns, key in ("csv", "old-faithful"))
+        f.setRowVisible(self.standardize, key in ("csv", "old-faithful"))
+        f.setRowVisible(self.apply_button, key != "gaussian")
+        data = key in ("csv", "old-faithful")
+        p = self.panel
+        if p is not None:
+            # The file decides the dimension, mean and covariance: those rows don't apply.
+            for w in (p.dim, p.target_mean, p.cov_mode, p.cond, p.rotation, p.scale, p.cov_text, p.cov_apply):
+                w.setEnabled(not data)
+
+    def _fill_columns(self, path: str, chosen: Any) -> None:
+        """List the file's numeric columns (ticked: the chosen ones, or all)."""
+        if not path:
+            self.columns.clear()
+            self._loaded_path = ""
+            return
+        try:
+            everything = targets.load_csv_cached(path)
+        except ValueError as e:
+            self.columns.clear()
+            self._loaded_path = ""
+            self._set_error(str(e))
+            return
+        names = everything.columns
+        if isinstance(chosen, str):
+            chosen = [c.strip() for c in chosen.split(",") if c.strip()]
+        use = set(map(str, chosen)) if chosen else set(names)
+        self.columns.clear()
+        for name in names:
+            it = QtWidgets.QListWidgetItem(name)
+            it.setFlags(it.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
+            it.setCheckState(QtCore.Qt.CheckState.Checked if name in use else QtCore.Qt.CheckState.Unchecked)
+            self.columns.addItem(it)
+        self._loaded_path = path
+
+    def chosen_columns(self) -> list[str] | None:
+        """Ticked columns (None: all of them, the default)."""
+        names = [self.columns.item(i).text() for i in range(self.columns.count())]
+        ticked = [n for i, n in enumerate(names)
+                  if self.columns.item(i).checkState() == QtCore.Qt.CheckState.Checked]
+        if not names or len(ticked) == len(names):
+            return None
+        return ticked
+
+    def _show_problems(self) -> None:
+        t = self.model.settings.target
+        if t.kind != "csv":
+            self.problems.setText("")
+            self.problems.setVisible(False)
+            return
+        p = t.params
+        try:
+            f = targets.load_csv_cached(p["path"], p.get("columns"), p.get("header"), p.get("delimiter"))
+        except (ValueError, KeyError):
+            return
+        if not f.n_skipped:
+            text = f"{Path(f.path).name}: {f.data.shape[0]} rows, columns {', '.join(f.columns)}."
+        else:
+            lines = f.problem_lines(MAX_LISTED)
+            text = (f"{Path(f.path).name}: using {f.data.shape[0]} rows; skipped {f.n_skipped} line(s):\n"
+                    + "\n".join(lines))
+        self.problems.setText(text)
+        self.problems.setToolTip("\n".join(f.problem_lines(200)) if f.n_skipped else "")
+        self.problems.setVisible(True)
+
+    # ------------------------------------------------------- view -> model
+    def _on_kind(self, _i: int) -> None:
+        key = self.kind.currentData()
+        self._show_rows(key)
+        self._set_error("")
+        if key == "csv":
+            if not self.path.text().strip():
+                self._set_error("choose a file (Browse…), then Apply target")
+            return  # wait for a file and Apply
+        self.apply()
+
+    def _browse(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a CSV file", "",
+                                                        "CSV files (*.csv *.txt);;All files (*)")
+        if path:
+            self.set_csv_file(path)
+
+    def set_csv_file(self, path: str) -> bool:
+        """Read a file's columns and apply it as the target (what Browse does after the dialog)."""
+        self.path.setText(path)
+        _select(self.kind, "csv")
+        self._show_rows("csv")
+        self._set_error("")
+        self._fill_columns(path, None)
+        if not self._loaded_path:
+            return False
+        return self.apply()
+
+    def target_params(self) -> tuple[str, dict]:
+        """(kind, params) from the fields; ValueError saying which field is wrong."""
+        key = self.kind.currentData()
+        if key == "gaussian":
+            return "gaussian", {}
+        if key == "student-t":
+            return key, {"df": parse_number(self.df.text(), "degrees of freedom df", 2.000001, 1e6)}
+        if key == "mixture":
+            return key, {"separation": parse_number(self.separation.text(), "mixture separation", 0.0, 100.0),
+                         "weight": parse_number(self.weight.text(), "mixture weight", 1e-6, 1 - 1e-6)}
+        if key == "drifting":
+            return key, {"drift_rate": parse_number(self.drift.text(), "drift rate", 0.0, 1.0),
+                         "rotation_rate": parse_number(self.rotation.text(), "rotation rate", 0.0, 180.0)}
+        path = "old-faithful" if key == "old-faithful" else self.path.text().strip()
+        if not path:
+            raise ValueError("csv: choose a file first (Browse…)")
+        if path != self._loaded_path:
+            self._fill_columns(path, None)
+        params: dict = {"path": path, "standardize": self.standardize.isChecked()}
+        cols = self.chosen_columns()
+        if cols is not None:
+            if not cols:
+                raise ValueError("csv: tick at least one column")
+            params["columns"] = cols
+        return "csv", params
+
+    def apply(self) -> bool:
+        """Write the target (validated on a copy first); False and a message if it is bad."""
+        s = self.model.settings
+        try:
+            kind, params = self.target_params()
+            trial = s.copy()
+            t = trial.target
+            t.kind, t.params = kind, params
+            trial.validate()  # reads a CSV file and sets the dimension from it
+            if isinstance(trial.start.mean, list) and len(trial.start.mean) != t.dim:
+                trial.start.mean = 0.0  # a start of another dimension no longer applies
+            if isinstance(t.mean, list) and len(t.mean) != t.dim:
+                t.mean = 0.0
+            if t.cov is not None and len(t.cov) != t.dim:
+                t.cov = None
+            trial.validate()
+            self.model.set_many({"target": trial.target, "start": trial.start})
+        except ValueError as e:
+            self._set_error(str(e))  # the settings (and the run) keep the previous target
+            return False
+        self._set_error("")
+        self.refresh()
+        return True
+
+    def _set_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+
+    def error_text(self) -> str:
+        return self.error.text()
