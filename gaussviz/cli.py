@@ -376,6 +376,7 @@ def _add_sweep_parser(sub) -> None:
     w.add_argument("--out", required=True, help="folder for stability_map.png, .csv and .json")
     w.add_argument("--force", action="store_true", help="overwrite existing files")
     w.add_argument("--width", type=int, default=1600, help="PNG width in pixels (default 1600)")
+    _add_target_options(w)
 
 
 def cmd_sweep(a: argparse.Namespace) -> int:
@@ -394,6 +395,9 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         base.estimator.symmetrize = a.symmetrize
     if a.seed is not None:
         base.target.seed = a.seed
+    _apply_target_args(base, a)
+    base.validate()
+    _warn_csv_problems(base)
     spec = make_spec(a.alpha_min, a.alpha_max, a.alpha_count, a.parameterizations, a.axis, a.axis_values,
                      a.seeds, a.steps, base)
     out = ensure_folder(Path(a.out))

@@ -143,9 +143,10 @@ class SweepSpec:
             target = (f"target: d = {d}, condition number swept (eigenvalues log-spaced, "
                       f"rotated {t.rotation_deg:g}°, scale {t.scale:g})")
         else:
-            ev = np.linalg.eigvalsh(t.cov_matrix())
+            # Non-Gaussian targets: Σ* is the target's own covariance (a CSV file's, not cond's).
+            ev = np.linalg.eigvalsh(t.cov_matrix() if t.kind == "gaussian" else build_source(t).cov)
             eig = ", ".join(f"{x:.3g}" for x in ev) if d <= 4 else f"{ev[0]:.3g} to {ev[-1]:.3g}"
-            target = f"target: Gaussian in d = {d}, eigenvalues of Σ* {eig}"
+            target = f"target: {_kind_name(t)} in d = {d}, eigenvalues of Σ* {eig}"
         m0 = b.start.mean_vector(d)
         mean = ", ".join(f"{x:g}" for x in m0) if d <= 4 else f"{m0[0]:g}, ..."
         cov0 = "s·I (swept)" if self.axis == "cov0-scale" else f"{b.start.cov_scale:g}·I"
@@ -163,6 +164,20 @@ class SweepSpec:
             "axis": self.axis, "axis_values": list(self.axis_values), "seeds": list(self.seeds),
             "steps": self.steps, "base": to_dict(self.base),
         }
+
+
+def _kind_name(t: TargetSettings) -> str:
+    """A target kind in a few words, for titles."""
+    p = t.params
+    if t.kind == "student-t":
+        return f"Student-t (df {p.get('df', 5.0):g})"
+    if t.kind == "mixture":
+        return f"two-Gaussian mixture (separation {p.get('separation', 3.0):g})"
+    if t.kind == "drifting":
+        return "drifting Gaussian"
+    if t.kind == "csv":
+        return f"data {str(p.get('path', '')).replace(chr(92), '/').rsplit('/', 1)[-1]}"
+    return "Gaussian"
 
 
 def _is_int(x) -> bool:
