@@ -140,7 +140,7 @@ class StabilityTab(QtWidgets.QWidget):
         self.steps.setValue(DEFAULTS["steps"])
         form.addRow("seeds per cell", self.seeds)
         form.addRow("updates per chain", self.steps)
-        self.use_live = QtWidgets.QCheckBox("target, start and sign from the live view")
+        self.use_live = QtWidgets.QCheckBox("use the Live tab's target and start")
         self.use_live.setToolTip("off: the 2-D ill-conditioned target, start (1, 1), Σ0 = I, symmetrize on")
         self.use_live.setEnabled(self._live_settings is not None)
         form.addRow("", self.use_live)
@@ -285,7 +285,8 @@ class StabilityTab(QtWidgets.QWidget):
         self.result = result
         self._redraw_map()
         n_div = int(result.diverged.sum())
-        lines = "\n".join(result.summary_lines())
+        # summary_lines pads names into columns for a terminal; a proportional font needs no padding
+        lines = "\n".join(" ".join(line.split()) for line in result.summary_lines())
         self._say(f"{result.n_chains:,} chains x {result.spec.steps:,} updates in {result.elapsed:.2f} s; "
                   f"{n_div:,} diverged.\n{lines}\nClick a cell to open it in the Live tab.")
 

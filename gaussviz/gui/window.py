@@ -13,14 +13,15 @@ import os
 import sys
 import time
 from collections import deque
+from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.presets import PRESETS, get_preset
 from ..core.runloop import Snapshot
-from ..core.settings import Settings
+from ..core.settings import Settings, from_json
 from .controls import BAD, LIVE_PATHS, ControlPanel, SettingsModel
-from .export import WindowExporter, read_session_file
+from .export import WindowExporter, read_png_session
 from .forecast_view import ForecastView
 from .mp_tab import MPTab
 from .plots import LivePlots
@@ -403,7 +404,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def open_session(self, path: str | os.PathLike) -> bool:
         """Load a session file; a bad one gets a message box and changes nothing."""
         try:
-            s = read_session_file(path)  # a session JSON, or the settings a gaussviz PNG carries
+            if str(path).lower().endswith(".png"):
+                s = read_png_session(path)  # the settings an exported PNG carries
+            else:
+                s = from_json(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as e:
             QtWidgets.QMessageBox.warning(self, "Cannot open session", f"{path}:\n{e}")
             return False
