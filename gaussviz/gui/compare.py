@@ -21,7 +21,7 @@ symmetrize) change the FIRST estimator only: the worker applies them to chain
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from PySide6 import QtCore, QtWidgets
 
@@ -80,9 +80,14 @@ def mode_of(s: Settings) -> str:
     ests = s.all_estimators()
     if len(ests) == 1:
         return "off"
-    if len({e.parameterization for e in ests}) == 1:
+
+    def same_but(name: str) -> bool:
+        rest = [tuple(v for k, v in asdict(e).items() if k != name) for e in ests]
+        return len(set(rest)) == 1
+
+    if same_but("alpha"):
         return "alphas"
-    if len({e.alpha for e in ests}) == 1:
+    if same_but("parameterization"):
         return "params"
     return "mixed"
 
@@ -191,6 +196,9 @@ class CompareView(QtWidgets.QGroupBox):
                     f"({e.parameterization}, α = {format_alpha(e.alpha)}, "
                     f"<span style='color:{style.chain_color(0)}'>■</span> blue); "
                     "Apply restarts them all.")
+            if mode_of(s) == "mixed":
+                text += (" These estimators differ in more than one setting (e.g. the schedule): "
+                         "Apply replaces them with the choice above.")
         self.note.setText(text)
 
     # ------------------------------------------------------- view -> model

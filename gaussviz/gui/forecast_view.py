@@ -105,7 +105,8 @@ def compute(job: ForecastJob, time_budget: float | None = TIME_BUDGET,
     try:
         if job.true_cov is not None:
             bound = forecast.linear_bound(s["parameterization"], job.true_cov,
-                                          effective_sign(s["objective"], s["direction"]))
+                                          effective_sign(s.get("objective", "loglik"),
+                                                         s.get("direction", "ascent")))
         fc = forecast.empirical_forecast(
             job.mean, job.cov, s, job.source, n_chains=job.n_chains, n_updates=n_updates, seed=job.seed,
             steps=job.steps, stored=job.stored, time_budget=time_budget)

@@ -271,7 +271,7 @@ class TargetKindView(QtWidgets.QWidget):
             trial = s.copy()
             t = trial.target
             t.kind, t.params = kind, params
-            trial.validate()  # reads a CSV file and sets the dimension from it
+            t.validate()  # reads a CSV file and sets the dimension from it
             if isinstance(trial.start.mean, list) and len(trial.start.mean) != t.dim:
                 trial.start.mean = 0.0  # a start of another dimension no longer applies
             if isinstance(t.mean, list) and len(t.mean) != t.dim:
