@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
+import time
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
@@ -88,17 +90,41 @@ def run_app(args: argparse.Namespace) -> int:
             QtCore.QTimer.singleShot(100, poll)
 
         def take() -> None:
-            window.redraw()
+            window.redraw(complete=True)
             if not save_screenshot(window, shot):
                 print(f"gaussviz: error: could not write {shot}", file=sys.stderr)
                 result["code"] = 2
             window.close()
 
         QtCore.QTimer.singleShot(0, poll)
+    if os.environ.get("GAUSSVIZ_EXIT_AFTER_FIRST_FRAME"):
+        _report_first_frames(window)  # benchmarks/gui_bench.py (start-up time)
     window.show()
     app.exec()
     window.shutdown()
     return result["code"]
+
+
+def _report_first_frames(window) -> None:
+    """Benchmark hook: print time.time() when the first frame is painted and when the first
+    frame of a running update is (numba kernels loaded), then close the window."""
+    printed: dict[str, object] = {}
+
+    def poll() -> None:
+        snap = window.shown_snapshot
+        if snap is not None and printed.get("snap") is not snap:
+            printed["snap"] = snap
+            window.repaint()  # painted now, not at some later event
+            if "first" not in printed:
+                printed.add("first")
+                print(f"GAUSSVIZ_FIRST_FRAME {time.time():.6f}", flush=True)
+            if snap.step > 0:
+                print(f"GAUSSVIZ_FIRST_UPDATE_FRAME {time.time():.6f}", flush=True)
+                window.close()
+                return
+        QtCore.QTimer.singleShot(2, poll)
+
+    QtCore.QTimer.singleShot(0, poll)
 
 
 def save_screenshot(window: QtWidgets.QWidget, path: str) -> bool:

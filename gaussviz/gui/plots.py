@@ -29,6 +29,15 @@ RUNAWAY_CLAMP = 1.5
 ELLIPSE_POINTS = 121
 #: plots with a step axis: long curves, drawn the fast way
 TRAJECTORY_PLOTS = ("mean", "covariance", "kl")
+#: pixels of plot width per envelope bin (each bin keeps its lowest and highest point)
+CURVE_BIN_PX = 2
+#: the parts of a frame (one per plot), in drawing order; see LivePlots.show_snapshot_part
+PARTS = ("cloud", "mean", "covariance", "spectrum", "kl")
+#: plots whose ranges LivePlots sets itself (see _fit_ranges)
+RANGED_PLOTS = ("mean", "covariance", "kl", "spectrum")
+#: a linear range grows in steps of about 1/RANGE_QUANTA of its span (log: LOG_RANGE_QUANTUM decades)
+RANGE_QUANTA = 8
+LOG_RANGE_QUANTUM = 0.25
 #: widths of the three columns: cloud | mean over covariance | KL over spectrum
 COLUMN_SHARES = (0.38, 0.31, 0.31)
 HIST_BINS = 50
@@ -124,6 +133,31 @@ def _put(item, x=_EMPTY, y=_EMPTY) -> None:
         item.setData(x, y)
 
 
+def _nice_floor(v: float) -> float:
+    """The largest 1, 2 or 5 times a power of ten that is <= v (v > 0)."""
+    e = 10.0 ** np.floor(np.log10(v))
+    m = v / e
+    return e * (5.0 if m >= 5 else 2.0 if m >= 2 else 1.0)
+
+
+def snapped_range(lo: float, hi: float, log: bool = False) -> tuple[float, float]:
+    """[lo, hi] widened outwards to whole quanta, so the range of growing data changes in
+    steps rather than every frame (each change re-lays out the axis and re-clips every curve).
+
+    Linear: quanta of about 1/RANGE_QUANTA of the span; log: LOG_RANGE_QUANTUM decades.
+    """
+    if log:
+        a, b = np.log10(lo), np.log10(hi)
+        q = LOG_RANGE_QUANTUM
+        return float(10.0 ** (np.floor(a / q) * q)), float(10.0 ** (np.ceil(b / q) * q))
+    span = hi - lo
+    scale = span if span > 0 else max(abs(lo), abs(hi))
+    if not (np.isfinite(scale) and scale > 0):
+        return float(lo), float(hi)
+    q = _nice_floor(scale / RANGE_QUANTA)
+    return float(np.floor(lo / q) * q), float(np.ceil(hi / q) * q)
+
+
 def gaussian_pdf(x: np.ndarray, mean: float, var: float) -> np.ndarray:
     return np.exp(-0.5 * (x - mean) ** 2 / var) / np.sqrt(2.0 * np.pi * var)
 
@@ -179,21 +213,36 @@ class LogAxis(pg.AxisItem):
 
 
 class PointCloudItem(pg.GraphicsObject):
-    """Thousands of same-looking dots, drawn with one QPainter.drawPoints call.
+    """Thousands of same-looking dots, drawn with a few opaque QPainter.drawPoints calls.
 
     ScatterPlotItem keeps per-spot records and costs ~10 ms per 5000 points
     per frame even in pixel mode; a cloud of identical dots needs none of that.
+    Translucent dots cost ~4 ms a frame to blend (Qt's raster engine), so the
+    dots are drawn opaque, each in the colour that ``color``'s alpha would have
+    built up where the cloud is that dense: the points are counted per cell of
+    ``size`` pixels on screen and a cell with c points gets the colour of c
+    translucent layers over the white background (what overlapping dots show).
     """
+
+    #: darkest layer count drawn (denser cells look the same)
+    MAX_LAYERS = 8
 
     def __init__(self, size: float = 3.0, color=style.SAMPLE_COLOR) -> None:
         super().__init__()
         self.xData: np.ndarray = _EMPTY
         self.yData: np.ndarray = _EMPTY
-        self._poly = QtGui.QPolygonF()
         self._rect = QtCore.QRectF()
-        self._pen = pg.mkPen(color, width=size)
-        self._pen.setCosmetic(True)
-        self._pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+        self._size = float(size)
+        c = pg.mkColor(color)
+        alpha = c.alphaF()
+        self._pens = []
+        for layers in range(1, self.MAX_LAYERS + 1):
+            cover = 1.0 - (1.0 - alpha) ** layers  # opacity of `layers` overlapping dots
+            shade = QtGui.QColor(*(round(255 + (v - 255) * cover) for v in (c.red(), c.green(), c.blue())))
+            pen = pg.mkPen(shade, width=size)
+            pen.setCosmetic(True)
+            pen.setCapStyle(QtCore.Qt.PenCapStyle.SquareCap)
+            self._pens.append(pen)
 
     def setData(self, x, y) -> None:
         x = np.ascontiguousarray(x, dtype=float)
@@ -201,10 +250,8 @@ class PointCloudItem(pg.GraphicsObject):
         self.prepareGeometryChange()
         self.xData, self.yData = x, y
         if x.size:
-            self._poly = pg.functions.arrayToQPolygonF(x, y)
             self._rect = QtCore.QRectF(x.min(), y.min(), float(np.ptp(x)), float(np.ptp(y)))
         else:
-            self._poly = QtGui.QPolygonF()
             self._rect = QtCore.QRectF()
         self.update()
 
@@ -220,10 +267,39 @@ class PointCloudItem(pg.GraphicsObject):
         return self._rect.adjusted(-3 * px, -3 * py, 3 * px, 3 * py)
 
     def paint(self, p: QtGui.QPainter, *args) -> None:
-        if self.xData.size:
-            p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
-            p.setPen(self._pen)
-            p.drawPoints(self._poly)
+        if not self.xData.size:
+            return
+        t = p.transform()
+        if not t.isAffine():
+            return
+        # to device pixels (the transform is the view's: scale and shift)
+        dx = t.m11() * self.xData + t.m21() * self.yData + t.dx()
+        dy = t.m12() * self.xData + t.m22() * self.yData + t.dy()
+        dev = p.device()
+        w, h = (dev.width(), dev.height()) if dev is not None else (1 << 14, 1 << 14)
+        m = 2.0 * self._size
+        ok = (dx > -m) & (dx < w + m) & (dy > -m) & (dy < h + m)
+        if not ok.all():
+            dx, dy = dx[ok], dy[ok]
+        if not dx.size:
+            return
+        # points per cell of one dot's size: the layers of translucent dots a cell would show
+        cell = (np.floor(dx / self._size).astype(np.int64) << 20) + np.floor(dy / self._size).astype(np.int64)
+        _, inv, counts = np.unique(cell, return_inverse=True, return_counts=True)
+        layers = np.minimum(counts[inv], self.MAX_LAYERS)
+        order = np.argsort(layers, kind="stable")  # light first, dense on top
+        layers = layers[order]
+        dx, dy = dx[order], dy[order]
+        bounds = np.searchsorted(layers, np.arange(1, self.MAX_LAYERS + 2))
+        p.save()
+        p.resetTransform()
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
+        for k in range(self.MAX_LAYERS):
+            a, b = bounds[k], bounds[k + 1]
+            if b > a:
+                p.setPen(self._pens[k])
+                p.drawPoints(pg.functions.arrayToQPolygonF(dx[a:b], dy[a:b]))
+        p.restore()
 
 
 def linear_tick_label(value: float, spacing: float) -> str:
@@ -353,12 +429,16 @@ class LivePlots(QtWidgets.QWidget):
         self._items: list[pg.GraphicsItem] = []
         self._chains: list[_ChainItems] = []
         self._snap: Snapshot | None = None
+        self._pending: set[str] = set()  # parts of self._snap's frame not drawn yet
         self._cloud_axes = (0, 1)
         self._cloud_dim: int | None = None
         self._view = _ViewBox()
         self._titles: dict[str, str] = {}
         self._spectrum_d: int | None = None
         self._legend_names: list[str] = []
+        # items whose data decide the ranges of RANGED_PLOTS, and the one item per plot that autorange sees
+        self._ranged: dict[str, list[pg.PlotDataItem]] = {name: [] for name in RANGED_PLOTS}
+        self._range_items: dict[str, pg.PlotDataItem] = {}
         self._build()
 
     # ----------------------------------------------------------------- layout
@@ -404,6 +484,14 @@ class LivePlots(QtWidgets.QWidget):
         self._set_title("kl", "Distance to the truth (log-log)")
         self._set_title("cloud", "Samples and 1σ / 2σ ellipses")
         pl["spectrum"].enableAutoRange(x=False)
+        # Autorange sees one invisible item per plot, spanning the data's range snapped to whole
+        # quanta: with every curve in autorange, pyqtgraph asked each one for its bounds and
+        # re-laid out the axes and re-clipped every curve on each frame, as the range grew a little.
+        for name in RANGED_PLOTS:
+            item = pg.PlotDataItem(pen=pg.mkPen(0, 0, 0, 0))
+            pl[name].addItem(item)
+            self._items.append(item)
+            self._range_items[name] = item
 
         # shared items: samples, truth (black dashed), exact running MLE (grey dotted)
         self._scatter = PointCloudItem(size=3.0, color=style.SAMPLE_COLOR)
@@ -465,7 +553,12 @@ class LivePlots(QtWidgets.QWidget):
             # draws 2 px solid lines as segments (its fast path).
             kw.setdefault("antialias", False)
         item = pg.PlotDataItem(**kw)
-        self.plot_items[plot].addItem(item, ignoreBounds=not bounds)
+        if plot in RANGED_PLOTS:
+            self.plot_items[plot].addItem(item, ignoreBounds=True)
+            if bounds:
+                self._ranged[plot].append(item)
+        else:
+            self.plot_items[plot].addItem(item, ignoreBounds=not bounds)
         self._items.append(item)
         return item
 
@@ -504,7 +597,7 @@ class LivePlots(QtWidgets.QWidget):
         self._cloud_axes = (i, j)
         self._view = _ViewBox()
         if self._snap is not None:
-            self._draw(self._snap)
+            self._draw(self._snap, PARTS, redraw=True)
 
     def cloud_axes(self) -> tuple[int, int]:
         return self._cloud_axes
@@ -512,6 +605,7 @@ class LivePlots(QtWidgets.QWidget):
     def clear(self) -> None:
         """Forget the run: every item empty, no markers, no legend entries."""
         self._snap = None
+        self._pending = set()
         self._view = _ViewBox()
         for item in self._items:
             _put(item)
@@ -523,10 +617,23 @@ class LivePlots(QtWidgets.QWidget):
         self._set_title("spectrum", "Eigenvalues of Σ now")
 
     def show_snapshot(self, snap: Snapshot) -> None:
-        """Draw one frame (GUI thread only)."""
-        if snap is self._snap:
+        """Draw one frame (GUI thread only); a frame begun with show_snapshot_part is completed."""
+        if snap is self._snap and not self._pending:
             return
-        self._draw(snap)
+        self._draw(snap, PARTS)
+
+    def show_snapshot_part(self, snap: Snapshot, parts: tuple[str, ...]) -> tuple[str, ...]:
+        """Draw only ``parts`` (names of PARTS) of the frame of ``snap``; returns the parts still to draw.
+
+        The window spreads one frame over several timer ticks this way, so that no single
+        tick holds the GUI thread (and the GIL) for a whole frame; parts already drawn for
+        this snapshot are skipped.
+        """
+        unknown = set(parts) - set(PARTS)
+        if unknown:
+            raise ValueError(f"unknown plot parts {sorted(unknown)}; expected some of {PARTS}")
+        self._draw(snap, parts)
+        return tuple(p for p in PARTS if p in self._pending)
 
     def plotted_arrays(self) -> list[np.ndarray]:
         """Every x and y array currently handed to a plot item (tests check they are finite)."""
@@ -544,8 +651,35 @@ class LivePlots(QtWidgets.QWidget):
         return [label.text for sample, label in self.legend.items if id(sample.item) in chains]
 
     # ---------------------------------------------------------------- drawing
-    def _draw(self, snap: Snapshot) -> None:
+    def _draw(self, snap: Snapshot, parts: tuple[str, ...] = (), redraw: bool = False) -> None:
+        """Draw ``parts`` of the frame of ``snap`` (all of PARTS if empty) not drawn yet (all of them
+        again if ``redraw``)."""
+        if snap is not self._snap:
+            self._begin(snap)
+        todo = [p for p in PARTS if (not parts or p in parts) and (redraw or p in self._pending)]
+        self._pending.difference_update(todo)
+        d = int(snap.ref_mean.shape[0])
+        if "cloud" in todo:
+            if d == 1:
+                self._draw_histogram(snap)
+            else:
+                self._draw_cloud(snap)
+        steps = np.asarray(snap.history.steps, dtype=float)
+        if "mean" in todo:
+            self._draw_mean(snap, steps)
+        if "covariance" in todo:
+            self._draw_covariance(snap, steps)
+            self._draw_divergences(snap)  # markers on the mean, covariance and KL plots
+        if "spectrum" in todo:
+            self._draw_spectrum(snap)
+        if "kl" in todo:
+            self._draw_kl(snap, steps)
+        self._fit_ranges([p for p in todo if p in RANGED_PLOTS])
+
+    def _begin(self, snap: Snapshot) -> None:
+        """A new snapshot: chains, legend and bins for all of its parts."""
         self._snap = snap
+        self._pending = set(PARTS)
         d = int(snap.ref_mean.shape[0])
         if d != self._cloud_dim:
             self._cloud_dim = d
@@ -560,21 +694,32 @@ class LivePlots(QtWidgets.QWidget):
                 _put(item)
             ch.hide_divergence()
         self._draw_legend(snap)
-        if d == 1:
-            self._draw_histogram(snap)
-        else:
-            self._draw_cloud(snap)
-        steps = np.asarray(snap.history.steps, dtype=float)
         self._bins = {name: self._curve_bins(name) for name in TRAJECTORY_PLOTS}
-        self._draw_mean(snap, steps)
-        self._draw_covariance(snap, steps)
-        self._draw_spectrum(snap)
-        self._draw_kl(snap, steps)
-        self._draw_divergences(snap)
+
+    def _fit_ranges(self, names: list[str]) -> None:
+        """Hand autorange the snapped extent of each ranged plot's data (see RANGED_PLOTS)."""
+        for name in names:
+            log_x, log_y = (self.plot_items[name].ctrl.logXCheck.isChecked(),
+                            self.plot_items[name].ctrl.logYCheck.isChecked())
+            box = None
+            for item in self._ranged[name]:
+                x, y = item.xData, item.yData
+                if x is None or y is None or not x.size or x.shape != y.shape:
+                    continue
+                x, y = finite_xy(x, y, positive_x=log_x, positive_y=log_y)
+                if x.size:
+                    box = _union(box, _bbox(x, y))
+            if box is None:
+                _put(self._range_items[name])
+                continue
+            x0, x1 = snapped_range(box[0], box[1], log_x)
+            y0, y1 = snapped_range(box[2], box[3], log_y)
+            _put(self._range_items[name], np.array([x0, x1]), np.array([y0, y1]))
 
     def _curve_bins(self, name: str) -> int:
-        """Envelope bins for a plot: one per pixel of its width (so ~2 points a pixel)."""
-        return int(min(4096, max(200, self.plot_items[name].vb.width())))
+        """Envelope bins for a plot: one per CURVE_BIN_PX pixels of its width (the lines are
+        2 px wide: finer bins draw nothing more, and stroking cost grows with the points)."""
+        return int(min(4096, max(120, self.plot_items[name].vb.width() / CURVE_BIN_PX)))
 
     def _draw_legend(self, snap: Snapshot) -> None:
         # Entries must stay in chain order: if one changes, rebuild from it on.

@@ -33,6 +33,10 @@ REDRAW_MS = 33
 #: ... stretched so drawing takes at most this fraction of the GUI thread (input stays quick)
 DRAW_BUDGET = 0.5
 MAX_REDRAW_MS = 250
+#: one frame is drawn over these timer ticks, a few plots per tick (LivePlots.show_snapshot_part),
+#: so that no tick holds the GUI thread, and the GIL, for a whole frame (input and timers stay
+#: prompt); the timer runs this many times faster than the frame rate
+FRAME_STAGES = (("cloud",), ("mean", "covariance"), ("spectrum", "kl"))
 DEFAULT_SIZE = (1600, 1000)
 
 
@@ -62,6 +66,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.shown_snapshot: Snapshot | None = None
         self._draw_errors: set[str] = set()
         self._frame_cost = 0.0  # seconds per frame (setData + paint), smoothed
+        self._stage_cost = 0.0  # seconds per stage of a frame (one timer tick), smoothed
+        self._staged: Snapshot | None = None  # the snapshot whose frame is being drawn in stages
+        self._stage = 0
         self._want_running = running
         self._worker_running = running
 
@@ -94,7 +101,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_explanation()
 
         self.timer = QtCore.QTimer(self)
-        self.timer.setInterval(REDRAW_MS)
+        self.timer.setInterval(REDRAW_MS // len(FRAME_STAGES))
         self.timer.timeout.connect(self.redraw)
         self.timer.start()
         self.worker.start()
@@ -247,6 +254,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _rebuild(self) -> None:
         self.plots.clear()
         self._last_seq = -1
+        self._staged = None
         self.worker.send("rebuild", self.settings.copy())
 
     def _on_setting_changed(self, path: str) -> None:
@@ -313,37 +321,63 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(f"gaussviz – {p.name}")
 
     # --------------------------------------------------------------- redraw
-    def redraw(self) -> None:
-        """Timer tick: draw the newest snapshot if there is a new one."""
+    def redraw(self, complete: bool = False) -> None:
+        """Timer tick: draw the next stage of the current frame, or start a frame from the newest
+        snapshot if there is a new one; ``complete`` draws a whole frame now (screenshots)."""
         self._sync_running()
-        seq, snap = self.worker.latest()
-        if snap is None or seq == self._last_seq:
-            return
-        self._last_seq = seq
         t0 = time.perf_counter()
-        self.show_snapshot(snap)
+        if complete or self._staged is None:
+            seq, snap = self.worker.latest()
+            if snap is not None and seq != self._last_seq:
+                self._last_seq = seq
+                self._staged, self._stage = snap, 0
+            if self._staged is None:
+                return
+        snap = self._staged
+        if complete or self._stage >= len(FRAME_STAGES) - 1:
+            self._staged = None
+            self.show_snapshot(snap)  # the remaining plots, and the frame's status
+            if complete:
+                return
+        else:
+            parts = FRAME_STAGES[self._stage]
+            self._stage += 1
+            try:
+                self.plots.show_snapshot_part(snap, parts)
+            except Exception as e:
+                self._staged = None
+                if self._draw_error(e):
+                    raise
+                return
         # The paint happens after this slot returns; a zero timer fires once it is done.
         QtCore.QTimer.singleShot(0, lambda: self._frame_done(t0))
 
     def _frame_done(self, t0: float) -> None:
-        """Pace redraws by what a frame costs: slow plots mean fewer frames, not a frozen window."""
+        """Pace redraws by what a stage costs: slow plots mean fewer frames, not a frozen window."""
         cost = time.perf_counter() - t0
-        self._frame_cost = cost if self._frame_cost == 0.0 else 0.8 * self._frame_cost + 0.2 * cost
-        interval = int(min(MAX_REDRAW_MS, max(REDRAW_MS, 1000 * self._frame_cost / DRAW_BUDGET)))
-        if abs(interval - self.timer.interval()) > 3:
+        self._stage_cost = cost if self._stage_cost == 0.0 else 0.8 * self._stage_cost + 0.2 * cost
+        self._frame_cost = self._stage_cost * len(FRAME_STAGES)
+        n = len(FRAME_STAGES)
+        interval = int(min(MAX_REDRAW_MS / n, max(REDRAW_MS / n, 1000 * self._stage_cost / DRAW_BUDGET)))
+        if abs(interval - self.timer.interval()) > 1:
             self.timer.setInterval(interval)
+
+    def _draw_error(self, e: Exception) -> bool:
+        """Report a drawing failure once (True: raise it, visible in logs and tests), not 30 times a second."""
+        key = f"{type(e).__name__}: {e}"
+        if key in self._draw_errors:
+            return False
+        self._draw_errors.add(key)
+        self.panel.show_message(f"drawing failed: {key}")
+        return True
 
     def show_snapshot(self, snap: Snapshot) -> None:
         try:
             self.plots.show_snapshot(snap)
         except Exception as e:
-            # Report a drawing failure once (raised: visible in logs and tests), not 30 times a second.
-            key = f"{type(e).__name__}: {e}"
-            if key in self._draw_errors:
-                return
-            self._draw_errors.add(key)
-            self.panel.show_message(f"drawing failed: {key}")
-            raise
+            if self._draw_error(e):
+                raise
+            return
         self.shown_snapshot = snap
         self._update_cloud_axes()
         now = time.perf_counter()
