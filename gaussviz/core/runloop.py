@@ -8,6 +8,7 @@ worker thread can hand it to the GUI thread without locks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -61,6 +62,9 @@ class Snapshot:
     recent: np.ndarray
     history: HistoryView
     extra: dict = field(default_factory=dict)
+    #: the session that reproduces this run: settings at step 0, live changes so far, steps run
+    #: (a plain dict shared between snapshots: treat it as read-only)
+    session: dict | None = None
 
     @property
     def chain(self) -> ChainState:
@@ -78,6 +82,28 @@ def _available(x: float) -> float:
     return x if np.isfinite(x) else float("nan")
 
 
+#: the live changes a run records and a session replays
+CHANGE_FIELDS = ("alpha", "sign", "parameterization", "symmetrize", "schedule", "batch_size", "resume")
+
+
+def check_changes(changes: Any, n_chains: int) -> None:
+    """A session's change timeline: well-formed and in step order (values are checked when applied)."""
+    if not isinstance(changes, list):
+        raise ValueError(f"changes must be a list; got {type(changes).__name__}")
+    last = 0
+    for i, c in enumerate(changes):
+        if not isinstance(c, dict) or set(c) != {"step", "chain", "field", "value"}:
+            raise ValueError(f"changes[{i}] must have exactly the keys step, chain, field, value; got {c!r}")
+        step, chain, name = c["step"], c["chain"], c["field"]
+        if isinstance(step, bool) or not isinstance(step, int) or step < last:
+            raise ValueError(f"changes[{i}].step must be an integer >= {last} (in order); got {step!r}")
+        if isinstance(chain, bool) or not isinstance(chain, int) or not 0 <= chain < n_chains:
+            raise ValueError(f"changes[{i}].chain must be an estimator index 0..{n_chains - 1}; got {chain!r}")
+        if name not in CHANGE_FIELDS:
+            raise ValueError(f"changes[{i}].field must be one of {', '.join(CHANGE_FIELDS)}; got {name!r}")
+        last = step
+
+
 def chain_label(settings: dict) -> str:
     label = f"{settings['parameterization']}, alpha = {settings['alpha']:.3g}"
     # Compared chains may differ in schedule only (constant vs 1/t): the legend must say so.
@@ -91,7 +117,8 @@ class RunLoop:
 
     def __init__(self, source: SampleSource, estimator: BatchEstimator,
                  history_capacity: int | None = None, heldout_size: int = 1000,
-                 labels: list[str] | None = None) -> None:
+                 labels: list[str] | None = None, session: dict | None = None,
+                 changes: list[dict] = ()) -> None:
         if source.dim != estimator.d:
             raise ValueError(f"source dimension {source.dim} != estimator dimension {estimator.d}")
         self.source = source
@@ -101,6 +128,11 @@ class RunLoop:
         self.step = 0
         self.n_samples = 0
         self._labels = labels
+        #: settings at step 0 (a session dict) and the live changes applied so far
+        self._session_start = session
+        self.changes: list[dict] = []
+        self._scheduled = [dict(c) for c in changes]
+        self._session_cache: dict | None = None
         self._recent = np.zeros((RECENT_SAMPLES, source.dim))
         self._n_recent = 0
         self._recent_pos = 0
@@ -163,9 +195,78 @@ class RunLoop:
             return self._recent[: self._n_recent].copy()
         return np.roll(self._recent, -self._recent_pos, axis=0)
 
+    def apply_change(self, name: str, value: Any = None, chain: int = 0) -> None:
+        """A live change before the next update, recorded so a session replays it at the same step.
+
+        ``resume`` clears every chain's divergence; the others apply to ``chain``.
+        ValueError (nothing applied, nothing recorded) on a bad value.
+        """
+        est = self.estimator
+        if name not in CHANGE_FIELDS:
+            raise ValueError(f"unknown live change {name!r}; choose one of {', '.join(CHANGE_FIELDS)}")
+        if not (isinstance(chain, int) and 0 <= chain < est.K):
+            raise ValueError(f"chain must be 0..{est.K - 1}; got {chain!r}")
+        if name == "alpha":
+            est.set_alpha(value, chains=[chain])
+            value = float(value)
+        elif name == "sign":
+            objective, direction = value
+            est.set_sign(objective, direction, chains=[chain])
+            value = [objective, direction]
+        elif name == "parameterization":
+            est.set_parameterization(value, chains=[chain])
+        elif name == "symmetrize":
+            est.set_symmetrize(value, chains=[chain])
+            value = bool(value)
+        elif name == "schedule":
+            est.set_schedule(value, chains=[chain])
+        elif name == "batch_size":
+            est.set_batch_size(value)
+            value = int(value)
+        else:
+            est.resume()
+            value = None
+        self.changes.append({"step": self.step, "chain": chain, "field": name, "value": value})
+        self._session_cache = None
+
+    def session(self) -> dict | None:
+        """The session dict that reproduces this run up to now (None for a hand-built run)."""
+        if self._session_start is None:
+            return None
+        if self._session_cache is None:
+            d = dict(self._session_start)
+            d["changes"] = [dict(c) for c in self.changes]
+            self._session_cache = d
+        out = dict(self._session_cache)
+        out["steps"] = self.step
+        return out
+
+    def _apply_scheduled(self) -> None:
+        while self._scheduled and self._scheduled[0]["step"] <= self.step:
+            c = self._scheduled.pop(0)
+            try:
+                self.apply_change(c["field"], c["value"], c["chain"])
+            except (ValueError, TypeError) as e:
+                raise ValueError(f"session change at update {c['step']} ({c['field']}): {e}") from None
+
     def advance(self, n_updates: int) -> None:
-        """Run n_updates updates of every running chain on fresh samples of the stream."""
+        """Run n_updates updates of every running chain on fresh samples of the stream.
+
+        Scheduled changes (a replayed session's) apply exactly at their update:
+        the chunk is split there, which changes nothing else (streams and
+        kernels are chunk-size independent).
+        """
         n_updates = int(n_updates)
+        self._apply_scheduled()
+        while self._scheduled and n_updates > 0 and self._scheduled[0]["step"] < self.step + n_updates:
+            first = self._scheduled[0]["step"] - self.step
+            self._advance(first)
+            n_updates -= first
+            self._apply_scheduled()
+        self._advance(n_updates)
+        self._apply_scheduled()  # a change right after the last update belongs to this step
+
+    def _advance(self, n_updates: int) -> None:
         if n_updates <= 0:
             return
         est = self.estimator
@@ -231,4 +332,5 @@ class RunLoop:
             true_mean=None if tm is None else _frozen(tm), true_cov=None if tc is None else _frozen(tc),
             ref_mean=_frozen(ref.mean), ref_cov=_frozen(ref.cov), ref_kl=ref_kl,
             recent=_frozen(self.recent()), history=self.history.view(), extra=dict(extra or {}),
+            session=self.session(),
         )

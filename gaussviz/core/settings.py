@@ -24,7 +24,7 @@ from .options import (
     check_batch_size,
     check_choice,
 )
-from .runloop import RunLoop
+from .runloop import RunLoop, check_changes
 from .sources import GaussianSource
 
 SESSION_FORMAT = 1
@@ -127,6 +127,9 @@ class Settings:
     steps: int = 0
     #: updates per second; 0 = as fast as possible
     speed: float = 0.0
+    #: live changes made during the run, replayed at the same update:
+    #: {"step": updates applied before it, "chain": k, "field": name, "value": v}
+    changes: list[dict] = field(default_factory=list)
 
     def validate(self) -> Settings:
         self.target.validate()
@@ -140,6 +143,7 @@ class Settings:
             raise ValueError(f"steps must be a non-negative integer; got {self.steps!r}")
         if not _finite(self.speed) or self.speed < 0:
             raise ValueError(f"speed must be >= 0 (0 = as fast as possible); got {self.speed!r}")
+        check_changes(self.changes, len(self.compare) + 1)
         return self
 
     def all_estimators(self) -> list[EstimatorSettings]:
@@ -211,9 +215,12 @@ def build_estimator(s: Settings) -> BatchEstimator:
 
 
 def build_run(s: Settings, history_capacity: int | None = None) -> RunLoop:
-    """The run a settings object describes, at step 0."""
+    """The run a settings object describes, at step 0, with its live changes scheduled."""
     s.validate()
-    return RunLoop(build_source(s.target), build_estimator(s), history_capacity=history_capacity)
+    start = s.copy()
+    start.changes, start.steps = [], 0
+    return RunLoop(build_source(s.target), build_estimator(s), history_capacity=history_capacity,
+                   session=to_dict(start), changes=s.changes)
 
 
 # ---------------------------------------------------------------- sessions
@@ -277,6 +284,7 @@ def from_dict(data: Any) -> Settings:
         preset=body.get("preset", ""),
         steps=body.get("steps", 0),
         speed=body.get("speed", 0.0),
+        changes=body.get("changes", []),
     )
     # Validate section by section so the message says where in the file the problem is.
     _in_section("target", s.target.validate)

@@ -32,7 +32,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from .. import __version__
 from ..core.export import history_csv, session_json
 from ..core.fileio import OverwriteError, atomic_write_bytes, check_can_create, ensure_folder, read_text
-from ..core.settings import Settings, from_json
+from ..core.settings import Settings, from_dict, from_json
 
 if TYPE_CHECKING:
     from ..core.runloop import Snapshot
@@ -240,7 +240,11 @@ class ExportFile:
 
 
 def session_text(settings: Settings, snap: Snapshot | None) -> str:
-    """The session JSON for what is shown: the settings and the updates the snapshot ran."""
+    """The session JSON for what is shown: the settings at step 0, the live changes made
+    since (alpha dragged, parameterization switched, ...) and the updates the snapshot ran,
+    so replaying it gives the same numbers."""
+    if snap is not None and snap.session is not None:
+        return session_json(from_dict(snap.session))
     return session_json(settings, int(snap.step) if snap is not None else 0)
 
 

@@ -221,26 +221,21 @@ class RunWorker(QtCore.QObject):
 
     def _apply_estimator(self, name: str, v: Any) -> None:
         """Live changes of the main estimator (chain 0): the current mean and covariance carry over."""
-        est = self._run.estimator  # type: ignore[union-attr]
+        # Through the run loop, which records the change so a saved session replays it
+        # at the same update.
+        self._run.apply_change(name, v, chain=0)  # type: ignore[union-attr]
         e = self._settings.estimator
         if name == "alpha":
-            est.set_alpha(v, chains=[0])
             e.alpha = float(v)
         elif name == "sign":
-            objective, direction = v
-            est.set_sign(objective, direction, chains=[0])
-            e.objective, e.direction = objective, direction
+            e.objective, e.direction = v
         elif name == "parameterization":
-            est.set_parameterization(v, chains=[0])
             e.parameterization = v
         elif name == "symmetrize":
-            est.set_symmetrize(bool(v), chains=[0])
             e.symmetrize = bool(v)
         elif name == "schedule":
-            est.set_schedule(v, chains=[0])
             e.schedule = v
         elif name == "batch_size":
-            est.set_batch_size(int(v))
             e.batch_size = int(v)
             for c in self._settings.compare:
                 c.batch_size = int(v)
@@ -272,7 +267,7 @@ class RunWorker(QtCore.QObject):
     def _resume(self) -> None:
         if self._run is None:
             return
-        self._run.estimator.resume()
+        self._run.apply_change("resume")
         self._div_reported = False
 
     def _reset_pace(self) -> None:
