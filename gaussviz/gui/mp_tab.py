@@ -31,6 +31,7 @@ DENSITY_POINTS = 400
 X_MARGIN = 1.25
 X_CAP = 4.0
 REFRESH_MS = 500
+SLIDER_STEPS = 2000
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class MPTab(QtWidgets.QWidget):
         p = self.plot.getPlotItem()
         p.setLabel("bottom", "eigenvalue of the whitened window covariance")
         p.setLabel("left", "density")
+        p.getAxis("left").enableAutoSIPrefix(False)  # a density of 0.8 must not read "800 (x0.001)"
         p.showGrid(x=True, y=True, alpha=0.15)
         p.setMouseEnabled(x=False, y=False)
         p.hideButtons()
@@ -117,15 +119,22 @@ class MPTab(QtWidgets.QWidget):
         p.addItem(self.hist)
         p.addItem(self.curve)
         edge_pen = pg.mkPen("#D55E00", width=2, style=QtCore.Qt.PenStyle.DashLine)
-        self.edge_lo = pg.InfiniteLine(angle=90, pen=edge_pen, label="l₋", labelOpts={"position": 0.92})
-        self.edge_hi = pg.InfiniteLine(angle=90, pen=edge_pen, label="l₊", labelOpts={"position": 0.92})
+        opts = {"position": 0.95, "color": "#D55E00", "fill": (255, 255, 255, 220), "anchors": [(0, 0), (0, 0)]}
+        self.edge_lo = pg.InfiniteLine(angle=90, pen=edge_pen, label="l₋ = {value:.3g}", labelOpts=opts)
+        self.edge_hi = pg.InfiniteLine(angle=90, pen=edge_pen, label="l₊ = {value:.3g}", labelOpts=opts)
+        for line in (self.edge_lo, self.edge_hi):
+            f = line.label.textItem.font()
+            f.setPointSizeF(12)
+            line.label.textItem.setFont(f)
         p.addItem(self.edge_lo)
         p.addItem(self.edge_hi)
         self.legend.addItem(pg.PlotDataItem(pen=edge_pen), "edges l± = (1 ± √q)²")
 
+        # log scale: n from d to 5,000, and small n (where MP is interesting) gets most of the track
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
-        self.slider.setRange(2, 5000)
-        self.slider.setToolTip("window size n: samples per sample covariance (n >= d)")
+        self.slider.setRange(0, SLIDER_STEPS)
+        self._n_range = (2, 5000)
+        self.slider.setToolTip("window size n: samples per sample covariance (n >= d), log scale")
         self.slider.valueChanged.connect(self._on_n)
         self.n_label = QtWidgets.QLabel()
         self.n_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("n = 5,000 (q = 0.999)") + 10)
@@ -167,14 +176,31 @@ class MPTab(QtWidgets.QWidget):
         super().hideEvent(event)
 
     def n(self) -> int:
-        return int(self.slider.value())
+        return self._n_at(self.slider.value())
+
+    def _set_position(self, n: int) -> None:
+        lo, hi = self._n_range
+        n = min(hi, max(lo, int(n)))
+        t = (math.log(n) - math.log(lo)) / (math.log(hi) - math.log(lo))
+        pos = round(t * SLIDER_STEPS)
+        # the nearest position must give n back exactly (typed or memory): step until it does
+        while self._n_at(pos) < n and pos < SLIDER_STEPS:
+            pos += 1
+        self.slider.setValue(pos)
+
+    def _n_at(self, pos: int) -> int:
+        lo, hi = self._n_range
+        return int(min(hi, max(lo, round(math.exp(math.log(lo) + pos / SLIDER_STEPS
+                                                  * (math.log(hi) - math.log(lo)))))))
 
     def _on_n(self, _v: int) -> None:
         self._n_user = True
         self.refresh()
 
     def set_n(self, n: int) -> None:
-        self.slider.setValue(int(n))
+        self._n_user = True
+        self._set_position(int(n))
+        self.refresh()
 
     def memory(self) -> float | None:
         """(2 - α)/α of the first estimator (its rate now), or None when α >= 2."""
@@ -202,12 +228,14 @@ class MPTab(QtWidgets.QWidget):
             self._message("Waiting for samples: start the run.")
             return
         lo_n = max(d, 2)
-        if self.slider.minimum() != lo_n or self.slider.maximum() != max(lo_n, m):
+        if self._n_range != (lo_n, max(lo_n + 1, m)):
+            keep = self.n()
+            self._n_range = (lo_n, max(lo_n + 1, m))
             with QtCore.QSignalBlocker(self.slider):
-                self.slider.setRange(lo_n, max(lo_n, m))
+                self._set_position(keep)
         if not self._n_user:
             with QtCore.QSignalBlocker(self.slider):
-                self.slider.setValue(min(m, max(lo_n, 4 * d)))
+                self._set_position(min(m, max(lo_n, 4 * d)))
         n = self.n()
         key = (snap.step, id(snap), n)
         if key == self._key:
@@ -268,14 +296,15 @@ class MPTab(QtWidgets.QWidget):
                          "near 0 for n ≥ 2, so in the seed question MP explains nothing: the seed's failure is "
                          "the sign, the start or the step size.")
         m = self.memory()
-        if m is not None:
-            parts.append(f"<b>Memory.</b> A constant-rate natural estimator at α = {e.alpha:.3g} remembers about "
+        if m is not None and e.parameterization != "natural":  # mp.explanation says it for natural
+            parts.append(f"<b>Memory.</b> A constant-rate natural estimator at α = {e.alpha:.3g} would remember about "
                          f"(2 − α)/α = {m:,.0f} samples: its spread is like this panel's at n ≈ {m:,.0f} "
                          f"(q ≈ {data.d / m:.3g}).")
-        try:
-            parts.append(_html(mp.explanation(data.d, data.n, e.alpha, e.parameterization)))
-        except ValueError:
-            pass
+        if data.d > 1:  # for d = 1 its edges and "far from singular" would contradict the paragraph above
+            try:
+                parts.append(_html(mp.explanation(data.d, data.n, e.alpha, e.parameterization)))
+            except ValueError:
+                pass
         return "<br>".join(parts)
 
     def plotted_arrays(self) -> list[np.ndarray]:

@@ -78,13 +78,17 @@ def test_tab_in_the_window_draws_the_run_and_explains_memory(qtbot, make_window)
     assert (tab.edge_lo.value(), tab.edge_hi.value()) == pytest.approx(mp.mp_edges(2 / 8))
     assert all(np.all(np.isfinite(a)) for a in tab.plotted_arrays())
     text = tab.text.text()
-    assert "remembers about (2 − α)/α = 99 samples" in text
+    assert "remembers about (2 - alpha)/alpha = 99 samples" in text
     assert "MP explains its wobble and conditioning, not a divergence" in text
     assert "disjoint windows of n = 8 pooled" in tab.numbers.text()
     tab.set_n_to_memory()
     qtbot.waitUntil(lambda: tab.data.n == 99, timeout=WAIT_MS)
     assert tab.data.q == pytest.approx(2 / 99)
     assert "n = 99 (q = 0.0202)" == tab.n_label.text()
+    tab.slider.setValue(0)  # the left end of the (log) track: n = d
+    qtbot.waitUntil(lambda: tab.data.n == 2, timeout=WAIT_MS)
+    tab.slider.setValue(tab.slider.maximum())  # the right end: every recent sample (the
+    qtbot.waitUntil(lambda: tab.data.n == 3000 and tab.data.windows == 1, timeout=WAIT_MS)  # 3,000 run
     w.tabs.setCurrentIndex(0)
     assert not tab.timer.isActive()  # computed only while visible
 
@@ -97,4 +101,5 @@ def test_tab_d1_says_the_law_needs_d_above_1(qtbot, make_window):
     qtbot.waitUntil(lambda: w.mp_tab.data is not None, timeout=WAIT_MS)
     assert "Marchenko–Pastur law needs d &gt; 1" in w.mp_tab.text.text()
     assert not w.mp_tab.edge_lo.isVisible()
-    assert "MP does not explain that divergence" in w.mp_tab.text.text()
+    assert "the seed's failure is the sign, the start or the step size" in w.mp_tab.text.text()
+    assert "far from singular" not in w.mp_tab.text.text()
