@@ -283,6 +283,12 @@ class RunLoop:
         eig, kl = eig_and_kl(rec_mu.reshape(K * R, d), rec_cov.reshape(K * R, d, d), tm, tc)
         eig = eig.reshape(K, R, d)
         kl = kl.reshape(K, R)
+        moving = getattr(self.source, "chunk_truth", None)
+        if moving is not None:
+            # A drifting truth: each history point against the truth of its own moment.
+            tms, tcs = moving(local * b)
+            for j in range(R):
+                kl[:, j] = eig_and_kl(rec_mu[:, j], rec_cov[:, j], tms[j], tcs[j])[1]
         # Points after a chain's failure hold its frozen last state: mark them "no data".
         for k, div in enumerate(est.divergences()):
             if div is not None:
@@ -294,6 +300,9 @@ class RunLoop:
                         a[k, dead] = np.nan
         if self.reference.n > d and tm is not None:
             _, ref_kl = eig_and_kl(ref_mu, ref_cov, tm, tc)
+            if moving is not None:
+                ref_kl = np.array([eig_and_kl(ref_mu[j:j + 1], ref_cov[j:j + 1], tms[j], tcs[j])[1][0]
+                                   for j in range(R)])
         else:
             ref_kl = np.full(R, np.nan)
         ref_kl = np.where(np.isfinite(ref_kl), ref_kl, np.nan)

@@ -308,8 +308,21 @@ class DriftingSource:
         theta = self._angles(np.arange(self.index, self.index + n, dtype=float))
         y = path[:n] + self._rotate(z, theta)
         self._mu = path[n].copy()
+        self._last = (self.index, path)
         self.drawn += n
         return y
+
+    def chunk_truth(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The truth after each of ``counts`` samples of the last chunk drawn.
+
+        The run loop records history points inside a chunk; with a moving truth
+        each point must be compared with the truth of its own moment, not the
+        chunk's end (which would show spikes that are not there).
+        """
+        start, path = self._last
+        counts = np.asarray(counts, dtype=np.int64)
+        covs = np.stack([self._cov_at(int(start + c)) for c in counts])
+        return path[counts].copy(), covs
 
     def heldout(self, n: int) -> np.ndarray:
         """Samples of the START distribution (the run loop asks once, at step 0)."""

@@ -359,3 +359,19 @@ def test_cli_target_errors_exit_2(capsys, args, message):
     assert main(["run", *args, "--steps", "10"]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_drifting_history_is_measured_against_the_truth_of_its_moment():
+    """Big chunks must not show KL spikes: each history point uses the truth when it was recorded."""
+    from gaussviz.core.presets import get_preset
+    from gaussviz.core.settings import build_run
+
+    s = get_preset("drifting-target")
+    big, small = build_run(s), build_run(s)
+    big.advance(100_000)  # one chunk, history points every 391 updates inside it
+    while small.step < 100_000:
+        small.advance(min(391, 100_000 - small.step))  # a chunk per history point
+    hb, hs = big.snapshot().history, small.snapshot().history
+    common, ib, is_ = np.intersect1d(hb.steps, hs.steps, return_indices=True)
+    assert common.size >= 50
+    np.testing.assert_allclose(hb.kl[:, ib], hs.kl[:, is_], rtol=1e-9)
