@@ -430,6 +430,7 @@ class LivePlots(QtWidgets.QWidget):
         self._chains: list[_ChainItems] = []
         self._snap: Snapshot | None = None
         self._pending: set[str] = set()  # parts of self._snap's frame not drawn yet
+        self._cloud_frame_key: tuple | None = None
         self._cloud_axes = (0, 1)
         self._cloud_dim: int | None = None
         self._view = _ViewBox()
@@ -535,6 +536,9 @@ class LivePlots(QtWidgets.QWidget):
             axis.setTextPen("k")
             axis.enableAutoSIPrefix(False)
             axis.setZValue(-1000)  # the grid goes under the data, not across it
+            # An axis (with its grid) changes only when its range does (see _fit_ranges): kept as
+            # a pixmap, the other frames blit it instead of replaying ~100 drawing commands.
+            axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         plot.vb.setBorder(pg.mkPen(style.FRAME_COLOR, width=1))
         plot.getAxis("left").setWidth(64)
         plot.setMenuEnabled(True)
@@ -755,16 +759,25 @@ class LivePlots(QtWidgets.QWidget):
         # as wide as its columns, on the left: spread over the full width it reads badly
         self.legend.setMaximumWidth(cols * widest)
 
+    def _cloud_frame(self, locked: bool, xlabel: str, ylabel: str) -> None:
+        """Aspect lock and axis labels of the cloud plot, set only when they change: each call
+        re-lays out the axes and throws away their drawing (a few ms a frame)."""
+        key = (locked, xlabel, ylabel)
+        if self._cloud_frame_key == key:
+            return
+        self._cloud_frame_key = key
+        plot = self.plot_items["cloud"]
+        plot.setAspectLocked(locked)
+        plot.setLabel("bottom", xlabel, **{"font-size": style.LABEL_SIZE, "color": "#000"})
+        plot.setLabel("left", ylabel, **{"font-size": style.LABEL_SIZE, "color": "#000"})
+
     # cloud, d >= 2 ----------------------------------------------------------
     def _draw_cloud(self, snap: Snapshot) -> None:
-        plot = self.plot_items["cloud"]
         i, j = self._cloud_axes
         pair = [i, j]
         for item in (self._hist, self._true_density, self._ref_density):
             _put(item)
-        plot.setAspectLocked(True)
-        plot.setLabel("bottom", "y" + sub(i + 1), **{"font-size": style.LABEL_SIZE, "color": "#000"})
-        plot.setLabel("left", "y" + sub(j + 1), **{"font-size": style.LABEL_SIZE, "color": "#000"})
+        self._cloud_frame(True, "y" + sub(i + 1), "y" + sub(j + 1))
         recent = snap.recent
         n = recent.shape[0]
         self._set_title("cloud", f"Last {n:,} samples, 1σ and 2σ ellipses" if n else "Samples, 1σ and 2σ ellipses")
@@ -826,10 +839,7 @@ class LivePlots(QtWidgets.QWidget):
 
     # cloud, d == 1 ----------------------------------------------------------
     def _draw_histogram(self, snap: Snapshot) -> None:
-        plot = self.plot_items["cloud"]
-        plot.setAspectLocked(False)
-        plot.setLabel("bottom", "y (sample value)", **{"font-size": style.LABEL_SIZE, "color": "#000"})
-        plot.setLabel("left", "density", **{"font-size": style.LABEL_SIZE, "color": "#000"})
+        self._cloud_frame(False, "y (sample value)", "density")
         _put(self._scatter, _EMPTY, _EMPTY)
         for item in (*self._true_ell, *self._ref_ell):
             _put(item)
@@ -957,13 +967,19 @@ class LivePlots(QtWidgets.QWidget):
                 _put(line)
         for line in self._true_mean[len(comps):]:
             _put(line)
-        for t in self._true_mean_labels:
-            t.setText("")
+        labels = []
         for g, (v, idx) in enumerate(sorted(groups.items())):
             names = ", ".join(("μ" + sub(i + 1)) if d > 1 else "μ" for i in idx)
-            t = self._mean_label(g)
-            t.setText(f"true {names} = {_fmt(v)}")
-            t.setPos(float(x_ends[-1]), v)
+            labels.append((self._mean_label(g), f"true {names} = {_fmt(v)}", float(x_ends[-1]), v))
+        # set only what changed: each setText or setPos re-lays out and repaints the label
+        for t in self._true_mean_labels[len(labels):]:
+            if t.toPlainText():
+                t.setText("")
+        for t, text, x, y in labels:
+            if t.toPlainText() != text:
+                t.setText(text)
+            if t.pos().x() != x or t.pos().y() != y:
+                t.setPos(x, y)
         if d == 1:
             title = "Mean μ"
         else:

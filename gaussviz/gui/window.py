@@ -28,15 +28,22 @@ from .plots import LivePlots
 from .stability_tab import StabilityTab
 from .worker import RunWorker
 
-#: redraw period of the GUI timer (about 30 frames per second) ...
-REDRAW_MS = 33
+#: redraw period of a frame (~36 frames per second where frames are cheap, so late timer ticks still leave 30) ...
+REDRAW_MS = 28
 #: ... stretched so drawing takes at most this fraction of the GUI thread (input stays quick)
-DRAW_BUDGET = 0.5
+DRAW_BUDGET = 0.6
 MAX_REDRAW_MS = 250
-#: one frame is drawn over these timer ticks, a few plots per tick (LivePlots.show_snapshot_part),
-#: so that no tick holds the GUI thread, and the GIL, for a whole frame (input and timers stay
-#: prompt); the timer runs this many times faster than the frame rate
-FRAME_STAGES = (("cloud",), ("mean", "covariance"), ("spectrum", "kl"))
+#: One frame is drawn over several timer ticks, a few plots per tick (LivePlots.show_snapshot_part),
+#: so that no tick holds the GUI thread, and the GIL, for a whole frame: input and timers stay
+#: prompt. A frame gets as many stages as it needs for a stage to cost about STAGE_MS (more
+#: stages cost a little more in all: each is a paint pass of its own).
+FRAME_PLANS = {
+    2: (("cloud", "spectrum"), ("mean", "covariance", "kl")),
+    3: (("cloud",), ("mean", "covariance"), ("spectrum", "kl")),
+    4: (("cloud",), ("mean",), ("covariance",), ("spectrum", "kl")),
+    5: (("cloud",), ("mean",), ("covariance",), ("spectrum",), ("kl",)),
+}
+STAGE_MS = 5.0
 DEFAULT_SIZE = (1600, 1000)
 
 
@@ -67,6 +74,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._draw_errors: set[str] = set()
         self._frame_cost = 0.0  # seconds per frame (setData + paint), smoothed
         self._stage_cost = 0.0  # seconds per stage of a frame (one timer tick), smoothed
+        self._plan = FRAME_PLANS[3]  # the stages of the frame being drawn
         self._staged: Snapshot | None = None  # the snapshot whose frame is being drawn in stages
         self._stage = 0
         self._want_running = running
@@ -101,7 +109,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_explanation()
 
         self.timer = QtCore.QTimer(self)
-        self.timer.setInterval(REDRAW_MS // len(FRAME_STAGES))
+        self.timer.setInterval(REDRAW_MS // len(self._plan))
         self.timer.timeout.connect(self.redraw)
         self.timer.start()
         self.worker.start()
@@ -331,16 +339,18 @@ class MainWindow(QtWidgets.QMainWindow):
             if snap is not None and seq != self._last_seq:
                 self._last_seq = seq
                 self._staged, self._stage = snap, 0
+                n = round(1000 * self._frame_cost / STAGE_MS) if self._frame_cost else 3
+                self._plan = FRAME_PLANS[min(max(n, min(FRAME_PLANS)), max(FRAME_PLANS))]
             if self._staged is None:
                 return
         snap = self._staged
-        if complete or self._stage >= len(FRAME_STAGES) - 1:
+        if complete or self._stage >= len(self._plan) - 1:
             self._staged = None
             self.show_snapshot(snap)  # the remaining plots, and the frame's status
             if complete:
                 return
         else:
-            parts = FRAME_STAGES[self._stage]
+            parts = self._plan[self._stage]
             self._stage += 1
             try:
                 self.plots.show_snapshot_part(snap, parts)
@@ -350,14 +360,15 @@ class MainWindow(QtWidgets.QMainWindow):
                     raise
                 return
         # The paint happens after this slot returns; a zero timer fires once it is done.
-        QtCore.QTimer.singleShot(0, lambda: self._frame_done(t0))
+        # With the window as context: dropped if the window is deleted first (closed right after a frame).
+        QtCore.QTimer.singleShot(0, self, lambda: self._frame_done(t0))
 
     def _frame_done(self, t0: float) -> None:
         """Pace redraws by what a stage costs: slow plots mean fewer frames, not a frozen window."""
         cost = time.perf_counter() - t0
-        self._stage_cost = cost if self._stage_cost == 0.0 else 0.8 * self._stage_cost + 0.2 * cost
-        self._frame_cost = self._stage_cost * len(FRAME_STAGES)
-        n = len(FRAME_STAGES)
+        n = len(self._plan)
+        self._frame_cost = cost * n if self._frame_cost == 0.0 else 0.8 * self._frame_cost + 0.2 * cost * n
+        self._stage_cost = self._frame_cost / n
         interval = int(min(MAX_REDRAW_MS / n, max(REDRAW_MS / n, 1000 * self._stage_cost / DRAW_BUDGET)))
         if abs(interval - self.timer.interval()) > 1:
             self.timer.setInterval(interval)
