@@ -674,6 +674,69 @@ def _step2(code, sym, s, a, mu, th, Y, i0, n):
 
 
 @nb.njit(**_JIT)
+def _advance_chain2(
+    k, codes, syms, signs, schedules, alphas, steps, mu, th,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """``_advance_chain`` at d = 2: the same calls in the same order (bit-identical), with the
+    chain's settings, step and status held in locals, views taken once and no scratch arrays
+    unless the chunk records (~40% more updates per second on one core)."""
+    n_rec = rec_mu.shape[1]
+    code = codes[k]
+    sym = syms[k]
+    s = signs[k]
+    alpha = alphas[k]
+    sched = schedules[k]
+    off = offsets[k]
+    Ys = Y[streams[k]]
+    mk = mu[k]
+    tk = th[k]
+    t = steps[k]
+    stat = status[k]
+    if n_rec == 0:
+        if stat != OK:
+            return
+        for i in range(n_updates):
+            a = learning_rate(alpha, sched, t)
+            st, det, val = _step2(code, sym, s, a, mk, tk, Ys, off + i * batch, batch)
+            if st != OK:
+                status[k] = st
+                fail_step[k] = t + 1
+                fail_detail[k] = det
+                fail_value[k] = val
+                break
+            t += 1
+        steps[k] = t
+        return
+    work = np.empty((2, 2))
+    piv = np.empty(2, dtype=np.int64)
+    for i in range(n_updates):
+        if stat == OK:
+            a = learning_rate(alpha, sched, t)
+            st, det, val = _step2(code, sym, s, a, mk, tk, Ys, off + i * batch, batch)
+            if st != OK:
+                stat = st
+                status[k] = st
+                fail_step[k] = t + 1
+                fail_detail[k] = det
+                fail_value[k] = val
+            else:
+                t += 1
+        if (i + 1) % rec_every == 0 or i == n_updates - 1:
+            j = i // rec_every
+            if j >= n_rec:
+                j = n_rec - 1
+            rec_alpha[k, j] = learning_rate(alpha, sched, t)
+            stored_to_sigma(tk, code, rec_sigma[k, j], work, piv)
+            rec_asym[k, j] = relative_asymmetry(rec_sigma[k, j])
+            rec_mu[k, j, 0] = mk[0]
+            rec_mu[k, j, 1] = mk[1]
+    steps[k] = t
+
+
+@nb.njit(**_JIT)
 def _advance_chain(
     k, codes, syms, signs, schedules, alphas, steps, mu, th,
     Y, streams, offsets, batch, n_updates,
@@ -683,6 +746,12 @@ def _advance_chain(
     """The whole chunk for chain k (scratch is per call, so chains can run in parallel)."""
     d = mu.shape[1]
     n_rec = rec_mu.shape[1]
+    if d == 2:
+        _advance_chain2(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                        Y, streams, offsets, batch, n_updates,
+                        status, fail_step, fail_detail, fail_value,
+                        rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+        return
     mats = np.empty((7, d, d))
     vecs = np.empty((6, d))
     sigma, P, G, C, work, work2, th_old = mats[0], mats[1], mats[2], mats[3], mats[4], mats[5], mats[6]
