@@ -112,10 +112,16 @@ class TargetKindView(QtWidgets.QWidget):
         self._loaded_path = ""
         self._set_error("")
         model.sig_replaced.connect(self.refresh)
-        model.sig_changed.connect(lambda p: self.refresh() if p.startswith("target") else None)
+        # A bound method, not a lambda: a lambda holding self, connected to the (parentless) model
+        # that self holds, is a cycle Python cannot see, and every closed window would stay in memory.
+        model.sig_changed.connect(self._on_model_changed)
         self.refresh()
 
     # ------------------------------------------------------- view <- model
+    def _on_model_changed(self, path: str) -> None:
+        if path.startswith("target"):
+            self.refresh()
+
     def refresh(self) -> None:
         t = self.model.settings.target
         key = kind_key(t)
