@@ -200,9 +200,13 @@ def _launch(env: dict[str, str], timeout: float) -> tuple[float, float]:
     """Seconds from launch to the first drawn frame and to the first drawn frame with updates."""
     env = dict(env, GAUSSVIZ_EXIT_AFTER_FIRST_FRAME="1")
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-m", "gaussviz", "--preset", "seed-question"], env=env,
-                         capture_output=True, text=True, timeout=timeout, check=False)
     first = update = float("nan")
+    try:
+        out = subprocess.run([sys.executable, "-m", "gaussviz", "--preset", "seed-question"], env=env,
+                             capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as e:
+        print(f"start-up run timed out after {timeout:g} s: {(e.stderr or b'')[-500:]!r}")
+        return first, update
     for line in out.stdout.splitlines():
         if line.startswith("GAUSSVIZ_FIRST_FRAME "):
             first = float(line.split()[1]) - t0

@@ -208,6 +208,28 @@ def bench_gui(quick: bool) -> None:
                 GOALS[key] = (op, float(target))
 
 
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (platform.processor() is often empty on Linux)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "numpy": np.__version__}
+    for name in ("numba", "scipy", "PySide6", "pyqtgraph"):
+        try:
+            out[name] = __import__(name).__version__
+        except Exception:
+            pass
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a short version of everything (< 2 min)")
@@ -217,8 +239,9 @@ def main() -> int:
     benches = {"single": bench_single_chain, "reference": bench_reference, "batched": bench_batched,
                "gui": bench_gui, "memory": bench_memory}
     chosen = a.only.split(",") if a.only else list(benches)
-    print(f"gaussviz benchmarks ({'quick' if a.quick else 'full'}) on {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}")
+    v = versions()
+    print(f"gaussviz benchmarks ({'quick' if a.quick else 'full'}) on {cpu_model()}, {os.cpu_count()} cores, "
+          + ", ".join(f"{k} {x}" for k, x in v.items()), flush=True)
     t0 = time.perf_counter()
     for name in chosen:
         benches[name](a.quick)
@@ -229,7 +252,7 @@ def main() -> int:
           + (f"; not met: {', '.join(unmet)}" if unmet else ""))
     if a.json:
         payload = {"quick": a.quick, "elapsed_s": elapsed, "machine": {
-            "cpu_count": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "cpu_count": os.cpu_count(), "cpu_model": cpu_model(), "platform": platform.platform(), **v},
             "results": RESULTS, "goals": {k: {"op": op, "target": t} for k, (op, t) in GOALS.items()},
             "unmet": unmet}
         with open(a.json, "w") as f:

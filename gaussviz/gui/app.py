@@ -116,7 +116,7 @@ def _report_first_frames(window) -> None:
             printed["snap"] = snap
             window.repaint()  # painted now, not at some later event
             if "first" not in printed:
-                printed.add("first")
+                printed["first"] = True
                 print(f"GAUSSVIZ_FIRST_FRAME {time.time():.6f}", flush=True)
             if snap.step > 0:
                 print(f"GAUSSVIZ_FIRST_UPDATE_FRAME {time.time():.6f}", flush=True)
