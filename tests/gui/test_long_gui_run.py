@@ -1,0 +1,108 @@
+"""1e7 updates through the window's own worker: memory flat, the history right at its recent end.
+
+The core's long run (tests/core/test_long_run.py) drives ``RunLoop.advance`` by
+hand; this one lets the window's worker thread do it flat out, with the GUI's
+redraw timer taking snapshots as it does for a user, then pauses and checks the
+last history point against the paused chains. d = 2 with three chains on one
+stream: natural and log-Cholesky converge; a wrong-sign covariance chain
+diverges early, so the history's "no data" path runs the whole time.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+
+import numpy as np
+import pytest
+
+from gaussviz.core.presets import ILL_COV
+from gaussviz.core.settings import EstimatorSettings, Settings, StartSettings, TargetSettings
+from gaussviz.gui.window import MainWindow
+
+pytestmark = pytest.mark.qt_log_ignore(r"propagateSizeHints")
+
+N_UPDATES = 10_000_000
+WARM_UP = 500_000
+#: as in the core's long run: history pages becoming resident as it fills + allocator noise;
+#: an unbounded history would add ~300 bytes a point, a leaked snapshot per frame far more
+RSS_SLACK_MB = 16.0
+RSS_SLACK_SECOND_HALF_MB = 4.0
+TIMEOUT_MS = 120_000
+
+
+def rss_mb() -> float:
+    gc.collect()
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def settings() -> Settings:
+    return Settings(
+        target=TargetSettings(dim=2, mean=[0.0, 0.0], cov=ILL_COV, seed=7),
+        start=StartSettings(mean=[1.0, 1.0], cov_scale=1.0),
+        estimator=EstimatorSettings(parameterization="natural", alpha=0.005),
+        compare=[EstimatorSettings(parameterization="log-cholesky", alpha=0.005),
+                 EstimatorSettings(parameterization="covariance", alpha=0.002, direction="descent",
+                                   symmetrize=True)],
+        speed=0.0,
+    )
+
+
+def worker_step(w: MainWindow) -> int:
+    snap = w.worker.latest()[1]
+    return -1 if snap is None else snap.step
+
+
+def test_ten_million_updates_through_the_window(qtbot, capsys):
+    w = MainWindow(settings(), running=True)
+    qtbot.addWidget(w)
+    try:
+        qtbot.waitUntil(lambda: worker_step(w) >= WARM_UP, timeout=TIMEOUT_MS)
+        mem0 = rss_mb()
+        t0 = time.perf_counter()
+        step0 = worker_step(w)
+        qtbot.waitUntil(lambda: worker_step(w) >= N_UPDATES // 2, timeout=TIMEOUT_MS)
+        mem_half = rss_mb()
+        qtbot.waitUntil(lambda: worker_step(w) >= N_UPDATES, timeout=TIMEOUT_MS)
+        seconds = time.perf_counter() - t0
+        rate = (worker_step(w) - step0) / seconds
+        frames = w.frames_drawn
+        w.set_running(False)
+        qtbot.waitUntil(lambda: not w.worker.running and not w.worker.latest()[1].extra["running"],
+                        timeout=TIMEOUT_MS)
+        # the newest snapshot, drawn
+        seq = w.worker.latest()[0]
+        qtbot.waitUntil(lambda: w._last_seq == seq and w._staged is None
+                        and w.shown_snapshot is w.worker.latest()[1], timeout=TIMEOUT_MS)
+        mem1 = rss_mb()
+        snap = w.shown_snapshot
+        run = w.worker._run
+        h = snap.history
+        assert snap.step == run.step >= N_UPDATES
+        assert h.steps[-1] == snap.step and h.steps[0] == 0 and np.all(np.diff(h.steps) > 0)
+        assert h.n <= run.history.capacity
+        est = run.estimator
+        for k, c in enumerate(snap.chains):
+            if k < 2:  # the converging chains: the last point is the paused state, exactly
+                assert c.divergence is None and c.steps == snap.step
+                np.testing.assert_array_equal(h.mean[k, -1], c.mean)
+                np.testing.assert_array_equal(h.cov[k, -1], c.cov)
+                np.testing.assert_array_equal(c.mean, est.means[k])
+                assert c.kl < 0.05 and np.all(np.isfinite(h.kl[k, -32:]))
+            else:  # the wrong sign: diverged early, no data after it
+                assert c.divergence is not None and c.divergence.step < 100_000
+                assert np.all(np.isnan(h.mean[k, h.steps >= c.divergence.step]))
+        np.testing.assert_array_equal(h.ref_mean[-1], snap.ref_mean)
+        assert all(np.all(np.isfinite(a)) for a in w.plots.plotted_arrays())
+        assert frames > 10  # the GUI drew all along
+        with capsys.disabled():
+            print(f"\nwindow long run: {N_UPDATES:,} updates, {rate / 1e6:.2f} M/s over the measured part "
+                  f"({seconds:.1f} s), {frames} frames; RSS {mem0:.1f} -> {mem_half:.1f} (half) -> {mem1:.1f} MB; "
+                  f"history {h.n} of {run.history.capacity} points")
+        assert mem1 - mem0 < RSS_SLACK_MB
+        assert mem1 - mem_half < RSS_SLACK_SECOND_HALF_MB
+    finally:
+        w.shutdown()
+    assert not w.worker.is_alive()
