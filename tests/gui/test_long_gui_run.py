@@ -1,4 +1,6 @@
-"""1e7 updates through the window's own worker: memory flat, the history right at its recent end.
+"""Long and extreme runs in the window: 1e7 updates through its worker (memory flat, the
+history right at its recent end), and every preset and extreme setting with nothing
+non-finite reaching a plot and the divergence reason on the banner.
 
 The core's long run (tests/core/test_long_run.py) drives ``RunLoop.advance`` by
 hand; this one lets the window's worker thread do it flat out, with the GUI's
@@ -17,7 +19,7 @@ import time
 import numpy as np
 import pytest
 
-from gaussviz.core.presets import ILL_COV
+from gaussviz.core.presets import ILL_COV, PRESETS, get_preset
 from gaussviz.core.settings import EstimatorSettings, Settings, StartSettings, TargetSettings
 from gaussviz.gui.window import MainWindow
 
@@ -106,3 +108,84 @@ def test_ten_million_updates_through_the_window(qtbot, capsys):
     finally:
         w.shutdown()
     assert not w.worker.is_alive()
+
+
+# ------------------------------------------------------------------ numerical faults
+def extreme(name: str) -> Settings:
+    s = get_preset("ill-conditioned-natural")
+    s.preset = ""
+    if name == "alpha=1":
+        s.estimator.alpha, s.estimator.parameterization = 1.0, "covariance"
+    elif name == "alpha=1-natural":
+        s.estimator.alpha = 1.0
+    elif name == "start=1e-8":
+        s.start.cov_scale, s.estimator.parameterization = 1e-8, "covariance"
+    elif name == "start=1e8":
+        s.start.cov_scale = 1e8
+    elif name == "d=50":
+        s.target.dim, s.target.cov, s.target.mean, s.start.mean = 50, None, 0.0, 0.0
+        s.target.cond = 100.0
+        s.estimator.parameterization = "covariance"
+    elif name == "batch=1000":
+        s.estimator.batch_size, s.estimator.alpha = 1000, 0.5
+    elif name == "batch=1000-alpha=1":
+        s.estimator.batch_size, s.estimator.alpha, s.estimator.parameterization = 1000, 1.0, "precision"
+    return s
+
+
+EXTREMES = ["alpha=1", "alpha=1-natural", "start=1e-8", "start=1e8", "d=50", "batch=1000", "batch=1000-alpha=1"]
+#: how the main (first) chain ends within the test's run; missing = it runs on
+MAIN_REASON = {
+    "wrong-sign-descent": "not-positive-definite", "wrong-sign-neg-ascent": "not-positive-definite",
+    "ill-conditioned-covariance": "not-positive-definite", "asymmetry-drift": "asymmetric",
+    "what-am-i-missing": "not-positive-definite", "heavy-tails": "not-positive-definite",
+    "alpha=1": "not-positive-definite", "alpha=1-natural": "exploded", "start=1e-8": "not-positive-definite",
+    "d=50": "not-positive-definite", "batch=1000-alpha=1": "not-positive-definite",
+}
+CASES = [pytest.param(lambda n=n: get_preset(n), id=n) for n in PRESETS] + [
+    pytest.param(lambda n=n: extreme(n), id=n) for n in EXTREMES]
+
+
+def finite_plots(w: MainWindow) -> None:
+    arrays = w.plots.plotted_arrays()
+    assert arrays
+    bad = [i for i, a in enumerate(arrays) if not np.all(np.isfinite(a))]
+    assert not bad, f"non-finite data handed to plot items {bad}"
+
+
+@pytest.mark.parametrize("make", CASES)
+def test_no_non_finite_value_reaches_a_plot(qtbot, make, request):
+    s = make()
+    s.speed = 0.0
+    w = MainWindow(s, running=True)
+    qtbot.addWidget(w)
+    checked = []
+
+    def frame_ok() -> bool:
+        # checked on every frame drawn until the run has gone far or stopped at a divergence
+        if w.shown_snapshot is not None and (not checked or checked[-1] != w.frames_drawn):
+            finite_plots(w)
+            checked.append(w.frames_drawn)
+        snap = w.shown_snapshot
+        far = 2_000 if s.target.dim > 10 or s.estimator.batch_size > 100 else 50_000
+        return snap is not None and (snap.step >= far or (not snap.extra["running"] and snap.step > 0))
+
+    try:
+        qtbot.waitUntil(frame_ok, timeout=60_000)
+        snap = w.shown_snapshot
+        failed = [c for c in snap.chains if c.divergence is not None]
+        reasons = [c.divergence.reason if c.divergence else None for c in snap.chains]
+        assert reasons[0] == MAIN_REASON.get(request.node.callspec.id), reasons  # seeded: always the same
+        if failed:
+            banner = w.banner_text()
+            for c in failed:
+                assert c.divergence.message in banner and c.divergence.reason
+                assert np.all(np.isfinite(c.mean)) and np.all(np.isfinite(c.cov))  # the last good state
+            if len(failed) == len(snap.chains):
+                assert not w.is_running() and w.panel.resume_button.isEnabled()
+        else:
+            assert w.banner_text() == ""
+        finite_plots(w)
+        assert len(checked) >= 1
+    finally:
+        w.shutdown()
