@@ -35,15 +35,16 @@ DRAW_BUDGET = 0.6
 MAX_REDRAW_MS = 250
 #: One frame is drawn over several timer ticks, a few plots per tick (LivePlots.show_snapshot_part),
 #: so that no tick holds the GUI thread, and the GIL, for a whole frame: input and timers stay
-#: prompt. A frame gets as many stages as it needs for a stage to cost about STAGE_MS (more
-#: stages cost a little more in all: each is a paint pass of its own).
+#: prompt. A frame gets one stage more when its costliest stage took over STAGE_MS (smoothed),
+#: one fewer when fewer would still keep under half of that (each stage is a paint pass of its
+#: own, so more stages cost a little more in all).
 FRAME_PLANS = {
     2: (("cloud", "spectrum"), ("mean", "covariance", "kl")),
     3: (("cloud",), ("mean", "covariance"), ("spectrum", "kl")),
     4: (("cloud",), ("mean",), ("covariance",), ("spectrum", "kl")),
     5: (("cloud",), ("mean",), ("covariance",), ("spectrum",), ("kl",)),
 }
-STAGE_MS = 5.0
+STAGE_MS = 8.0
 DEFAULT_SIZE = (1600, 1000)
 
 
@@ -75,6 +76,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._frame_cost = 0.0  # seconds per frame (setData + paint), smoothed
         self._stage_cost = 0.0  # seconds per stage of a frame (one timer tick), smoothed
         self._plan = FRAME_PLANS[3]  # the stages of the frame being drawn
+        self._n_stages = 3  # stages of the next frame
+        self._stage_max = 0.0  # the costliest stage of a frame, smoothed
+        self._frame_sum = self._frame_max = 0.0  # of the frame being drawn
         self._staged: Snapshot | None = None  # the snapshot whose frame is being drawn in stages
         self._stage = 0
         self._want_running = running
@@ -339,8 +343,8 @@ class MainWindow(QtWidgets.QMainWindow):
             if snap is not None and seq != self._last_seq:
                 self._last_seq = seq
                 self._staged, self._stage = snap, 0
-                n = round(1000 * self._frame_cost / STAGE_MS) if self._frame_cost else 3
-                self._plan = FRAME_PLANS[min(max(n, min(FRAME_PLANS)), max(FRAME_PLANS))]
+                self._plan = FRAME_PLANS[self._n_stages]
+                self._frame_sum = self._frame_max = 0.0
             if self._staged is None:
                 return
         snap = self._staged
@@ -367,7 +371,18 @@ class MainWindow(QtWidgets.QMainWindow):
         """Pace redraws by what a stage costs: slow plots mean fewer frames, not a frozen window."""
         cost = time.perf_counter() - t0
         n = len(self._plan)
-        self._frame_cost = cost * n if self._frame_cost == 0.0 else 0.8 * self._frame_cost + 0.2 * cost * n
+        self._frame_sum += cost
+        self._frame_max = max(self._frame_max, cost)
+        if self._staged is None:  # the frame is complete: adapt the next one's stages
+            self._frame_cost = _smooth(self._frame_cost, self._frame_sum)
+            self._stage_max = _smooth(self._stage_max, self._frame_max)
+            limit = STAGE_MS / 1000
+            if self._stage_max > limit and n < max(FRAME_PLANS):
+                self._n_stages = n + 1
+            elif self._stage_max * n / (n - 1) < 0.5 * limit and n > min(FRAME_PLANS):
+                self._n_stages = n - 1
+        if self._frame_cost == 0.0:
+            return
         self._stage_cost = self._frame_cost / n
         interval = int(min(MAX_REDRAW_MS / n, max(REDRAW_MS / n, 1000 * self._stage_cost / DRAW_BUDGET)))
         if abs(interval - self.timer.interval()) > 1:
@@ -482,6 +497,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if not self.worker.stop(timeout=5.0):
             print("gaussviz: warning: the worker thread did not stop within 5 s; it was at:\n"
                   + self.worker.where(), file=sys.stderr)
+
+
+def _smooth(old: float, new: float) -> float:
+    """Exponential smoothing of a measured cost (the first measurement taken as it is)."""
+    return new if old == 0.0 else 0.7 * old + 0.3 * new
 
 
 def _html(text: str) -> str:
