@@ -1,4 +1,6 @@
-"""Every bad input a user can type or load in the window, table-driven.
+"""Every bad input a user can type or load in the window, table-driven: typed fields,
+spin boxes, the typed covariance, session files (File > Open session…) and CSV
+target files (Target kind > CSV file… > Browse…).
 
 For each one: the expected message is shown (its text checked), the app keeps
 running (worker alive; the step grows once started), and the previous state is
@@ -313,3 +315,56 @@ def test_good_session_after_bad_ones_still_loads(qtbot, window, tmp_path, monkey
     assert w.settings.estimator.parameterization == "log-cholesky"
     qtbot.waitUntil(lambda: w.shown_snapshot.chain.settings["parameterization"] == "log-cholesky"
                     and w.shown_snapshot.step == 0, timeout=WAIT_MS)
+
+
+# (name, file bytes or "dir", expected part of the message); loaded through Target > CSV file… > Browse…
+CSVS = [
+    ("empty", b"", "is empty"),
+    ("blank-lines", b"\n\n  \n", "is empty"),
+    ("header-only", b"x,y\n", "has a header but no data rows"),
+    ("text-in-numeric-column", b"x,y\n1,2\n3,abc\n",
+     "only 1 usable row(s) for 2 column(s); need at least 3 (skipped 1 line(s); first: line 3: column 'y' is not a "
+     "number: 'abc')"),
+    ("all-text", b"name,city\nann,oslo\nbob,rome\n", "has no numeric column"),
+    ("ragged", b"1,2\n3\n4,5,6\n", "only 1 usable row(s) for 2 column(s); need at least 3"),
+    ("nan-inf", b"x,y\nnan,1\n2,inf\n-inf,3\n4,nan\n", "only 0 usable row(s)"),
+    ("one-column-constant", b"x\n1\n1\n1\n", "column 'x' is constant"),
+    ("one-row", b"1,2\n", "only 1 usable row(s) for 2 column(s)"),
+    ("dependent", b"1,2\n2,4\n3,6\n4,8\n", "are linearly dependent"),
+    ("not-utf8", b"x,y\n1,2\n\xff\xfe,3\n", "is not UTF-8 text (invalid byte 0xff on line 3)"),
+    ("binary", b"1,2\x00\n3,4\n", "is not a text file (it contains NUL bytes)"),
+    ("directory", "dir", "is not a file"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "why"), CSVS, ids=[c[0] for c in CSVS])
+def test_bad_csv_target(qtbot, window, tmp_path, monkeypatch, name, content, why):
+    w = window(typed_cov_settings())
+    before = state(w, qtbot)
+    path = tmp_path / "data.csv"
+    if content == "dir":
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    tk = w.panel.target_kind
+    tk.browse.click()
+    assert tk.error.isVisibleTo(w) and why in tk.error_text()
+    assert str(path) in tk.error_text() or name == "one-row"  # says which file
+    tk.apply_button.click()  # Apply again with the bad file chosen: refused again, same message
+    assert_refused(qtbot, w, before, why, shown_message=tk.error_text())
+
+
+def test_csv_with_some_bad_lines_loads_and_lists_them(qtbot, window, tmp_path, monkeypatch):
+    w = window(typed_cov_settings())
+    path = tmp_path / "mixed.csv"
+    rows = ["x,y"] + [f"{i},{(i * 7) % 11}" for i in range(40)] + ["oops,1", "2", "3,nan"]
+    path.write_text("\n".join(rows) + "\n")
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), ""))
+    w.panel.target_kind.browse.click()
+    assert w.panel.target_kind.error_text() == ""
+    assert w.settings.target.kind == "csv" and w.settings.target.dim == 2
+    text = w.panel.target_kind.problems.text()
+    assert "using 40 rows; skipped 3 line(s)" in text and "line 42: column 'x' is not a number: 'oops'" in text
+    qtbot.waitUntil(lambda: w.shown_snapshot.step == 0 and w.shown_snapshot.recent.shape[1] == 2
+                    and abs(w.shown_snapshot.true_mean[0] - 19.5) < 1e-12, timeout=WAIT_MS)
