@@ -81,6 +81,7 @@ def open_close(qtbot, refs: list) -> None:
 
 def test_open_and_close_50_windows_while_running(qtbot, capsys):
     threads0 = threads_now()
+    qtbot.wait(10)  # earlier tests' deleteLater()s run first
     gc.collect()
     widgets0 = len(QtWidgets.QApplication.allWidgets())
     refs: list = []
@@ -100,7 +101,7 @@ def test_open_and_close_50_windows_while_running(qtbot, capsys):
     mem1 = rss_mb()  # (collects garbage first)
     alive = [i for i, rr in enumerate(refs) if any(r() is not None for r in rr)]
     assert alive == [], f"closed windows still in memory: {alive}"
-    assert len(QtWidgets.QApplication.allWidgets()) == widgets0
+    assert len(QtWidgets.QApplication.allWidgets()) <= widgets0  # (others' leftovers may go too)
     assert threads_now() <= threads0
     with capsys.disabled():
         print(f"\n{N_WINDOWS} windows: {seconds:.1f} s, RSS {mem0:.1f} -> {mem_half:.1f} (half way) "
