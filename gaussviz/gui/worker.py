@@ -339,10 +339,14 @@ class RunWorker(QtCore.QObject):
             self._rate_t, self._rate_step = t, run.step
         if not self._running and not self._pending_steps:
             self._rate = 0.0
+        cpu = time.thread_time()
         snap = run.snapshot(extra={
             "running": self._running, "updates_per_s": self._rate, "chunk": self._n_fast,
             "speed": self._speed,
         })
+        # CPU time, not wall time: waiting for the GIL while the GUI draws is not the
+        # snapshot's cost and must not slow the publishing down (as for chunk sizing).
+        cost = time.thread_time() - cpu
         done = time.perf_counter()
         if self._applied_at is not None:
             self.last_latency = done - self._applied_at
@@ -351,7 +355,7 @@ class RunWorker(QtCore.QObject):
             self._latest = snap
             self._seq += 1
         # Big snapshots (large d) are throttled so they stay a small part of the work.
-        self._min_publish_interval = max(1.0 / MAX_SNAPSHOT_HZ, (done - t) / SNAPSHOT_BUDGET)
+        self._min_publish_interval = max(1.0 / MAX_SNAPSHOT_HZ, cost / SNAPSHOT_BUDGET)
         self._last_publish = done
         self._publish_now = False
         return snap
