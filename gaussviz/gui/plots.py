@@ -968,9 +968,12 @@ class LivePlots(QtWidgets.QWidget):
         for line in self._true_mean[len(comps):]:
             _put(line)
         labels = []
+        # a standardized data set's mean is 0 up to round-off: say 0, not 4.49e-16
+        spread = float(np.sqrt(np.max(np.diag(snap.true_cov)))) if snap.true_cov is not None else 1.0
         for g, (v, idx) in enumerate(sorted(groups.items())):
             names = ", ".join(("μ" + sub(i + 1)) if d > 1 else "μ" for i in idx)
-            labels.append((self._mean_label(g), f"true {names} = {_fmt(v)}", float(x_ends[-1]), v))
+            shown = 0.0 if abs(v) < 1e-9 * spread else v
+            labels.append((self._mean_label(g), f"true {names} = {_fmt(shown)}", float(x_ends[-1]), v))
         # set only what changed: each setText or setPos re-lays out and repaints the label
         for t in self._true_mean_labels[len(labels):]:
             if t.toPlainText():
@@ -1062,7 +1065,7 @@ class LivePlots(QtWidgets.QWidget):
             self._spectrum_d = d
             plot.setXRange(0.5, d + 0.5, padding=0.02)
             plot.getAxis("bottom").setTickSpacing(major=max(1, d // 10), minor=1)
-        self._set_title("spectrum", "Eigenvalues of Σ now, condition number<br><span style='font-size:10.5pt'>"
+        self._set_title("spectrum", "Σ now: eigenvalues, condition number<br><span style='font-size:10.5pt'>"
                         + " · ".join(parts) + "</span>")
 
     def _pad_log(self, name: str, x: np.ndarray, values: np.ndarray) -> None:
