@@ -40,18 +40,12 @@ class SampleSource(Protocol):
         ...
 
 
-class GaussianSource:
-    """Samples of N(mean, cov) from a seeded PCG64 stream."""
+class FixedTruthSource:
+    """Base of the sources whose truth does not move: ``dim``, ``mean`` and ``cov``
+    come from ``_mean`` and ``_cov`` (copies, so a caller cannot change the truth)."""
 
-    def __init__(self, mean, cov, seed: int = 0) -> None:
-        self._mean = as_mean(mean, "mean")
-        self._cov = as_spd(cov, "cov", self._mean.shape[0])
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
-        self.seed = int(seed)
-        self._chol = np.linalg.cholesky(self._cov)
-        self._rng = np.random.Generator(np.random.PCG64(self.seed))
-        self.drawn = 0
+    _mean: np.ndarray
+    _cov: np.ndarray
 
     @property
     def dim(self) -> int:
@@ -64,6 +58,20 @@ class GaussianSource:
     @property
     def cov(self) -> np.ndarray:
         return self._cov.copy()
+
+
+class GaussianSource(FixedTruthSource):
+    """Samples of N(mean, cov) from a seeded PCG64 stream."""
+
+    def __init__(self, mean, cov, seed: int = 0) -> None:
+        self._mean = as_mean(mean, "mean")
+        self._cov = as_spd(cov, "cov", self._mean.shape[0])
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+        self.seed = int(seed)
+        self._chol = np.linalg.cholesky(self._cov)
+        self._rng = np.random.Generator(np.random.PCG64(self.seed))
+        self.drawn = 0
 
     def sample(self, n: int) -> np.ndarray:
         z = self._rng.standard_normal((int(n), self.dim))

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .options import as_mean, as_spd
+from .sources import FixedTruthSource
 
 #: target kinds, in the order the window lists them
 KINDS = ("gaussian", "student-t", "mixture", "drifting", "csv")
@@ -54,7 +55,7 @@ def _number(params: dict, key: str, default: float, what: str) -> float:
 
 
 # ----------------------------------------------------------------- Student-t
-class StudentTSource:
+class StudentTSource(FixedTruthSource):
     """Multivariate Student-t with ``df`` degrees of freedom: heavy tails, same moments.
 
     ``y = mean + sqrt(df / w) L z`` with ``w ~ chi2(df)``, ``z ~ N(0, I)`` and
@@ -76,18 +77,6 @@ class StudentTSource:
         self._chol = np.linalg.cholesky(self._cov * (df - 2.0) / df)
         _, self._rz, self._rw = _streams(seed, 3)  # stream 0 is left unused: heldout uses 3 and 4
         self.drawn = 0
-
-    @property
-    def dim(self) -> int:
-        return self._mean.shape[0]
-
-    @property
-    def mean(self) -> np.ndarray:
-        return self._mean.copy()
-
-    @property
-    def cov(self) -> np.ndarray:
-        return self._cov.copy()
 
     @property
     def description(self) -> str:
@@ -138,7 +127,7 @@ def mixture_from_moments(mean: np.ndarray, cov: np.ndarray, separation: float,
     return np.array([weight, 1.0 - weight]), means, np.stack([W, W])
 
 
-class MixtureSource:
+class MixtureSource(FixedTruthSource):
     """A two-component Gaussian mixture: a model the Gaussian family cannot fit.
 
     The truth is the mixture's overall mean and covariance (the best Gaussian
@@ -177,18 +166,6 @@ class MixtureSource:
         self._cov = 0.5 * (tot + tot.T)
         _, self._ru, self._rz = _streams(seed, 3)
         self.drawn = 0
-
-    @property
-    def dim(self) -> int:
-        return self.means.shape[1]
-
-    @property
-    def mean(self) -> np.ndarray:
-        return self._mean.copy()
-
-    @property
-    def cov(self) -> np.ndarray:
-        return self._cov.copy()
 
     @property
     def description(self) -> str:
@@ -617,7 +594,7 @@ def load_csv_cached(path: Any, columns: Any = None, header: bool | None = None,
     return hit
 
 
-class CsvSource:
+class CsvSource(FixedTruthSource):
     """Rows of a data file streamed in a shuffled order, reshuffled every pass (seeded).
 
     The truth is the mean and covariance (divided by N: the file is the whole
@@ -664,20 +641,8 @@ class CsvSource:
         return cls(f.data, seed, f.columns, standardize, f.problems, f.path, f.n_skipped)
 
     @property
-    def dim(self) -> int:
-        return self.data.shape[1]
-
-    @property
     def n_rows(self) -> int:
         return self.data.shape[0]
-
-    @property
-    def mean(self) -> np.ndarray:
-        return self._mean.copy()
-
-    @property
-    def cov(self) -> np.ndarray:
-        return self._cov.copy()
 
     @property
     def description(self) -> str:
