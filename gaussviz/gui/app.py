@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from ..core.presets import get_preset
-from ..core.settings import Settings, from_json
+from ..core.settings import Settings
 
 #: the screenshot waits at most this long for the first update (numba compiles on a first start)
 FIRST_FRAME_TIMEOUT_S = 20.0
@@ -27,16 +27,9 @@ def settings_for(args: argparse.Namespace) -> Settings:
     if preset and session:
         raise ValueError("use --preset or --session, not both")
     if session:
-        try:
-            text = Path(session).read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ValueError(f"session {session}: not a text (UTF-8) file") from None
-        except OSError as e:
-            raise ValueError(f"session {session}: {e.strerror or e}") from None
-        try:
-            return from_json(text)
-        except ValueError as e:
-            raise ValueError(f"{session}: {e}") from None
+        from ..cli import read_session  # the one reader of session files given on the command line
+
+        return read_session(session)
     return get_preset(preset or "seed-question")
 
 

@@ -42,7 +42,7 @@ def test_session_file_is_loaded(tmp_path):
     ("{not json", [], "not valid JSON (line 1"),
     ('{"target": {}, "start": {}}', [], "missing key 'estimator'"),
     (None, [], "No such file"),
-    (b"\xff\xfe\x00bad", [], "not a text (UTF-8) file"),
+    (b"\xff\xfe\x00bad", [], "not UTF-8"),
     ("{}", ["--preset", "seed-question"], "use --preset or --session, not both"),
 ])
 def test_bad_session_exits_2_with_one_line(tmp_path, capsys, content, argv_extra, message):
