@@ -166,8 +166,12 @@ class StabilityTab(QtWidgets.QWidget):
         ll = QtWidgets.QVBoxLayout(left)
         ll.addLayout(form)
         ll.addLayout(buttons)
-        ll.addWidget(self.status)
-        ll.addStretch(1)
+        # the label takes the free height (a word-wrapped label next to a stretch
+        # gets only its one-line height and cuts the summary off)
+        self.status.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
+        self.status.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred,
+                                  QtWidgets.QSizePolicy.Policy.Expanding)
+        ll.addWidget(self.status, 1)
         left.setMaximumWidth(460)
 
         self.map_label = MapLabel()
