@@ -132,6 +132,8 @@ class RunLoop:
         self._session_start = session
         self.changes: list[dict] = []
         self._scheduled = [dict(c) for c in changes]
+        #: how many of the scheduled changes have been applied (the window syncs its controls)
+        self.replayed = 0
         self._session_cache: dict | None = None
         self._recent = np.zeros((RECENT_SAMPLES, source.dim))
         self._n_recent = 0
@@ -248,6 +250,7 @@ class RunLoop:
                 self.apply_change(c["field"], c["value"], c["chain"])
             except (ValueError, TypeError) as e:
                 raise ValueError(f"session change at update {c['step']} ({c['field']}): {e}") from None
+            self.replayed += 1
 
     def advance(self, n_updates: int) -> None:
         """Run n_updates updates of every running chain on fresh samples of the stream.

@@ -69,6 +69,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker = RunWorker(self.model.settings, running=running)
         self._modified = False
         self._last_seq = -1
+        #: replayed session changes already mirrored in the controls, and a guard so
+        #: mirroring them does not send them back to the worker
+        self._replayed_seen = 0
+        self._syncing = False
         self._frame_times: deque[float] = deque(maxlen=120)
         self.frames_drawn = 0
         self.shown_snapshot: Snapshot | None = None
@@ -270,10 +274,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker.send("rebuild", self.settings.copy())
 
     def _on_setting_changed(self, path: str) -> None:
+        if self._syncing:  # the run already has this value (a replayed session change)
+            return
         self._modified = True
         self._show_explanation()
         e = self.settings.estimator
         if path not in LIVE_PATHS:
+            # A new target or start is a new experiment: a loaded session's live changes
+            # no longer apply to it (Reset keeps them: it replays the session).
+            self.settings.changes = []
             if path == "target.dim":
                 self._update_cloud_axes()
             self._rebuild()
@@ -406,6 +415,10 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self.shown_snapshot = snap
         self._update_cloud_axes()
+        replayed = int(snap.extra.get("replayed", 0))
+        if replayed != self._replayed_seen:
+            self._replayed_seen = replayed
+            self._mirror_run_settings(snap.chain.settings)
         now = time.perf_counter()
         self._frame_times.append(now)
         self.frames_drawn += 1
@@ -425,6 +438,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_rate.setText(f"{_si(float(snap.extra.get('updates_per_s', 0.0)))} updates/s")
         self.status_fps.setText(f"{self.fps():.0f} frames/s")
         self.status_alpha.setText(f"α_t = {c.alpha_t:.3g}" if math.isfinite(c.alpha_t) else "α_t = –")
+
+    def _mirror_run_settings(self, chain_settings: dict) -> None:
+        """Show in the controls what a replayed session changed in the run (alpha dragged at
+        update N, ...), without sending it back to the worker."""
+        values = {f"estimator.{k}": v for k, v in chain_settings.items() if f"estimator.{k}" in LIVE_PATHS}
+        self._syncing = True
+        try:
+            self.model.set_many(values)
+        except ValueError:
+            pass  # e.g. a batch size the compared estimators don't share yet: keep the controls
+        finally:
+            self._syncing = False
 
     def fps(self) -> float:
         """Redraws per second over the last second."""

@@ -342,7 +342,7 @@ class RunWorker(QtCore.QObject):
         cpu = time.thread_time()
         snap = run.snapshot(extra={
             "running": self._running, "updates_per_s": self._rate, "chunk": self._n_fast,
-            "speed": self._speed,
+            "speed": self._speed, "replayed": run.replayed,
         })
         # CPU time, not wall time: waiting for the GIL while the GUI draws is not the
         # snapshot's cost and must not slow the publishing down (as for chunk sizing).
