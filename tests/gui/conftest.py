@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
+import gc
+import os
+
 import pytest
 
 from gaussviz.core.presets import get_preset
@@ -9,6 +13,22 @@ from gaussviz.gui.window import MainWindow
 
 #: generous: the first run in a process loads the numba cache
 WAIT_MS = 10_000
+
+try:
+    _trim = ctypes.CDLL("libc.so.6").malloc_trim
+except (OSError, AttributeError):  # not glibc: measure without the trim
+    _trim = None
+
+
+def rss_mb() -> float:
+    """Resident memory held, in MB, after gc and glibc's malloc_trim (freed heap handed
+    back first: otherwise malloc's free lists swing RSS by several MB either way)."""
+    gc.collect()
+    if _trim is not None:
+        _trim(0)
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 @pytest.fixture(scope="session", autouse=True)

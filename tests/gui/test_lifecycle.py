@@ -16,9 +16,7 @@ and the widget count returns to its start.
 
 from __future__ import annotations
 
-import ctypes
 import gc
-import os
 import threading
 import time
 import weakref
@@ -31,7 +29,7 @@ from gaussviz.core.options import PARAMETERIZATIONS as _PARAMS
 from gaussviz.core.presets import get_preset
 from gaussviz.gui.window import MainWindow
 
-from .conftest import WAIT_MS
+from .conftest import WAIT_MS, rss_mb
 
 pytestmark = pytest.mark.qt_log_ignore(r"propagateSizeHints")
 PARAMETERIZATIONS = list(_PARAMS)
@@ -45,20 +43,6 @@ WINDOW_BOUND_MB = 30.0
 SECOND_HALF_BOUND_MB = 5.0
 SWITCH_BOUND_MB = 10.0
 
-try:
-    _libc = ctypes.CDLL("libc.so.6")
-    _trim = _libc.malloc_trim
-except (OSError, AttributeError):  # not glibc: measure without the trim
-    _trim = None
-
-
-def rss_mb() -> float:
-    gc.collect()
-    if _trim is not None:
-        _trim(0)
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def threads_now() -> set[threading.Thread]:

@@ -12,9 +12,6 @@ diverges early, so the history's "no data" path runs the whole time.
 
 from __future__ import annotations
 
-import ctypes
-import gc
-import os
 import time
 
 import numpy as np
@@ -23,6 +20,8 @@ import pytest
 from gaussviz.core.presets import ILL_COV, PRESETS, get_preset
 from gaussviz.core.settings import EstimatorSettings, Settings, StartSettings, TargetSettings
 from gaussviz.gui.window import MainWindow
+
+from .conftest import rss_mb
 
 pytestmark = pytest.mark.qt_log_ignore(r"propagateSizeHints")
 
@@ -33,22 +32,6 @@ WARM_UP = 500_000
 RSS_SLACK_MB = 16.0
 RSS_SLACK_SECOND_HALF_MB = 4.0
 TIMEOUT_MS = 120_000
-
-
-try:
-    _trim = ctypes.CDLL("libc.so.6").malloc_trim
-except (OSError, AttributeError):  # not glibc
-    _trim = None
-
-
-def rss_mb() -> float:
-    """Resident memory held (freed heap handed back first: after other tests, malloc's free
-    lists otherwise swing RSS by several MB either way)."""
-    gc.collect()
-    if _trim is not None:
-        _trim(0)
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def settings() -> Settings:
