@@ -15,7 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import __version__
-from .core.options import DIRECTIONS, OBJECTIVES, PARAMETERIZATIONS, SCHEDULES
+from .core.options import DIRECTIONS, OBJECTIVES, SCHEDULES
+from .core.parameterizations import NAMES as PARAMETERIZATIONS
 from .core.presets import PRESETS, get_preset
 from .core.runloop import Snapshot
 from .core.settings import Settings, build_run

@@ -15,21 +15,9 @@ from typing import Any
 import numpy as np
 
 from . import kernels as kn
-from .options import (
-    DIRECTIONS,
-    OBJECTIVES,
-    PARAMETERIZATIONS,
-    SCHEDULES,
-    SYMMETRIZABLE,
-    _is_complex,
-    as_mean,
-    as_samples,
-    as_spd,
-    check_alpha,
-    check_batch_size,
-    check_choice,
-    effective_sign,
-)
+from . import parameterizations as pz
+from .options import DIRECTIONS, OBJECTIVES, SCHEDULES, effective_sign
+from .validation import as_mean, as_samples, as_spd, check_alpha, check_batch_size, check_choice, is_complex
 
 #: chain-updates per call above which the chains run on all cores
 PARALLEL_WORK = 200_000
@@ -54,7 +42,7 @@ class Divergence:
 
 def divergence_message(parameterization: str, status: int, step: int, detail: int, value: float) -> str:
     """A sentence a person understands, e.g. for the banner in the window."""
-    what = "Lambda (the precision matrix)" if parameterization == "precision" else "Sigma"
+    what = pz.get(parameterization).matrix
     if status == kn.NON_FINITE:
         part = "the mean mu" if detail == kn.DETAIL_MEAN else what
         return f"{part} became non-finite ({value}) at update {step}"
@@ -78,18 +66,8 @@ def divergence_message(parameterization: str, status: int, step: int, detail: in
 
 
 def sigma_to_stored(code: int, sigma: np.ndarray) -> np.ndarray:
-    """Stored parameter of a parameterization for a given covariance (symmetric part used)."""
-    s = 0.5 * (sigma + np.swapaxes(sigma, -1, -2))
-    if code in (kn.COVARIANCE, kn.NATURAL):
-        return s.copy()
-    if code == kn.PRECISION:
-        p = np.linalg.inv(s)
-        return 0.5 * (p + np.swapaxes(p, -1, -2))
-    L = np.linalg.cholesky(s)
-    if code == kn.LOG_CHOLESKY:
-        idx = np.arange(L.shape[-1])
-        L[..., idx, idx] = np.log(L[..., idx, idx])
-    return L
+    """Stored parameter of a parameterization (by kernel code) for a given covariance."""
+    return pz.by_code(code).to_stored(sigma)
 
 
 def _per_chain(value: Any, K: int, name: str) -> list:
@@ -107,7 +85,7 @@ def _per_chain(value: Any, K: int, name: str) -> list:
 
 def _float_array(value: Any, name: str) -> np.ndarray:
     """A float array of the argument, or a ValueError naming it (not numpy's own message)."""
-    if _is_complex(value):
+    if is_complex(value):
         raise ValueError(f"{name} must be real numbers; got complex values")
     try:
         return np.array(value, dtype=float)
@@ -163,9 +141,8 @@ class BatchEstimator:
         self.d = d
         self.K = K
         self.batch_size = check_batch_size(batch_size)
-        self._params = [check_choice("parameterization", p, PARAMETERIZATIONS)
-                        for p in _per_chain(parameterization, K, "parameterization")]
-        self._codes = np.array([PARAMETERIZATIONS[p] for p in self._params], dtype=np.int64)
+        self._params = [pz.get(p).name for p in _per_chain(parameterization, K, "parameterization")]
+        self._codes = np.array([pz.get(p).code for p in self._params], dtype=np.int64)
         self._alphas = np.array([check_alpha(a) for a in _per_chain(alpha, K, "alpha")])
         self._objectives = [check_choice("objective", o, OBJECTIVES) for o in _per_chain(objective, K, "objective")]
         self._directions = [check_choice("direction", o, DIRECTIONS) for o in _per_chain(direction, K, "direction")]
@@ -283,7 +260,7 @@ class BatchEstimator:
 
     def set_parameterization(self, parameterization: str, chains=None) -> None:
         """Switch the update rule keeping the current mean and covariance."""
-        code = PARAMETERIZATIONS[check_choice("parameterization", parameterization, PARAMETERIZATIONS)]
+        code = pz.get(parameterization).code
         covs = self.covs
         for i in self._chains(chains):
             self._th[i] = sigma_to_stored(code, covs[i])
@@ -387,12 +364,10 @@ class Estimator:
         if c.ndim == 2 and c.shape[0] == c.shape[1] and c.shape[0] != d:
             raise ValueError(f"cov must have shape ({d}, {d}) to match mean of length {d}; got shape {c.shape}")
         c = as_spd(c, "cov", d)
-        check_choice("parameterization", parameterization, PARAMETERIZATIONS)
+        pz.get(parameterization)
         if not isinstance(symmetrize, (bool, np.bool_)):
+            # (for rules symmetric by construction the switch changes nothing; it is accepted)
             raise ValueError(f"symmetrize must be True or False; got {symmetrize!r}")
-        if symmetrize and parameterization not in SYMMETRIZABLE:
-            # Symmetric by construction: the switch changes nothing, accept it.
-            pass
         self._b = BatchEstimator(m, c, parameterization, alpha, objective, direction,
                                  schedule, batch_size, bool(symmetrize))
         self._pending = np.empty((0, m.shape[0]))

@@ -53,7 +53,9 @@ from typing import Any
 import numpy as np
 
 from .estimator import BatchEstimator
-from .options import PARAMETERIZATIONS, as_mean, check_choice, effective_sign
+from . import parameterizations as pz
+from .options import effective_sign
+from .validation import as_mean
 
 #: chains and horizon of the empirical forecast by default
 DEFAULT_CHAINS = 32
@@ -71,6 +73,8 @@ class LinearBound:
     pd_limit: float
     eigs: np.ndarray
     basis: str
+    #: the bound's formula in words (from the parameterization's spec)
+    why: str = ""
 
     @property
     def text(self) -> str:
@@ -79,15 +83,9 @@ class LinearBound:
             return ("wrong sign: the expected update walks away from the MLE at every alpha "
                     "(linearized factors 1 + alpha t > 1)")
         head = f"linearized bound (eigenvalues of the {self.basis}: {lo:.3g} to {hi:.3g}): alpha < {self.alpha_max:.3g}"
-        p = self.parameterization
-        if p == "covariance":
-            why = f"min(2 l_min, 4 l_min^2) = min({self.mean_bound:.3g}, {self.cov_bound:.3g})"
-        elif p == "precision":
-            why = f"min(2 l_min, 4 / l_max^2) = min({self.mean_bound:.3g}, {self.cov_bound:.3g})"
-        elif p == "natural":
-            why = "the expected update is stable for alpha < 2, but one step stays positive definite only for alpha < 1"
-        else:
-            why = f"min(2 l_min, 2 / t_max) = min({self.mean_bound:.3g}, {self.cov_bound:.3g})"
+        why = self.why
+        if math.isinf(self.pd_limit):
+            why = f"{why} = min({self.mean_bound:.3g}, {self.cov_bound:.3g})"
         return f"{head}; {why}. Noise makes divergence likely far below this: see the forecast."
 
 
@@ -102,29 +100,6 @@ def _spd_eigs(cov: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     return ev, Q
 
 
-def cholesky_operator(cov: Any, log_diagonal: bool = False) -> np.ndarray:
-    """Matrix of the linearized expected Cholesky update's operator T on the lower-triangle entries.
-
-    The update near the fixed point is ``E -> E - a T(E)``. With
-    ``log_diagonal`` the coordinates are those of ``log-cholesky``.
-    """
-    c = np.asarray(cov, dtype=float)
-    c = 0.5 * (c + c.T)
-    d = c.shape[0]
-    L = np.linalg.cholesky(c)
-    P = np.linalg.inv(c)
-    Linv_T = np.linalg.inv(L).T
-    idx = [(i, j) for i in range(d) for j in range(i + 1)]
-    scale = np.array([L[i, i] if (log_diagonal and i == j) else 1.0 for i, j in idx])
-    M = np.empty((len(idx), len(idx)))
-    for col, (i, j) in enumerate(idx):
-        E = np.zeros((d, d))
-        E[i, j] = scale[col]
-        T = np.tril(P @ E + Linv_T @ E.T @ Linv_T)
-        M[:, col] = [T[a, b] * scale[row] for row, (a, b) in enumerate(idx)]
-    return M
-
-
 def linear_bound(parameterization: str, cov: Any, sign: float = 1.0, basis: str = "true covariance") -> LinearBound:
     """The linearized bound at covariance ``cov`` (module docstring has the derivations).
 
@@ -134,26 +109,11 @@ def linear_bound(parameterization: str, cov: Any, sign: float = 1.0, basis: str 
     estimate tolerates (e.g. after a start far too small), which is a local
     reading, not a convergence criterion; ``basis`` names which one for the text.
     """
-    check_choice("parameterization", parameterization, PARAMETERIZATIONS)
+    spec = pz.get(parameterization)
     ev, _ = _spd_eigs(cov, basis)
-    lo, hi = float(ev[0]), float(ev[-1])
-    pd_limit = math.inf
-    if parameterization == "natural":
-        mean_b, cov_b, pd_limit = 2.0, 2.0, 1.0
-    else:
-        mean_b = 2.0 * lo
-        if parameterization == "covariance":
-            cov_b = 4.0 * lo * lo
-        elif parameterization == "precision":
-            cov_b = 4.0 / (hi * hi)
-        else:
-            M = cholesky_operator(cov, log_diagonal=parameterization == "log-cholesky")
-            t = np.linalg.eigvals(M).real
-            cov_b = 2.0 / float(np.max(t))
-    alpha_max = min(mean_b, cov_b, pd_limit)
-    if sign < 0:
-        alpha_max = 0.0
-    return LinearBound(parameterization, alpha_max, mean_b, cov_b, pd_limit, ev, basis)
+    b = spec.bound(ev, np.asarray(cov, dtype=float))
+    alpha_max = 0.0 if sign < 0 else min(b.mean, b.cov, b.pd)
+    return LinearBound(spec.name, alpha_max, b.mean, b.cov, b.pd, ev, basis, b.why)
 
 
 # ------------------------------------------------------------- empirical
@@ -323,7 +283,6 @@ __all__ = [
     "Forecast",
     "LinearBound",
     "chain_bound",
-    "cholesky_operator",
     "empirical_forecast",
     "forecast_chain",
     "linear_bound",

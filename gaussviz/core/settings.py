@@ -13,17 +13,9 @@ import numpy as np
 
 from .. import __version__
 from .estimator import BatchEstimator
-from .options import (
-    DIRECTIONS,
-    OBJECTIVES,
-    PARAMETERIZATIONS,
-    SCHEDULES,
-    as_mean,
-    as_spd,
-    check_alpha,
-    check_batch_size,
-    check_choice,
-)
+from . import parameterizations as pz
+from .options import DIRECTIONS, OBJECTIVES, SCHEDULES
+from .validation import as_mean, as_spd, check_alpha, check_batch_size, check_choice
 from .runloop import RunLoop, check_changes
 from .sources import GaussianSource
 
@@ -46,7 +38,7 @@ class EstimatorSettings:
     symmetrize: bool = False
 
     def validate(self) -> None:
-        check_choice("parameterization", self.parameterization, PARAMETERIZATIONS)
+        pz.get(self.parameterization)
         check_alpha(self.alpha)
         check_choice("objective", self.objective, OBJECTIVES)
         check_choice("direction", self.direction, DIRECTIONS)

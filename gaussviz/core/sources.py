@@ -11,7 +11,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .options import as_mean, as_spd
+from .validation import as_mean, as_spd
 
 
 @runtime_checkable

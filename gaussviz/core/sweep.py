@@ -28,7 +28,8 @@ import numpy as np
 
 from .estimator import BatchEstimator
 from .metrics import eig_and_kl
-from .options import PARAMETERIZATIONS, check_alpha, check_choice
+from . import parameterizations as pz
+from .validation import check_alpha, check_choice
 from .presets import ILL_COV
 from .settings import (
     MAX_DIM,
@@ -188,7 +189,7 @@ def make_spec(
     alpha_min: float = 1e-4,
     alpha_max: float = 1.0,
     alpha_count: int = 40,
-    parameterizations: Sequence[str] = tuple(PARAMETERIZATIONS),
+    parameterizations: Sequence[str] = pz.NAMES,
     axis: str = "cov0-scale",
     axis_values: Sequence[float] | None = None,
     seeds: int = 8,
@@ -215,7 +216,7 @@ def make_spec(
     if not params:
         raise ValueError("choose at least one parameterization")
     for p in params:
-        check_choice("parameterization", p, PARAMETERIZATIONS)
+        pz.get(p)
     dup = sorted({p for p in params if params.count(p) > 1})
     if dup:
         raise ValueError(f"parameterization listed twice: {', '.join(dup)}")

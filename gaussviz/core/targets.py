@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .options import as_mean, as_spd
+from .validation import as_mean, as_spd
 from .sources import FixedTruthSource
 
 #: target kinds, in the order the window lists them

@@ -25,7 +25,7 @@ from dataclasses import asdict, replace
 
 from PySide6 import QtCore, QtWidgets
 
-from ..core.options import PARAMETERIZATIONS
+from ..core.parameterizations import NAMES as PARAMETERIZATIONS
 from ..core.settings import EstimatorSettings, Settings
 from . import style
 from .controls import ALPHA_MAX, ALPHA_MIN, BAD, SettingsModel, _combo, _select, format_alpha

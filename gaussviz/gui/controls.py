@@ -17,17 +17,9 @@ import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 from superqt import QDoubleSlider
 
-from ..core.options import (
-    DIRECTIONS,
-    OBJECTIVES,
-    PARAMETERIZATION_HELP,
-    PARAMETERIZATIONS,
-    SCHEDULES,
-    SYMMETRIZABLE,
-    as_mean,
-    as_spd,
-    sign_effect,
-)
+from ..core.options import DIRECTIONS, OBJECTIVES, SCHEDULES, sign_effect
+from ..core.parameterizations import PARAMETERIZATIONS
+from ..core.validation import as_mean, as_spd
 from ..core.presets import PRESETS
 from ..core.settings import MAX_DIM, Settings
 
@@ -456,7 +448,7 @@ class ControlPanel(QtWidgets.QWidget):
         f.addRow("effect", self.sign_label)
         self.param = _combo([(p, p) for p in PARAMETERIZATIONS])
         for i, p in enumerate(PARAMETERIZATIONS):
-            self.param.setItemData(i, PARAMETERIZATION_HELP[p], QtCore.Qt.ItemDataRole.ToolTipRole)
+            self.param.setItemData(i, PARAMETERIZATIONS[p].help, QtCore.Qt.ItemDataRole.ToolTipRole)
         self.param.currentIndexChanged.connect(
             lambda _i: self._set("estimator.parameterization", self.param.currentData()))
         f.addRow("update", self.param)
@@ -595,8 +587,9 @@ class ControlPanel(QtWidgets.QWidget):
         self.sign_label.setStyleSheet(f"color: white; background: {GOOD if good else BAD}; "
                                       "padding: 3px; font-weight: bold; border-radius: 3px;")
         _select(self.param, e.parameterization)
-        self.param_help.setText(PARAMETERIZATION_HELP[e.parameterization])
-        applies = e.parameterization in SYMMETRIZABLE
+        spec = PARAMETERIZATIONS[e.parameterization]
+        self.param_help.setText(spec.help)
+        applies = spec.symmetrizable
         with QtCore.QSignalBlocker(self.symmetrize):
             # Shown unticked where it has no effect (the others are symmetric by construction);
             # the stored value comes back when covariance or precision is chosen again.

@@ -22,7 +22,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import __version__
 from ..core.fileio import atomic_write_bytes
-from ..core.options import PARAMETERIZATION_HELP
+from ..core.parameterizations import PARAMETERIZATIONS
 from ..core.sweep import SweepResult
 
 #: diverged fraction: light (one seed) to dark (all seeds)
@@ -220,7 +220,7 @@ def render_stability_map(result: SweepResult, width: int = 1600) -> tuple[QtGui.
             note_w = QtGui.QFontMetrics(painter.font()).horizontalAdvance(note) + px(16)
             help_w = grid_w - name_w - note_w
             help_text = QtGui.QFontMetrics(font(14)).elidedText(
-                PARAMETERIZATION_HELP.get(name, ""), QtCore.Qt.TextElideMode.ElideRight, max(0, help_w))
+                PARAMETERIZATIONS[name].help, QtCore.Qt.TextElideMode.ElideRight, max(0, help_w))
             text(left + name_w, y, help_w, panel_title_h, help_text, font(14), color="#555555")
             text(left + grid_w - note_w, y, note_w, panel_title_h, note, font(14, bold=True),
                  align=right_mid, color="#8b0000" if (frac[p] > 0).any() else "#084081")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core.options import PARAMETERIZATION_HELP, PARAMETERIZATIONS
+from ..core.parameterizations import PARAMETERIZATIONS
 from ..core.settings import Settings
 from ..core.sweep import AXES, SweepCancelled, SweepResult, SweepSpec, default_base, make_spec, run_sweep
 from .heatmap import MapGeometry, render_stability_map
@@ -117,7 +117,7 @@ class StabilityTab(QtWidgets.QWidget):
         for i, name in enumerate(PARAMETERIZATIONS):
             cb = QtWidgets.QCheckBox(name)
             cb.setChecked(True)
-            cb.setToolTip(PARAMETERIZATION_HELP.get(name, ""))
+            cb.setToolTip(PARAMETERIZATIONS[name].help)
             self.param_boxes[name] = cb
             params.addWidget(cb, i // 3, i % 3)
         form.addRow("parameterizations", params)

@@ -272,9 +272,9 @@ def test_closed_form_2x2_path_is_bit_identical_to_the_general_path(param, sym, n
     """d = 2 runs a scalar kernel; it must compute exactly what the general d kernel computes."""
     from gaussviz.core import kernels as kn
     from gaussviz.core.estimator import sigma_to_stored
-    from gaussviz.core.options import PARAMETERIZATIONS
+    from gaussviz.core.parameterizations import PARAMETERIZATIONS
 
-    code = PARAMETERIZATIONS[param]
+    code = PARAMETERIZATIONS[param].code
     rng = np.random.default_rng(n + 10 * sym)
     d = 2
     scratch = [np.empty((d, d)) for _ in range(5)] + [np.empty(d) for _ in range(4)]

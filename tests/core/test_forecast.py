@@ -9,11 +9,11 @@ import pytest
 from gaussviz.core import BatchEstimator
 from gaussviz.core.forecast import (
     chain_bound,
-    cholesky_operator,
     empirical_forecast,
     forecast_chain,
     linear_bound,
 )
+from gaussviz.core.parameterizations import cholesky_operator
 from gaussviz.core.presets import ILL_COV, get_preset
 from gaussviz.core.settings import build_run, build_source
 from gaussviz.core.targets import DriftingSource

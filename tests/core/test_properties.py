@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 
 from gaussviz.core import BatchEstimator, Estimator
 from gaussviz.core import kernels as kn
-from gaussviz.core.options import PARAMETERIZATIONS
+from gaussviz.core.parameterizations import PARAMETERIZATIONS
 from gaussviz.core.runloop import RunLoop
 from gaussviz.core.settings import (
     EstimatorSettings,
@@ -204,7 +204,7 @@ def kernel_candidate(param: str, sym: bool, sgn: float, a: float, mu: np.ndarray
     sigma, P, G, C, work = mats
     rbar, r, u, w = vecs
     mu2, th2 = mu.copy(), th.copy()
-    ok = kn.one_update(PARAMETERIZATIONS[param], sym, sgn, a, mu2, th2, np.ascontiguousarray(Yb), 0,
+    ok = kn.one_update(PARAMETERIZATIONS[param].code, sym, sgn, a, mu2, th2, np.ascontiguousarray(Yb), 0,
                        Yb.shape[0], sigma, P, G, rbar, C, r, u, w, work, np.empty(d, dtype=np.int64))
     return bool(ok), mu2, th2
 

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from PySide6 import QtWidgets
 
-from gaussviz.core.options import PARAMETERIZATIONS as _PARAMS
+from gaussviz.core.parameterizations import NAMES as _PARAMS
 from gaussviz.core.presets import get_preset
 from gaussviz.gui.window import MainWindow
 
