@@ -19,7 +19,8 @@ import pytest
 
 from gaussviz.cli import main
 from gaussviz.core.presets import PRESETS, get_preset
-from gaussviz.core.settings import EstimatorSettings, Settings, from_json, to_dict, to_json
+from gaussviz.core.session import from_json, to_json
+from gaussviz.core.settings import EstimatorSettings, Settings, to_dict
 
 # --------------------------------------------------------------- options
 #: (arguments after `gaussviz run`, fragments the message must contain)

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from gaussviz.cli import main
-from gaussviz.core.export import read_history_csv
-from gaussviz.core.settings import from_json, to_dict
+from gaussviz.core.history_csv import read_history_csv
+from gaussviz.core.session import from_json
+from gaussviz.core.settings import to_dict
 
 # The offscreen platform warns about size hints when the plots are laid out.
 pytestmark = pytest.mark.qt_log_ignore(r"propagateSizeHints")

@@ -52,8 +52,8 @@ from typing import Any
 
 import numpy as np
 
-from .estimator import BatchEstimator
 from . import parameterizations as pz
+from .estimator import BatchEstimator
 from .options import effective_sign
 from .validation import as_mean
 

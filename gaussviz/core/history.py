@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def _frozen(a: np.ndarray) -> np.ndarray:
+def frozen_copy(a: np.ndarray) -> np.ndarray:
     a = np.array(a, copy=True)
     a.flags.writeable = False
     return a
@@ -124,14 +124,14 @@ class History:
     def view(self) -> HistoryView:
         n = self.n
         return HistoryView(
-            steps=_frozen(self._steps[:n]),
-            alpha=_frozen(self._alpha[:, :n]),
-            mean=_frozen(self._mean[:, :n]),
-            cov=_frozen(self._cov[:, :n]),
-            eig=_frozen(self._eig[:, :n]),
-            kl=_frozen(self._kl[:, :n]),
-            asym=_frozen(self._asym[:, :n]),
-            ref_mean=_frozen(self._ref_mean[:n]),
-            ref_cov=_frozen(self._ref_cov[:n]),
-            ref_kl=_frozen(self._ref_kl[:n]),
+            steps=frozen_copy(self._steps[:n]),
+            alpha=frozen_copy(self._alpha[:, :n]),
+            mean=frozen_copy(self._mean[:, :n]),
+            cov=frozen_copy(self._cov[:, :n]),
+            eig=frozen_copy(self._eig[:, :n]),
+            kl=frozen_copy(self._kl[:, :n]),
+            asym=frozen_copy(self._asym[:, :n]),
+            ref_mean=frozen_copy(self._ref_mean[:n]),
+            ref_cov=frozen_copy(self._ref_cov[:n]),
+            ref_kl=frozen_copy(self._ref_kl[:n]),
         )

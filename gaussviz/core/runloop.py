@@ -7,83 +7,29 @@ worker thread can hand it to the GUI thread without locks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .estimator import BatchEstimator, Divergence
-from .history import History, HistoryView, _frozen
+from . import live
+from .estimator import BatchEstimator
+from .history import History, frozen_copy
 from .kernels import relative_asymmetry
+from .live import LIVE_CHANGES
 from .metrics import eig_and_kl, mean_loglik
 from .reference import RunningMLE
+from .snapshot import ChainState, Snapshot, available
 from .sources import SampleSource
 
 #: samples kept for the cloud plot
 RECENT_SAMPLES = 5000
 #: the most history points one chunk may add (a chunk of 1e6 updates records about this many)
 MAX_RECORDS_PER_CHUNK = 256
-
-
-@dataclass(frozen=True)
-class ChainState:
-    """One estimator's state at a snapshot."""
-
-    label: str
-    settings: dict
-    steps: int
-    mean: np.ndarray
-    cov: np.ndarray
-    eig: np.ndarray
-    kl: float
-    alpha_t: float
-    asymmetry: float
-    heldout_loglik: float
-    divergence: Divergence | None
-
-    @property
-    def condition_number(self) -> float:
-        lo, hi = float(self.eig[0]), float(self.eig[-1])
-        return hi / lo if lo > 0 else float("inf")
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything a view needs to draw one frame; never mutated after creation."""
-
-    step: int
-    n_samples: int
-    chains: tuple[ChainState, ...]
-    true_mean: np.ndarray | None
-    true_cov: np.ndarray | None
-    ref_mean: np.ndarray
-    ref_cov: np.ndarray
-    ref_kl: float
-    recent: np.ndarray
-    history: HistoryView
-    extra: dict = field(default_factory=dict)
-    #: the session that reproduces this run: settings at step 0, live changes so far, steps run
-    #: (a plain dict shared between snapshots: treat it as read-only)
-    session: dict | None = None
-
-    @property
-    def chain(self) -> ChainState:
-        return self.chains[0]
-
-
-def _available(x: float) -> float:
-    """A metric for a snapshot: finite, or NaN ("not available"), never inf.
-
-    KL is inf for a singular estimate (e.g. an exact MLE of samples whose noise the
-    float resolution swallowed) and can overflow for a collapsed one; plots and
-    exports drop NaN but choke on inf.
-    """
-    x = float(x)
-    return x if np.isfinite(x) else float("nan")
-
-
-#: the live changes a run records and a session replays
-CHANGE_FIELDS = ("alpha", "sign", "parameterization", "symmetrize", "schedule", "batch_size", "resume")
+#: the most sample values (floats) drawn at once, whatever the mini-batch and dimension (32 MB)
+SAMPLE_BUDGET = 4_000_000
+#: updates per ``advance`` call of a headless run (between progress reports)
+HEADLESS_CHUNK = 50_000
 
 
 def check_changes(changes: Any, n_chains: int) -> None:
@@ -99,8 +45,8 @@ def check_changes(changes: Any, n_chains: int) -> None:
             raise ValueError(f"changes[{i}].step must be an integer >= {last} (in order); got {step!r}")
         if isinstance(chain, bool) or not isinstance(chain, int) or not 0 <= chain < n_chains:
             raise ValueError(f"changes[{i}].chain must be an estimator index 0..{n_chains - 1}; got {chain!r}")
-        if name not in CHANGE_FIELDS:
-            raise ValueError(f"changes[{i}].field must be one of {', '.join(CHANGE_FIELDS)}; got {name!r}")
+        if name not in LIVE_CHANGES:
+            raise ValueError(f"changes[{i}].field must be one of {', '.join(LIVE_CHANGES)}; got {name!r}")
         last = step
 
 
@@ -200,34 +146,14 @@ class RunLoop:
     def apply_change(self, name: str, value: Any = None, chain: int = 0) -> None:
         """A live change before the next update, recorded so a session replays it at the same step.
 
-        ``resume`` clears every chain's divergence; the others apply to ``chain``.
+        Shared changes (``batch_size``, ``resume``) apply to every chain, the others to ``chain``.
         ValueError (nothing applied, nothing recorded) on a bad value.
         """
         est = self.estimator
-        if name not in CHANGE_FIELDS:
-            raise ValueError(f"unknown live change {name!r}; choose one of {', '.join(CHANGE_FIELDS)}")
+        change = live.get(name)
         if not (isinstance(chain, int) and 0 <= chain < est.K):
             raise ValueError(f"chain must be 0..{est.K - 1}; got {chain!r}")
-        if name == "alpha":
-            est.set_alpha(value, chains=[chain])
-            value = float(value)
-        elif name == "sign":
-            objective, direction = value
-            est.set_sign(objective, direction, chains=[chain])
-            value = [objective, direction]
-        elif name == "parameterization":
-            est.set_parameterization(value, chains=[chain])
-        elif name == "symmetrize":
-            est.set_symmetrize(value, chains=[chain])
-            value = bool(value)
-        elif name == "schedule":
-            est.set_schedule(value, chains=[chain])
-        elif name == "batch_size":
-            est.set_batch_size(value)
-            value = int(value)
-        else:
-            est.resume()
-            value = None
+        value = change.apply(est, value, chain)
         self.changes.append({"step": self.step, "chain": chain, "field": name, "value": value})
         self._session_cache = None
 
@@ -243,9 +169,16 @@ class RunLoop:
         out["steps"] = self.step
         return out
 
+    def _next_scheduled(self) -> int | None:
+        """The update before which the next scheduled change applies (None: none left)."""
+        if self.replayed < len(self._scheduled):
+            return self._scheduled[self.replayed]["step"]
+        return None
+
     def _apply_scheduled(self) -> None:
-        while self._scheduled and self._scheduled[0]["step"] <= self.step:
-            c = self._scheduled.pop(0)
+        # An index, not list.pop(0): replaying n changes stays O(n).
+        while (at := self._next_scheduled()) is not None and at <= self.step:
+            c = self._scheduled[self.replayed]
             try:
                 self.apply_change(c["field"], c["value"], c["chain"])
             except (ValueError, TypeError) as e:
@@ -261,8 +194,8 @@ class RunLoop:
         """
         n_updates = int(n_updates)
         self._apply_scheduled()
-        while self._scheduled and n_updates > 0 and self._scheduled[0]["step"] < self.step + n_updates:
-            first = self._scheduled[0]["step"] - self.step
+        while n_updates > 0 and (at := self._next_scheduled()) is not None and at < self.step + n_updates:
+            first = at - self.step
             self._advance(first)
             n_updates -= first
             self._apply_scheduled()
@@ -270,8 +203,15 @@ class RunLoop:
         self._apply_scheduled()  # a change right after the last update belongs to this step
 
     def _advance(self, n_updates: int) -> None:
-        if n_updates <= 0:
-            return
+        """Updates in pieces that draw at most SAMPLE_BUDGET sample values each, planned from
+        the mini-batch in force now (a replayed change may have made it 1 or 100,000)."""
+        per = max(1, SAMPLE_BUDGET // (self.estimator.batch_size * self.d))
+        while n_updates > 0:
+            n = min(n_updates, per)
+            self._advance_piece(n)
+            n_updates -= n
+
+    def _advance_piece(self, n_updates: int) -> None:
         est = self.estimator
         b = est.batch_size
         Y = np.ascontiguousarray(self.source.sample(n_updates * b))
@@ -315,6 +255,29 @@ class RunLoop:
         self.n_samples += Y.shape[0]
         self._remember(Y)
 
+    @property
+    def pending_changes(self) -> int:
+        """Scheduled (replayed) changes not applied yet."""
+        return len(self._scheduled) - self.replayed
+
+    def run_to(self, steps: int, progress: Callable[[int], None] | None = None,
+               chunk: int = HEADLESS_CHUNK) -> RunLoop:
+        """The headless run: advance to ``steps`` updates in chunks (the CLI, render and replays).
+
+        Stops early once every chain has diverged and no replayed change (e.g. a
+        Resume) is still to come. ``progress(step)`` is called after each chunk.
+        """
+        steps, chunk = int(steps), int(chunk)
+        if steps < 0:
+            raise ValueError(f"steps must be >= 0; got {steps}")
+        if chunk < 1:
+            raise ValueError(f"chunk must be >= 1; got {chunk}")
+        while self.step < steps and not (self.all_diverged and self.pending_changes == 0):
+            self.advance(min(chunk, steps - self.step))
+            if progress is not None:
+                progress(self.step)
+        return self
+
     def snapshot(self, extra: dict | None = None) -> Snapshot:
         """An immutable picture of the run now."""
         est = self.estimator
@@ -330,19 +293,19 @@ class RunLoop:
             ll = mean_loglik(means[k], c, self._heldout) if self._heldout is not None else float("nan")
             chains.append(ChainState(
                 label=labels[k], settings=est.settings(k), steps=int(est._steps[k]),
-                mean=_frozen(means[k]), cov=_frozen(c), eig=_frozen(eig[k]),
-                kl=_available(kl[k]), alpha_t=float(alpha_t[k]), asymmetry=asym,
-                heldout_loglik=_available(ll), divergence=est.divergence(k),
+                mean=frozen_copy(means[k]), cov=frozen_copy(c), eig=frozen_copy(eig[k]),
+                kl=available(kl[k]), alpha_t=float(alpha_t[k]), asymmetry=asym,
+                heldout_loglik=available(ll), divergence=est.divergence(k),
             ))
         ref = self.reference
         if ref.n > self.d and tm is not None:
-            ref_kl = _available(eig_and_kl(ref.mean[None], ref.cov[None], tm, tc)[1][0])
+            ref_kl = available(eig_and_kl(ref.mean[None], ref.cov[None], tm, tc)[1][0])
         else:
             ref_kl = float("nan")
         return Snapshot(
             step=self.step, n_samples=self.n_samples, chains=tuple(chains),
-            true_mean=None if tm is None else _frozen(tm), true_cov=None if tc is None else _frozen(tc),
-            ref_mean=_frozen(ref.mean), ref_cov=_frozen(ref.cov), ref_kl=ref_kl,
-            recent=_frozen(self.recent()), history=self.history.view(), extra=dict(extra or {}),
+            true_mean=None if tm is None else frozen_copy(tm), true_cov=None if tc is None else frozen_copy(tc),
+            ref_mean=frozen_copy(ref.mean), ref_cov=frozen_copy(ref.cov), ref_kl=ref_kl,
+            recent=frozen_copy(self.recent()), history=self.history.view(), extra=dict(extra or {}),
             session=self.session(),
         )

@@ -4,7 +4,6 @@ and what ``build_run`` turns into a running ``RunLoop``.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
@@ -12,12 +11,12 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from .estimator import BatchEstimator
 from . import parameterizations as pz
+from .estimator import BatchEstimator
 from .options import DIRECTIONS, OBJECTIVES, SCHEDULES
-from .validation import as_mean, as_spd, check_alpha, check_batch_size, check_choice
 from .runloop import RunLoop, check_changes
 from .sources import GaussianSource
+from .validation import MAX_ALPHA, MAX_BATCH, as_mean, as_spd, check_alpha, check_batch_size, check_choice
 
 SESSION_FORMAT = 1
 MAX_DIM = 50
@@ -39,11 +38,11 @@ class EstimatorSettings:
 
     def validate(self) -> None:
         pz.get(self.parameterization)
-        check_alpha(self.alpha)
+        check_alpha(self.alpha, hi=MAX_ALPHA)
         check_choice("objective", self.objective, OBJECTIVES)
         check_choice("direction", self.direction, DIRECTIONS)
         check_choice("schedule", self.schedule, SCHEDULES)
-        check_batch_size(self.batch_size)
+        check_batch_size(self.batch_size, hi=MAX_BATCH)
         if not isinstance(self.symmetrize, bool):
             raise ValueError(f"symmetrize must be true or false; got {self.symmetrize!r}")
 
@@ -127,8 +126,12 @@ class Settings:
         self.target.validate()
         self.start.validate(self.target.dim)
         self.estimator.validate()
-        for c in self.compare:
-            c.validate()
+        for i, c in enumerate(self.compare):
+            try:
+                c.validate()
+            except ValueError as e:
+                raise ValueError(f"compare[{i}].{e}" if str(e).split(" ", 1)[0].isidentifier()
+                                 else f"compare[{i}]: {e}") from None
         if any(c.batch_size != self.estimator.batch_size for c in self.compare):
             raise ValueError("compared estimators must share the mini-batch size")
         if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
@@ -298,34 +301,6 @@ def _in_section(where: str, check) -> None:
         raise ValueError(f"session: '{where}': {msg}" if where else f"session: {msg}") from None
 
 
-def _plain(x: Any, where: str) -> Any:
-    """A JSON-ready copy (numpy values as Python ones); ValueError naming a non-finite number's key."""
-    if isinstance(x, dict):
-        return {k: _plain(v, f"{where}.{k}" if where else str(k)) for k, v in x.items()}
-    if isinstance(x, np.ndarray):
-        x = x.tolist()
-    if isinstance(x, (list, tuple)):
-        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(x)]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        raise ValueError(f"session: '{where}' is {x!r}: a session stores finite numbers only")
-    return x
-
-
-def to_json(s: Settings) -> str:
-    """The session file text; refuses NaN and inf (JSON has no such numbers; loading would fail)."""
-    return json.dumps(_plain(to_dict(s), ""), indent=2, allow_nan=False)
-
-
-def from_json(text: str) -> Settings:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ValueError(f"session: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
-    return from_dict(data)
-
-
 __all__ = [
     "EstimatorSettings",
     "Settings",
@@ -336,8 +311,6 @@ __all__ = [
     "build_source",
     "cov_from_condition",
     "from_dict",
-    "from_json",
     "replace",
     "to_dict",
-    "to_json",
 ]

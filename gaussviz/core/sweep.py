@@ -26,10 +26,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from . import parameterizations as pz
 from .estimator import BatchEstimator
 from .metrics import eig_and_kl
-from . import parameterizations as pz
-from .validation import check_alpha, check_choice
 from .presets import ILL_COV
 from .settings import (
     MAX_DIM,
@@ -41,6 +40,7 @@ from .settings import (
     from_dict,
     to_dict,
 )
+from .validation import check_alpha, check_choice
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,14 @@ def is_complex(x: Any) -> bool:
         return False
 
 
-def check_alpha(alpha: Any, name: str = "alpha") -> float:
+#: the largest learning rate a run's settings, a session or a live change may ask for (the core's
+#: estimators take any positive rate; the window's slider and the CLI end here)
+MAX_ALPHA = 1.0
+#: the largest mini-batch a run's settings, a session or a live change may ask for
+MAX_BATCH = 100_000
+
+
+def check_alpha(alpha: Any, name: str = "alpha", hi: float = math.inf) -> float:
     if isinstance(alpha, (bool, np.bool_)) or is_complex(alpha) or (
             isinstance(alpha, np.ndarray) and alpha.ndim > 0):
         raise ValueError(f"{name} must be a positive finite number; got {alpha!r}")
@@ -36,12 +43,16 @@ def check_alpha(alpha: Any, name: str = "alpha") -> float:
         raise ValueError(f"{name} must be a positive finite number; got {alpha!r}") from None
     if not math.isfinite(a) or a <= 0.0:
         raise ValueError(f"{name} must be a positive finite number; got {alpha!r}")
+    if a > hi:
+        raise ValueError(f"{name} must be at most {hi:g}; got {a:g}")
     return a
 
 
-def check_batch_size(batch_size: Any) -> int:
+def check_batch_size(batch_size: Any, hi: int | None = None) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")
+    if hi is not None and batch_size > hi:
+        raise ValueError(f"batch_size must be at most {hi}; got {batch_size}")
     return int(batch_size)
 
 

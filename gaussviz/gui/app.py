@@ -12,6 +12,7 @@ from pathlib import Path
 from PySide6 import QtCore, QtWidgets
 
 from ..core.presets import get_preset
+from ..core.session import read_session
 from ..core.settings import Settings
 
 #: the screenshot waits at most this long for the first update (numba compiles on a first start)
@@ -27,8 +28,6 @@ def settings_for(args: argparse.Namespace) -> Settings:
     if preset and session:
         raise ValueError("use --preset or --session, not both")
     if session:
-        from ..cli import read_session  # the one reader of session files given on the command line
-
         return read_session(session)
     return get_preset(preset or "seed-question")
 

@@ -19,9 +19,9 @@ from superqt import QDoubleSlider
 
 from ..core.options import DIRECTIONS, OBJECTIVES, SCHEDULES, sign_effect
 from ..core.parameterizations import PARAMETERIZATIONS
-from ..core.validation import as_mean, as_spd
 from ..core.presets import PRESETS
 from ..core.settings import MAX_DIM, Settings
+from ..core.validation import as_mean, as_spd
 
 ALPHA_MIN = 1e-5
 ALPHA_MAX = 1.0

@@ -19,7 +19,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from . import style
 
 if TYPE_CHECKING:
-    from gaussviz.core.runloop import Snapshot
+    from ..core.snapshot import Snapshot
 
 #: components of the mean (and eigenvalues of Sigma) drawn per chain; above this
 #: the mean plot shows the cloud's pair and the covariance plot the extremes.

@@ -2,7 +2,7 @@
 
 The plots are laid out at a fixed logical size (about the window's plot area at
 its default size), then exported by the same code as the window's Export all
-(``gui.export``), so a rendered PNG looks like the window's export of the same
+(``gui.image_export``), so a rendered PNG looks like the window's export of the same
 run. Qt must be imported after ``prepare_headless`` has chosen the offscreen
 platform when there is no display.
 """
@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from ..core.runloop import Snapshot
 from ..core.settings import Settings
+from ..core.snapshot import Snapshot
 
 #: logical size of the plot grid (the window's plot area at its default 1600 x 1000 is about this)
 RENDER_SIZE = (1200, 860)
@@ -32,8 +32,8 @@ def render_files(snap: Snapshot, settings: Settings, formats: Sequence[str] = ("
     from PySide6 import QtCore
 
     from .app import _qt_message
-    from .export import build_files
     from .heatmap import ensure_gui_app
+    from .image_export import build_files
     from .plots import LivePlots
 
     new_app = QtCore.QCoreApplication.instance() is None

@@ -167,7 +167,7 @@ class TargetKindView(QtWidgets.QWidget):
             self._loaded_path = ""
             return
         try:
-            everything = targets.load_csv_cached(path)
+            everything = targets.csv_file({"path": path})
         except ValueError as e:
             self.columns.clear()
             self._loaded_path = ""
@@ -202,7 +202,7 @@ class TargetKindView(QtWidgets.QWidget):
             return
         p = t.params
         try:
-            f = targets.load_csv_cached(p["path"], p.get("columns"), p.get("header"), p.get("delimiter"))
+            f = targets.csv_file(p)
         except (ValueError, KeyError):
             return
         if not f.n_skipped:

@@ -13,15 +13,15 @@ import os
 import sys
 import time
 from collections import deque
-from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.presets import PRESETS, get_preset
-from ..core.runloop import Snapshot
-from ..core.settings import Settings, from_json
+from ..core.session import SessionError, read_session
+from ..core.settings import Settings
+from ..core.snapshot import Snapshot
 from .controls import BAD, LIVE_PATHS, ControlPanel, SettingsModel
-from .export import WindowExporter, read_png_session
+from .export_menu import WindowExporter
 from .forecast_view import ForecastView
 from .mp_tab import MPTab
 from .plots import LivePlots
@@ -489,12 +489,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def open_session(self, path: str | os.PathLike) -> bool:
         """Load a session file; a bad one gets a message box and changes nothing."""
         try:
-            if str(path).lower().endswith(".png"):
-                s = read_png_session(path)  # the settings an exported PNG carries
-            else:
-                s = from_json(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as e:
-            QtWidgets.QMessageBox.warning(self, "Cannot open session", f"{path}:\n{e}")
+            s = read_session(path)  # a session JSON, or the session an exported PNG or SVG carries
+        except SessionError as e:
+            QtWidgets.QMessageBox.warning(self, "Cannot open session", f"{e.path}:\n{e.reason}")
             return False
         self.load_settings(s)
         return True

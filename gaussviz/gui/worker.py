@@ -29,8 +29,9 @@ from typing import Any
 
 from PySide6 import QtCore
 
-from ..core.runloop import RunLoop, Snapshot
+from ..core.runloop import RunLoop
 from ..core.settings import Settings, build_run
+from ..core.snapshot import Snapshot
 
 #: CPU time one chunk of updates should take when running flat out. Measured as the
 #: worker thread's CPU time, not wall time: when the GUI holds the GIL or the machine

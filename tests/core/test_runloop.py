@@ -7,7 +7,8 @@ from gaussviz.core.history import History
 from gaussviz.core.metrics import eig_and_kl, kl_divergence, mean_loglik
 from gaussviz.core.presets import PRESETS, get_preset
 from gaussviz.core.reference import RunningMLE
-from gaussviz.core.settings import build_run, from_json, to_json
+from gaussviz.core.session import from_json, to_json
+from gaussviz.core.settings import build_run
 from gaussviz.core.sources import GaussianSource, SampleSource
 
 

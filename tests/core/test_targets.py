@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 
 from gaussviz.cli import main
+from gaussviz.core import csvdata
 from gaussviz.core import targets as tg
 from gaussviz.core.presets import ILL_COV
-from gaussviz.core.settings import Settings, TargetSettings, build_run, build_source, from_json, to_json
+from gaussviz.core.session import from_json, to_json
+from gaussviz.core.settings import Settings, TargetSettings, build_run, build_source
 from gaussviz.core.sources import SampleSource
 
 MEAN = np.array([1.0, -2.0])
@@ -151,18 +153,18 @@ def _write(tmp_path, text, name="data.csv", mode="w"):
 ])
 def test_csv_loader_rejects_unusable_files(tmp_path, text, message):
     with pytest.raises(ValueError, match=message):
-        tg.load_csv(_write(tmp_path, text))
+        csvdata.load_csv(_write(tmp_path, text))
 
 
 def test_csv_loader_not_utf8_names_the_line(tmp_path):
     p = _write(tmp_path, b"a,b\n1,2\n3,4\n\xe9t\xe9,5\n", mode="wb")
     with pytest.raises(ValueError, match=r"not UTF-8 text \(invalid byte 0xe9 on line 4\)"):
-        tg.load_csv(p)
+        csvdata.load_csv(p)
 
 
 def test_csv_loader_skips_bad_lines_and_reports_each(tmp_path):
     text = "x,y\n1,2\n3,abc\n4,5,6\n7\nnan,1\n2,inf\n\n# a comment\n5,7\n1,\n8,3\n"
-    f = tg.load_csv(_write(tmp_path, text))
+    f = csvdata.load_csv(_write(tmp_path, text))
     np.testing.assert_array_equal(f.data, [[1, 2], [5, 7], [8, 3]])
     assert f.columns == ["x", "y"] and f.has_header
     assert [(p.line, p.message) for p in f.problems] == [
@@ -181,39 +183,39 @@ def test_csv_loader_skips_bad_lines_and_reports_each(tmp_path):
 def test_csv_loader_columns_header_delimiters(tmp_path):
     # quoted header and a quoted text field with a comma; the text column is left out
     p = _write(tmp_path, '"x","y","name"\n1,2,"a, b"\n3,4,c\n5,7,d\n')
-    f = tg.load_csv(p)
+    f = csvdata.load_csv(p)
     assert f.columns == ["x", "y"]
     np.testing.assert_array_equal(f.data, [[1, 2], [3, 4], [5, 7]])
-    assert tg.load_csv(p, columns="y,x").columns == ["y", "x"]
-    assert tg.load_csv(p, columns=[1]).data[:, 0].tolist() == [2, 4, 7]
+    assert csvdata.load_csv(p, columns="y,x").columns == ["y", "x"]
+    assert csvdata.load_csv(p, columns=[1]).data[:, 0].tolist() == [2, 4, 7]
     with pytest.raises(ValueError, match=r"column 'z' not found .*its columns are x, y, name"):
-        tg.load_csv(p, columns="x,z")
+        csvdata.load_csv(p, columns="x,z")
     with pytest.raises(ValueError, match="index 5 is out of range"):
-        tg.load_csv(p, columns=[5])
+        csvdata.load_csv(p, columns=[5])
     # no header, semicolons, whitespace, CRLF line ends
-    f = tg.load_csv(_write(tmp_path, "1;2\r\n3;4\r\n5;7\r\n", "semi.csv"))
+    f = csvdata.load_csv(_write(tmp_path, "1;2\r\n3;4\r\n5;7\r\n", "semi.csv"))
     assert not f.has_header and f.columns == ["0", "1"]
     np.testing.assert_array_equal(f.data, [[1, 2], [3, 4], [5, 7]])
-    f = tg.load_csv(_write(tmp_path, "1 2\n3   5\n6\t1\n", "ws.txt"))
+    f = csvdata.load_csv(_write(tmp_path, "1 2\n3   5\n6\t1\n", "ws.txt"))
     np.testing.assert_array_equal(f.data, [[1, 2], [3, 5], [6, 1]])
     with pytest.raises(ValueError, match="no header: use 0-based indices"):
-        tg.load_csv(tmp_path / "semi.csv", columns="x")
+        csvdata.load_csv(tmp_path / "semi.csv", columns="x")
 
 
 def test_csv_loader_one_column(tmp_path):
     p = _write(tmp_path, "v\n1\n2\n4\n")
-    f = tg.load_csv(p)
+    f = csvdata.load_csv(p)
     assert f.data.shape == (3, 1) and f.columns == ["v"]
     src = tg.CsvSource(f.data)
     assert src.dim == 1
     assert src.cov[0, 0] == pytest.approx(np.var([1, 2, 4]))
     with pytest.raises(ValueError, match="column 'w' not found"):
-        tg.load_csv(p, columns="v,w")
+        csvdata.load_csv(p, columns="v,w")
 
 
 def test_csv_loader_missing_file():
     with pytest.raises(ValueError, match=r"not found.*old-faithful"):
-        tg.load_csv("/nonexistent/file.csv")
+        csvdata.load_csv("/nonexistent/file.csv")
 
 
 def test_csv_loader_large_file(tmp_path):
@@ -222,7 +224,7 @@ def test_csv_loader_large_file(tmp_path):
     p = tmp_path / "big.csv"
     np.savetxt(p, x, fmt="%.5f", delimiter=",", header="a,b,c", comments="")
     t = time.perf_counter()
-    f = tg.load_csv(p, columns="a,c")
+    f = csvdata.load_csv(p, columns="a,c")
     elapsed = time.perf_counter() - t
     assert f.data.shape == (1_000_000, 2) and f.n_skipped == 0
     np.testing.assert_allclose(f.data.mean(0), x[:, [0, 2]].mean(0), atol=1e-5)
@@ -244,7 +246,7 @@ def test_csv_source_streams_shuffled_epochs_and_truth():
 def test_old_faithful_ships_and_matches_known_statistics():
     p = ROOT / "resources" / "old_faithful.csv"
     assert p.read_text().splitlines()[0] == "eruptions,waiting"
-    f = tg.load_csv("old-faithful")
+    f = csvdata.load_csv("old-faithful")
     assert Path(f.path).resolve() == p.resolve()
     assert f.data.shape == (272, 2) and f.n_skipped == 0 and f.columns == ["eruptions", "waiting"]
     np.testing.assert_allclose(f.data.mean(0), [3.487783, 70.897059], atol=1e-6)

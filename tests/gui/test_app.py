@@ -12,7 +12,7 @@ import pytest
 from PySide6 import QtGui
 
 from gaussviz.cli import main
-from gaussviz.core.settings import to_json
+from gaussviz.core.session import to_json
 from gaussviz.gui.app import settings_for
 
 

@@ -18,7 +18,8 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from gaussviz.core.presets import get_preset
-from gaussviz.core.settings import Settings, to_dict, to_json
+from gaussviz.core.session import to_json
+from gaussviz.core.settings import Settings, to_dict
 from gaussviz.gui.window import MainWindow
 
 from .conftest import WAIT_MS

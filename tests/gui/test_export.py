@@ -11,10 +11,13 @@ import numpy as np
 import pytest
 from PySide6 import QtGui, QtWidgets
 
-from gaussviz.core.export import read_history_csv, replay
+from gaussviz.core.history_csv import read_history_csv
+from gaussviz.core.session import replay
 from gaussviz.core.fileio import WriteError
-from gaussviz.core.settings import from_json, to_dict
-from gaussviz.gui import export as ex
+from gaussviz.core.session import from_json
+from gaussviz.core.settings import to_dict
+from gaussviz.core.session import SESSION_KEY, read_session
+from gaussviz.gui import image_export as ex
 
 from .conftest import WAIT_MS
 
@@ -58,7 +61,7 @@ def test_export_all_writes_every_file_with_its_content(qtbot, make_window, tmp_p
         img = QtGui.QImage(str(tmp_path / f"{prefix}{name}.png"))
         assert img.width() == 1200 and img.height() > 300, name
         assert distinct_colours(img) > 20, name  # axes, text, curves: not blank
-        meta = from_json(img.text(ex.SESSION_KEY))
+        meta = from_json(img.text(SESSION_KEY))
         assert to_dict(meta) == to_dict(session), name
         root = ET.parse(tmp_path / f"{prefix}{name}.svg").getroot()
         assert root.tag == f"{SVG}svg"
@@ -67,7 +70,7 @@ def test_export_all_writes_every_file_with_its_content(qtbot, make_window, tmp_p
         assert "#0072b2" in (tmp_path / f"{prefix}{name}.svg").read_text().lower(), name  # chain 0's colour
         texts = "".join("".join(t.itertext()) for t in root.iter(f"{SVG}text"))
         assert "step" in texts or name in ("cloud", "spectrum"), name
-        meta_el = [m for m in root.iter(f"{SVG}metadata") if m.get("id") == ex.SESSION_KEY]
+        meta_el = [m for m in root.iter(f"{SVG}metadata") if m.get("id") == SESSION_KEY]
         assert to_dict(from_json(meta_el[0].text)) == to_dict(session)
     win = QtGui.QImage(str(tmp_path / f"{prefix}window.png"))
     assert (win.width(), win.height()) == (w.width(), w.height())
@@ -108,7 +111,7 @@ def test_session_reopened_and_replayed_gives_the_same_numbers(qtbot, make_window
     png = tmp_path / "mean.png"
     assert w.exporter.export_plot("mean", png, width=800)
     assert QtGui.QImage(str(png)).width() == 800
-    assert to_dict(ex.read_png_session(png)) == to_dict(from_json(path.read_text()))
+    assert to_dict(read_session(png)) == to_dict(from_json(path.read_text()))
 
 
 def test_existing_files_are_not_replaced_unless_the_user_says_so(qtbot, make_window, tmp_path, monkeypatch):
@@ -198,4 +201,4 @@ def test_png_width_is_exact_and_lines_scale(qtbot, make_window):
         ex.plot_png(w.plots, "kl", 50)
     with pytest.raises(ValueError, match="no plot named"):
         ex.plot_png(w.plots, "nope", 800)
-    assert json.loads(QtGui.QImage.fromData(ex.encode_png(big, "{}")).text(ex.SESSION_KEY)) == {}
+    assert json.loads(QtGui.QImage.fromData(ex.encode_png(big, "{}")).text(SESSION_KEY)) == {}

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from gaussviz.core.export import load_session, replay
+from gaussviz.core.session import read_session as load_session
+from gaussviz.core.session import replay
 
 from .conftest import WAIT_MS
 
@@ -44,7 +45,7 @@ def test_opened_session_replays_its_changes_and_the_controls_follow(qtbot, make_
     import json
 
     from gaussviz.core.presets import get_preset
-    from gaussviz.core.settings import to_json
+    from gaussviz.core.session import to_json
 
     d = json.loads(to_json(get_preset("ill-conditioned-natural")))
     d["changes"] = [{"step": 500, "chain": 0, "field": "alpha", "value": 0.004},

@@ -313,7 +313,7 @@ def test_session_open_and_save(qtbot, make_window, tmp_path, monkeypatch):
     s = get_preset("ill-conditioned-log-cholesky")
     s.estimator.alpha = 0.0042
     good = tmp_path / "good.json"
-    from gaussviz.core.settings import to_json
+    from gaussviz.core.session import to_json
 
     good.write_text(to_json(s))
     assert w.open_session(good)
@@ -322,7 +322,7 @@ def test_session_open_and_save(qtbot, make_window, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: shown(w).chain.settings["parameterization"] == "log-cholesky", timeout=WAIT_MS)
     out = tmp_path / "saved.json"
     assert w.save_session(out)
-    from gaussviz.core.settings import from_json
+    from gaussviz.core.session import from_json
 
     again = from_json(out.read_text())
     assert again.estimator.alpha == 0.0042 and again.target.cov == s.target.cov

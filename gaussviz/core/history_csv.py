@@ -1,4 +1,4 @@
-"""Exports a user can publish and reproduce: the run's history as CSV, the session as JSON.
+"""The run's history as CSV: what a user can publish, plot elsewhere and read back.
 
 History CSV layout (one file for one chain or for K compared chains): one row
 per recorded step per chain, chains one block after another (``chain`` 0 first),
@@ -12,9 +12,6 @@ of the same samples. ``status`` is ``ok`` while a chain runs and
 ``diverged: <reason> at update <N>`` on the rows after it stopped, whose
 numeric cells are empty: a CSV never holds ``nan`` or ``inf``. Numbers are
 written with ``repr`` so they read back bit for bit.
-
-A session file is ``settings.to_json`` with ``steps`` set to the updates run;
-``replay`` runs it again to the same numbers.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ import csv
 import io
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +29,7 @@ import numpy as np
 from .estimator import Divergence
 from .fileio import atomic_write_text, read_text
 from .history import HistoryView
-from .runloop import RunLoop, Snapshot
-from .settings import Settings, build_run, from_json, to_json
+from .snapshot import Snapshot
 
 STATUS_OK = "ok"
 #: columns every history CSV must have besides the mean_/cov_/eig_ blocks
@@ -251,64 +247,12 @@ def _float_cell(cell: str, col: str, line: int, where: str) -> float:
     return x
 
 
-# ------------------------------------------------------------------- sessions
-def session_json(settings: Settings, steps_run: int | None = None) -> str:
-    """The session file's text: every setting, the app version, and the updates run."""
-    s = settings.copy()
-    if steps_run is not None:
-        s.steps = int(steps_run)
-    s.validate()
-    return to_json(s) + "\n"
-
-
-def save_session(path: str | os.PathLike, settings: Settings, steps_run: int | None = None,
-                 force: bool = False) -> Path:
-    """Write a session file atomically; refuses to overwrite without ``force``."""
-    return atomic_write_text(path, session_json(settings, steps_run), force=force)
-
-
-def load_session(path: str | os.PathLike) -> Settings:
-    """Settings from a session file; ValueError naming the file and what is wrong."""
-    text = read_text(path, "session file")
-    try:
-        return from_json(text)
-    except ValueError as e:
-        msg = str(e)
-        msg = msg[len("session: "):] if msg.startswith("session: ") else msg
-        raise ValueError(f"session file {path}: {msg}") from None
-
-
-def replay(settings: Settings, steps: int | None = None, chunk: int = 50_000,
-           progress: Callable[[int], None] | None = None) -> RunLoop:
-    """Run a session's settings to ``steps`` (default ``settings.steps``) updates.
-
-    The sample stream is seeded and chunk-size independent, so the estimates
-    equal the original run's (the reference MLE to round-off, ~1e-15) however
-    the original was chunked.
-    """
-    n = settings.steps if steps is None else int(steps)
-    if n < 0:
-        raise ValueError(f"steps must be >= 0; got {n}")
-    if chunk < 1:
-        raise ValueError(f"chunk must be >= 1; got {chunk}")
-    run = build_run(settings)
-    while run.step < n:
-        run.advance(min(chunk, n - run.step))
-        if progress is not None:
-            progress(run.step)
-    return run
-
-
 __all__ = [
     "HistoryTable",
     "history_csv",
     "history_header",
     "history_rows",
-    "load_session",
     "parse_history_csv",
     "read_history_csv",
-    "replay",
-    "save_session",
-    "session_json",
     "write_history_csv",
 ]
