@@ -57,9 +57,9 @@ def result(key: str, value: float, op: str = "-", target: float | None = None, u
 
 
 def app() -> QtWidgets.QApplication:
-    from gaussviz.gui.app import _application
+    from gaussviz.gui.qtapp import application
 
-    return _application()
+    return application()
 
 
 def pump(a: QtWidgets.QApplication, seconds: float, until=None) -> bool:

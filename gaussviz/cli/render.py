@@ -25,9 +25,6 @@ def cmd_render(a: argparse.Namespace) -> int:
 
     if not a.preset and not getattr(a, "session", None):
         raise UsageError("render needs --preset NAME or --session FILE")
-    from ..gui.render import prepare_headless
-
-    prepare_headless()  # before Qt is imported
     from ..gui.image_export import check_formats, check_width, file_names, write_files
 
     try:

@@ -70,9 +70,7 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     paths = {ext: out / f"stability_map.{ext}" for ext in ("png", "csv", "json")}
     for path in paths.values():  # fail now, not after the sweep
         check_can_create(path, a.force)
-    from ..gui.heatmap import ensure_gui_app, save_stability_map
-
-    ensure_gui_app()
+    from ..gui.heatmap import save_stability_map
     bar = Progress(spec.n_chains * spec.steps, f"sweep {spec.n_chains:,} chains")
     result = run_sweep(spec, progress=lambda f: bar.update(round(f * bar.total)))
     bar.close()

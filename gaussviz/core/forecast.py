@@ -55,6 +55,7 @@ import numpy as np
 from . import parameterizations as pz
 from .estimator import BatchEstimator
 from .options import effective_sign
+from .targets import fork_source
 from .validation import as_mean
 
 #: chains and horizon of the empirical forecast by default
@@ -163,12 +164,6 @@ def _settings_dict(settings: Any) -> dict:
     return s
 
 
-def _fork(source: Any, seed: int):
-    from .targets import fork_source
-
-    return fork_source(source, seed)
-
-
 def empirical_forecast(mean: Any, cov: Any, settings: Any, source: Any, *,
                        n_chains: int = DEFAULT_CHAINS, n_updates: int = DEFAULT_UPDATES,
                        seed: int | None = None, steps: int = 0, stored: Any = None,
@@ -215,11 +210,11 @@ def empirical_forecast(mean: Any, cov: Any, settings: Any, source: Any, *,
         est._th[:] = th
     b = est.batch_size
     if seed is None:
-        seed = (int(getattr(source, "seed", 0)) * 7919 + 104_729) % (2**62)
+        seed = forecast_seed(source)
     # One copy of the source per chain, each from the current truth on its own stream:
     # a drifting target gives each copy its own future, and any slicing below reads
     # the same samples (the streams are chunk-independent).
-    forks = [_fork(source, int(seed) + k) for k in range(K)]
+    forks = [fork_source(source, int(seed) + k) for k in range(K)]
     streams = np.arange(K, dtype=np.int64)
 
     def run(n: int) -> None:
@@ -279,11 +274,107 @@ def chain_bound(estimator: BatchEstimator, k: int, true_cov: Any | None) -> Line
     return linear_bound(s["parameterization"], estimator.covs[k], sign, "current estimate")
 
 
+# ------------------------------------------------- a running chain's forecast
+def forecast_seed(source: Any) -> int:
+    """The forecast's stream seed for a run's source (``empirical_forecast``'s own default)."""
+    return (int(getattr(source, "seed", 0)) * 7919 + 104_729) % (2**62)
+
+
+@dataclass(frozen=True)
+class ForecastJob:
+    """A copy of chain 0's state, taken in the worker thread between two chunks."""
+
+    request: int
+    mean: np.ndarray
+    cov: np.ndarray
+    stored: np.ndarray
+    steps: int
+    settings: dict
+    alpha_t: float
+    source: Any
+    seed: int
+    true_cov: np.ndarray | None
+    diverged: bool
+    n_chains: int
+
+
+@dataclass(frozen=True)
+class ForecastResult:
+    request: int
+    job: ForecastJob
+    bound: LinearBound | None
+    forecast: Forecast | None
+    error: str = ""
+
+
+def capture(run: Any, request: int, n_chains: int = DEFAULT_CHAINS) -> ForecastJob:
+    """Copy what the forecast needs from a run (call it in the thread that advances the run)."""
+    est = run.estimator
+    src = run.source
+    seed = forecast_seed(src)
+    try:
+        true_cov = np.asarray(src.cov, dtype=float).copy()
+    except (AttributeError, NotImplementedError):
+        true_cov = None
+    return ForecastJob(
+        request=request, mean=est.means[0].copy(), cov=est.covs[0].copy(), stored=est.stored[0].copy(),
+        steps=int(est.steps[0]), settings=dict(est.settings(0)), alpha_t=float(est.alpha_t[0]),
+        # A fork: the forecast thread must not touch the live source the worker samples from.
+        source=fork_source(src, seed), seed=seed, true_cov=true_cov,
+        diverged=bool(est.diverged[0]), n_chains=n_chains)
+
+
+def compute(job: ForecastJob, time_budget: float | None = None,
+            n_updates: int = DEFAULT_UPDATES) -> ForecastResult:
+    """Both numbers for a captured state (any thread; no Qt)."""
+    s = job.settings
+    bound = None
+    try:
+        if job.true_cov is not None:
+            bound = linear_bound(s["parameterization"], job.true_cov,
+                                          effective_sign(s.get("objective", "loglik"),
+                                                         s.get("direction", "ascent")))
+        fc = empirical_forecast(
+            job.mean, job.cov, s, job.source, n_chains=job.n_chains, n_updates=n_updates, seed=job.seed,
+            steps=job.steps, stored=job.stored, time_budget=time_budget)
+    except ValueError as e:  # e.g. a state that is no longer positive definite
+        return ForecastResult(job.request, job, bound, None, str(e))
+    return ForecastResult(job.request, job, bound, fc)
+
+
+def verdict(result: ForecastResult) -> tuple[str, str]:
+    """(level, one-line text) for a result; level is "bad", "warn" or "good"."""
+    job, fc, b = result.job, result.forecast, result.bound
+    a_t = job.alpha_t
+    parts = []
+    over = False
+    if b is not None:
+        if b.alpha_max == 0.0:
+            parts.append("linear bound: none (wrong sign)")
+            over = True
+        else:
+            parts.append(f"linear bound: α < {b.alpha_max:.3g}")
+            over = a_t >= b.alpha_max
+    if fc is None:
+        parts.append(f"forecast unavailable: {result.error}")
+        return ("bad" if over else "warn"), " · ".join(parts)
+    parts.append(f"forecast: {fc.n_diverged}/{fc.n_chains} copies diverge within {fc.n_updates:,} updates")
+    frac = fc.fraction
+    level = "bad" if over or frac >= 0.5 else "warn" if frac > 0 else "good"
+    return level, " · ".join(parts)
+
+
 __all__ = [
     "Forecast",
+    "ForecastJob",
+    "ForecastResult",
     "LinearBound",
+    "capture",
     "chain_bound",
+    "compute",
     "empirical_forecast",
     "forecast_chain",
+    "forecast_seed",
     "linear_bound",
+    "verdict",
 ]

@@ -22,6 +22,7 @@ visibly violated otherwise: heavy tails stretch the top edge.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -207,14 +208,85 @@ def explanation(d: int, n: int, alpha: float | None = None, parameterization: st
     return "".join(parts)
 
 
+# ------------------------------------------------------------- for the tab
+#: eigenvalues the pooled histogram aims for
+TARGET_EIGS = 2000
+HIST_BINS = 40
+DENSITY_POINTS = 400
+#: the x axis ends at the larger of this times l+ and the eigenvalues' 99.5 % quantile (capped)
+X_MARGIN = 1.25
+X_CAP = 4.0
+
+
+@dataclass(frozen=True)
+class MPData:
+    """What the tab draws for one snapshot and window size (arrays finite)."""
+
+    d: int
+    n: int
+    q: float
+    windows: int
+    eigs: np.ndarray
+    edges: tuple[float, float]
+    hist_x: np.ndarray  # bin edges (len bins + 1)
+    hist_y: np.ndarray  # density: count / (all eigenvalues * bin width)
+    x: np.ndarray
+    density: np.ndarray  # MP density (d > 1) or the exact chi-square density of a variance (d = 1)
+    beyond: int  # eigenvalues right of the plotted range
+
+
+def pooled_eigs(recent: np.ndarray, n: int, true_mean: np.ndarray, true_cov: np.ndarray,
+                target: int = TARGET_EIGS) -> tuple[np.ndarray, int]:
+    """Eigenvalues of W disjoint windows of the last W n samples, whitened; (eigs, W)."""
+    recent = np.asarray(recent, dtype=float)
+    m, d = recent.shape
+    n = int(n)
+    if n < 1 or n > m:
+        raise ValueError(f"window n = {n} needs {n} recent samples; {m} are available")
+    w = int(max(1, min(m // n, math.ceil(target / d))))
+    Y = recent[m - w * n:]
+    L = np.linalg.cholesky(0.5 * (true_cov + true_cov.T))
+    Z = np.linalg.solve(L, (Y - true_mean).T).T.reshape(w, n, d)  # oldest window first
+    S = np.einsum("wni,wnj->wij", Z, Z) / n
+    eigs = np.linalg.eigvalsh(0.5 * (S + np.swapaxes(S, 1, 2)))
+    return eigs.ravel(), w
+
+
+def mp_data(recent: np.ndarray, n: int, true_mean: np.ndarray, true_cov: np.ndarray) -> MPData:
+    """Histogram and density for the tab (pure numpy: tested without a window)."""
+    eigs, w = pooled_eigs(recent, n, true_mean, true_cov)
+    d = int(np.asarray(recent).shape[1])
+    q = d / n
+    lo, hi = mp_edges(q)
+    eigs = eigs[np.isfinite(eigs)]
+    top = float(np.quantile(eigs, 0.995)) if eigs.size else hi
+    xmax = min(max(X_MARGIN * hi, top * 1.05), X_CAP * hi)
+    counts, bx = np.histogram(eigs, bins=HIST_BINS, range=(0.0, xmax))
+    width = bx[1] - bx[0]
+    hy = counts / max(eigs.size, 1) / width
+    x = np.union1d(np.linspace(0.0, xmax, DENSITY_POINTS), [lo, hi])
+    if d > 1:
+        dens = mp_density(x, q)
+    else:
+        # d = 1: the "eigenvalue" is a sample variance, n s^2 ~ chi^2_n exactly (Gaussian target).
+        from scipy.stats import chi2
+
+        dens = n * chi2.pdf(n * x, n)
+    dens = np.where(np.isfinite(dens), dens, 0.0)
+    return MPData(d, n, q, w, eigs, (lo, hi), bx, hy, x, dens, int(np.sum(eigs > xmax)))
+
+
 __all__ = [
+    "MPData",
     "entry_memories",
     "explanation",
     "mp_atom",
+    "mp_data",
     "mp_density",
     "mp_edges",
     "mp_quantile_edges",
     "natural_memory",
+    "pooled_eigs",
     "whitened_eigs",
     "window_eigs",
 ]

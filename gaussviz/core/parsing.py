@@ -27,7 +27,7 @@ def parse_number(text: str, name: str, lo: float = -math.inf, hi: float = math.i
     except ValueError:
         raise ValueError(f"{name}: {t[:40]!r} is not a number") from None
     if not math.isfinite(v):
-        raise ValueError(f"{name} must be a finite number; got {t[:40]}")
+        raise ValueError(f"{name} must be a finite number; got {t[:40]} (allowed: from {lo:g} to {hi:g})")
     if not lo <= v <= hi:
         raise ValueError(f"{name} must be from {lo:g} to {hi:g}; got {v:g}")
     return v

@@ -247,7 +247,8 @@ def session_json_of(data: bytes) -> str:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as e:
-            raise ValueError(f"not UTF-8 text (byte {e.start}) and not a gaussviz PNG") from None
+            raise ValueError(f"not UTF-8 text: can't decode byte 0x{data[e.start]:02x} in position {e.start} "
+                             f"(byte {e.start}); a session is JSON, or a PNG or SVG gaussviz exported") from None
         if "\x00" in text:
             raise ValueError("not a text file (it contains NUL bytes)")
         head = text.lstrip()[:256].lower()

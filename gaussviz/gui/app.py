@@ -14,11 +14,10 @@ from PySide6 import QtCore, QtWidgets
 from ..core.presets import get_preset
 from ..core.session import read_session
 from ..core.settings import Settings
+from .qtapp import application
 
 #: the screenshot waits at most this long for the first update (numba compiles on a first start)
 FIRST_FRAME_TIMEOUT_S = 20.0
-#: the smallest UI font (points)
-MIN_POINT_SIZE = 10.5
 
 
 def settings_for(args: argparse.Namespace) -> Settings:
@@ -32,27 +31,6 @@ def settings_for(args: argparse.Namespace) -> Settings:
     return get_preset(preset or "seed-question")
 
 
-def _qt_message(mode: QtCore.QtMsgType, context: QtCore.QMessageLogContext, message: str) -> None:
-    # The offscreen platform (screenshots, CI) warns about size hints on every window: noise.
-    if "propagateSizeHints" in message:
-        return
-    print(message, file=sys.stderr)
-
-
-def _application() -> QtWidgets.QApplication:
-    app = QtWidgets.QApplication.instance()
-    if app is None:
-        QtCore.qInstallMessageHandler(_qt_message)
-        app = QtWidgets.QApplication(sys.argv[:1])
-    app.setApplicationName("gaussviz")
-    # Readable from the back of a room: some platforms (offscreen, bare X) default to 9 pt.
-    f = app.font()
-    if f.pointSizeF() < MIN_POINT_SIZE:
-        f.setPointSizeF(MIN_POINT_SIZE)
-        app.setFont(f)
-    return app  # type: ignore[return-value]
-
-
 def run_app(args: argparse.Namespace) -> int:
     """Open the window (running); with --screenshot, save a PNG after --after seconds and exit."""
     settings = settings_for(args)
@@ -64,7 +42,7 @@ def run_app(args: argparse.Namespace) -> int:
         parent = Path(shot).resolve().parent
         if not parent.is_dir():
             raise ValueError(f"--screenshot: folder {parent} does not exist")
-    app = _application()
+    app = application()
     from .window import MainWindow
 
     window = MainWindow(settings, running=True)

@@ -20,15 +20,17 @@ symmetrize) change the FIRST estimator only: the worker applies them to chain
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, replace
 
 from PySide6 import QtCore, QtWidgets
 
 from ..core.parameterizations import NAMES as PARAMETERIZATIONS
+from ..core.parsing import parse_numbers
 from ..core.settings import EstimatorSettings, Settings
 from . import style
-from .controls import ALPHA_MAX, ALPHA_MIN, BAD, SettingsModel, _combo, _select, format_alpha
+from .settings_model import SettingsModel
+from .style import BAD
+from .widgets import ALPHA_MAX, ALPHA_MIN, combo, format_alpha, select
 
 #: the most estimators in one run: one distinct colour each
 MAX_COMPARED = len(style.CHAIN_COLORS)
@@ -37,18 +39,9 @@ MODES = (("one estimator", "off"), ("update rules, same α", "params"), ("learni
 
 def parse_alphas(text: str) -> list[float]:
     """Learning rates typed as "0.002, 0.01, 0.05": ascending, distinct, within the slider's range."""
-    parts = [p for p in re.split(r"[,;\s]+", text.strip()) if p]
-    if not parts:
+    if not text.replace(",", " ").replace(";", " ").strip():
         raise ValueError("learning rates: type one or more numbers separated by commas, e.g. 0.002, 0.01, 0.05")
-    vals = []
-    for p in parts:
-        try:
-            v = float(p)
-        except ValueError:
-            raise ValueError(f"learning rates: {p!r} is not a number") from None
-        if not ALPHA_MIN <= v <= ALPHA_MAX:  # also rejects nan
-            raise ValueError(f"learning rates must be from {ALPHA_MIN:g} to {ALPHA_MAX:g}; got {p}")
-        vals.append(float(format_alpha(v)))
+    vals = [float(format_alpha(v)) for v in parse_numbers(text, "learning rates", ALPHA_MIN, ALPHA_MAX)]
     if len(set(vals)) != len(vals):
         raise ValueError(f"learning rates: {text.strip()!r} lists a rate twice (at 3 significant digits)")
     if len(vals) > MAX_COMPARED:
@@ -100,7 +93,7 @@ class CompareView(QtWidgets.QGroupBox):
         self.model = model
         lay = QtWidgets.QVBoxLayout(self)
         lay.setSpacing(4)
-        self.mode = _combo(list(MODES))
+        self.mode = combo(list(MODES))
         self.mode.setToolTip("run several estimators side by side on one sample stream")
         self.mode.currentIndexChanged.connect(self._on_mode)
         row = QtWidgets.QHBoxLayout()
@@ -167,7 +160,7 @@ class CompareView(QtWidgets.QGroupBox):
         mode = mode_of(s)
         ests = s.all_estimators()
         shown = "params" if mode == "mixed" else mode
-        _select(self.mode, shown)
+        select(self.mode, shown)
         params = {e.parameterization for e in ests}
         for p, cb in self.checks.items():
             with QtCore.QSignalBlocker(cb):

@@ -1,35 +1,27 @@
-"""The control panel, bound to one ``Settings`` object (glue-style, by attribute path).
+"""The control panel of the live view: run buttons, the estimator, compare mode, the target, the start.
 
-``SettingsModel`` holds the window's single ``Settings``; every widget reads
-and writes it through a dotted path (``"estimator.alpha"``). A change is
-validated on a trial copy first, so a bad value never reaches the settings or
-the run: the widget shows a message and the previous value stays.
+Every widget reads and writes the window's one ``SettingsModel`` by dotted path
+(``"estimator.alpha"``); a bad value shows a message and the previous value stays.
 """
 
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import fields
 from typing import Any
 
-import numpy as np
-from PySide6 import QtCore, QtGui, QtWidgets
-from superqt import QDoubleSlider
+from PySide6 import QtCore, QtWidgets
 
 from ..core.options import DIRECTIONS, OBJECTIVES, SCHEDULES, sign_effect
 from ..core.parameterizations import PARAMETERIZATIONS
+from ..core.parsing import format_matrix, format_vector, parse_matrix, parse_number, parse_vector
 from ..core.presets import PRESETS
-from ..core.settings import MAX_DIM, Settings
-from ..core.validation import as_mean, as_spd
+from ..core.settings import MAX_DIM
+from .compare import CompareView
+from .settings_model import SettingsModel
+from .style import BAD, GOOD
+from .target_kind import TargetKindView
+from .widgets import AlphaControl, IntSpinBox, ValidatedEdit, combo, narrow, select
 
-ALPHA_MIN = 1e-5
-ALPHA_MAX = 1.0
-#: settings the worker applies to the running estimator (everything else rebuilds the run)
-LIVE_PATHS = frozenset({
-    "estimator.alpha", "estimator.objective", "estimator.direction", "estimator.parameterization",
-    "estimator.symmetrize", "estimator.schedule", "estimator.batch_size", "speed",
-})
 SPEEDS: list[tuple[str, float]] = [
     ("10 updates/s", 10.0), ("100 updates/s", 100.0), ("1,000 updates/s", 1e3),
     ("10,000 updates/s", 1e4), ("100,000 updates/s", 1e5), ("as fast as possible", 0.0),
@@ -38,308 +30,6 @@ OBJECTIVE_TEXT = {"loglik": "maximize log L", "neg-loglik": "minimize -log L"}
 DIRECTION_TEXT = {"ascent": "ascent: θ + α∇", "descent": "descent: θ − α∇"}
 SCHEDULE_TEXT = {"constant": "constant: α", "inverse": "inverse: α/(1 + α t)",
                  "inverse-sqrt": "inverse-sqrt: α/√(1 + t)"}
-GOOD = "#1a7f37"
-BAD = "#c62828"
-
-
-def format_alpha(a: float) -> str:
-    return f"{a:.3g}"
-
-
-def parse_number(text: str, name: str, lo: float, hi: float) -> float:
-    """A number typed by a user, or a ValueError that says what was wrong."""
-    t = text.strip()
-    if not t:
-        raise ValueError(f"{name}: type a number from {lo:g} to {hi:g}")
-    try:
-        v = float(t)
-    except ValueError:
-        raise ValueError(f"{name}: {t!r} is not a number") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be a finite number; got {t}")
-    if not lo <= v <= hi:
-        raise ValueError(f"{name} must be from {lo:g} to {hi:g}; got {v:g}")
-    return v
-
-
-def parse_vector(text: str, name: str, d: int) -> float | list[float]:
-    """One number (used for every entry) or d numbers separated by commas or spaces."""
-    parts = [p for p in re.split(r"[,;\s]+", text.strip()) if p]
-    if not parts:
-        raise ValueError(f"{name}: type one number or {d} numbers separated by commas")
-    try:
-        vals = [float(p) for p in parts]
-    except ValueError:
-        raise ValueError(f"{name}: {text.strip()!r} is not a list of numbers") from None
-    if len(vals) == 1:
-        as_mean([vals[0]] * d, name, d)
-        return vals[0]
-    if len(vals) != d:
-        raise ValueError(f"{name} needs 1 or {d} numbers (the dimension); got {len(vals)}")
-    as_mean(vals, name, d)
-    return vals
-
-
-def parse_matrix(text: str, name: str, d: int) -> list[list[float]]:
-    """Rows separated by new lines or ';', entries by commas or spaces; must be symmetric PD."""
-    rows = [r for r in re.split(r"[;\n]+", text.strip()) if r.strip()]
-    try:
-        m = [[float(x) for x in re.split(r"[,\s]+", r.strip()) if x] for r in rows]
-    except ValueError:
-        raise ValueError(f"{name}: entries must be numbers (rows on separate lines or split by ';')") from None
-    if len(m) != d or any(len(r) != d for r in m):
-        raise ValueError(f"{name} must be {d} rows of {d} numbers; got {len(m)} row(s) of "
-                         f"{sorted({len(r) for r in m})} number(s)")
-    return as_spd(m, name, d).tolist()
-
-
-def format_vector(v: Any) -> str:
-    if isinstance(v, (list, tuple, np.ndarray)):
-        return ", ".join(f"{float(x):g}" for x in v)
-    return f"{float(v):g}"
-
-
-def format_matrix(m: Any) -> str:
-    return "\n".join(", ".join(f"{float(x):.6g}" for x in row) for row in np.asarray(m, dtype=float))
-
-
-def _resize_vector(v: Any, d: int) -> float | list[float]:
-    """A mean for a new dimension: a scalar stays; a list is cut or padded with zeros."""
-    if not isinstance(v, (list, tuple)):
-        return v
-    vals = [float(x) for x in v][:d] + [0.0] * max(0, d - len(v))
-    return vals[0] if d == 1 else vals
-
-
-class SettingsModel(QtCore.QObject):
-    """The window's one ``Settings``; views bind to it by dotted attribute path."""
-
-    #: one setting changed (its dotted path)
-    sig_changed = QtCore.Signal(str)
-    #: everything changed at once (preset or session loaded)
-    sig_replaced = QtCore.Signal()
-
-    def __init__(self, settings: Settings, parent: QtCore.QObject | None = None) -> None:
-        super().__init__(parent)
-        self._s = settings.validate()
-
-    @property
-    def settings(self) -> Settings:
-        return self._s
-
-    def get(self, path: str) -> Any:
-        obj: Any = self._s
-        for part in path.split("."):
-            obj = getattr(obj, part)
-        return obj
-
-    def set(self, path: str, value: Any) -> None:
-        """Validate on a copy, then apply and announce; ValueError leaves everything as it was."""
-        if self.get(path) == value:
-            return
-        trial = self._s.copy()
-        self._assign(trial, path, value)
-        trial.validate()
-        self._assign(self._s, path, value)
-        self.sig_changed.emit(path)
-
-    def set_many(self, values: dict[str, Any]) -> None:
-        """Several settings that only make sense together (e.g. the sign pair), validated at once."""
-        changed = [p for p, v in values.items() if self.get(p) != v]
-        if not changed:
-            return
-        trial = self._s.copy()
-        for p in changed:
-            self._assign(trial, p, values[p])
-        trial.validate()
-        for p in changed:
-            self._assign(self._s, p, values[p])
-        for p in changed:
-            self.sig_changed.emit(p)
-
-    def set_dim(self, d: int) -> None:
-        """Change the target dimension, adapting the means and dropping a typed covariance."""
-        if d == self._s.target.dim:
-            return
-        trial = self._s.copy()
-        self._resize(trial, d)
-        trial.validate()
-        self._resize(self._s, d)
-        self.sig_changed.emit("target.dim")
-
-    @staticmethod
-    def _resize(s: Settings, d: int) -> None:
-        s.target.dim = int(d)
-        s.target.mean = _resize_vector(s.target.mean, d)
-        s.start.mean = _resize_vector(s.start.mean, d)
-        if s.target.cov is not None:
-            s.target.cov = None  # a typed matrix of another size no longer applies
-
-    def replace(self, new: Settings) -> None:
-        """Load another settings object's values into this one (the object itself stays)."""
-        new = new.copy().validate()
-        for f in fields(Settings):
-            setattr(self._s, f.name, getattr(new, f.name))
-        self.sig_replaced.emit()
-
-    @staticmethod
-    def _assign(root: Settings, path: str, value: Any) -> None:
-        *head, last = path.split(".")
-        obj: Any = root
-        for part in head:
-            obj = getattr(obj, part)
-        setattr(obj, last, value)
-        if path == "estimator.batch_size":
-            for c in root.compare:  # compared estimators share the stream's mini-batches
-                c.batch_size = value
-
-
-class AlphaControl(QtWidgets.QWidget):
-    """Log-scale slider over [1e-5, 1] plus an editable value; emits a valid alpha only."""
-
-    sig_alpha = QtCore.Signal(float)
-    sig_invalid = QtCore.Signal(str)
-
-    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.slider = QDoubleSlider(QtCore.Qt.Orientation.Horizontal)
-        self.slider.setRange(math.log10(ALPHA_MIN), math.log10(ALPHA_MAX))
-        self.slider.setSingleStep(0.05)
-        self.slider.setPageStep(0.5)
-        self.slider.setToolTip("learning rate α, log scale from 1e-5 to 1 (applies at once, no restart)")
-        self.edit = QtWidgets.QLineEdit()
-        self.edit.setMaximumWidth(90)
-        self.edit.setToolTip("type α (1e-5 to 1) and press Enter")
-        self._value = 0.002
-        lay = QtWidgets.QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.slider, 1)
-        lay.addWidget(self.edit)
-        self.slider.valueChanged.connect(self._on_slider)
-        self.edit.editingFinished.connect(self._on_edit)
-        self.set_value(self._value)
-
-    def value(self) -> float:
-        return self._value
-
-    def set_value(self, a: float) -> None:
-        """Show a value without emitting (model -> view)."""
-        self._value = float(a)
-        with QtCore.QSignalBlocker(self.slider):
-            self.slider.setValue(math.log10(min(max(a, ALPHA_MIN), ALPHA_MAX)))
-        self.edit.setText(format_alpha(a))
-
-    def _on_slider(self, x: float) -> None:
-        a = float(format_alpha(10.0 ** x))  # 3 significant digits: readable, reproducible
-        self._value = a
-        self.edit.setText(format_alpha(a))
-        self.sig_alpha.emit(a)
-
-    def _on_edit(self) -> None:
-        text = self.edit.text()
-        if text.strip() == format_alpha(self._value):
-            return
-        try:
-            a = parse_number(text, "alpha", ALPHA_MIN, ALPHA_MAX)
-        except ValueError as e:
-            self.edit.setText(format_alpha(self._value))  # the previous value stays
-            self.sig_invalid.emit(str(e))
-            return
-        self.set_value(a)
-        self.sig_alpha.emit(a)
-
-
-class ValidatedEdit(QtWidgets.QLineEdit):
-    """A line edit that parses on Enter/focus-out; bad text reverts and reports why."""
-
-    sig_value = QtCore.Signal(object)
-    sig_invalid = QtCore.Signal(str)
-
-    def __init__(self, parse, fmt, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._parse = parse
-        self._fmt = fmt
-        self._value: Any = None
-        self.editingFinished.connect(self._commit)
-
-    def sizeHint(self) -> QtCore.QSize:
-        # Numbers are short: don't let the default ~17-character hint widen the panel.
-        h = super().sizeHint()
-        return QtCore.QSize(min(h.width(), 8 * self.fontMetrics().averageCharWidth() + 16), h.height())
-
-    def set_value(self, v: Any) -> None:
-        if self.hasFocus() and v == self._value:
-            return  # don't clobber what the user is typing
-        self._value = v
-        self.setText(self._fmt(v))
-
-    def _commit(self) -> None:
-        if self._value is not None and self.text().strip() == self._fmt(self._value):
-            return
-        try:
-            v = self._parse(self.text())
-        except ValueError as e:
-            if self._value is not None:
-                self.setText(self._fmt(self._value))
-            self.sig_invalid.emit(str(e))
-            return
-        self._value = v
-        self.setText(self._fmt(v))
-        self.sig_value.emit(v)
-
-
-class IntSpinBox(QtWidgets.QSpinBox):
-    """A spin box that reports typed text outside its range instead of silently editing it.
-
-    A plain QSpinBox refuses keystrokes that would leave its range, so typing
-    10000 into a 1..50 box gives 10 and "-1" gives 1, without a word. Here any
-    text may be typed; on Enter or focus-out an out-of-range or non-integer
-    entry reverts to the previous value and ``sig_invalid`` says why.
-    """
-
-    sig_invalid = QtCore.Signal(str)
-
-    def __init__(self, name: str, lo: int, hi: int, parent: QtWidgets.QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._name = name
-        self.setRange(lo, hi)
-        # Typed text counts on Enter / focus-out: typing 500 must not apply 5 and 50 on the way.
-        self.setKeyboardTracking(False)
-
-    def validate(self, text: str, pos: int) -> object:
-        state, text, pos = super().validate(text, pos)
-        if state == QtGui.QValidator.State.Invalid:
-            state = QtGui.QValidator.State.Intermediate  # judged on commit (fixup), with a message
-        return state, text, pos
-
-    def fixup(self, text: str) -> str:
-        # Called on commit when the text is not acceptable; Qt then restores the previous value.
-        self.sig_invalid.emit(f"{self._name} must be an integer from {self.minimum()} to {self.maximum()}; "
-                              f"got {text.strip()!r} (kept {self.value()})")
-        return text
-
-
-def _combo(items: list[tuple[str, Any]]) -> QtWidgets.QComboBox:
-    c = QtWidgets.QComboBox()
-    _narrow(c)
-    for text, data in items:
-        c.addItem(text, data)
-    return c
-
-
-def _narrow(c: QtWidgets.QComboBox) -> None:
-    """Don't let the longest item set the panel's width (the popup still shows it whole)."""
-    c.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    c.setMinimumContentsLength(10)
-
-
-def _select(combo: QtWidgets.QComboBox, data: Any) -> None:
-    with QtCore.QSignalBlocker(combo):
-        i = combo.findData(data)
-        if i < 0:
-            combo.addItem(str(data), data)
-            i = combo.count() - 1
-        combo.setCurrentIndex(i)
 
 
 class ControlPanel(QtWidgets.QWidget):
@@ -365,8 +55,6 @@ class ControlPanel(QtWidgets.QWidget):
         lay.setSpacing(8)
         lay.addWidget(self._build_run())
         lay.addWidget(self._build_estimator())
-        from .compare import CompareView  # imported here: compare.py imports this module
-
         self.compare = CompareView(model)
         lay.addWidget(self.compare)
         lay.addWidget(self._build_target())
@@ -385,7 +73,7 @@ class ControlPanel(QtWidgets.QWidget):
     def _build_run(self) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox("Run")
         self.preset = QtWidgets.QComboBox()
-        _narrow(self.preset)
+        narrow(self.preset)
         self.preset.addItem("(custom)", "")
         for name, p in PRESETS.items():
             self.preset.addItem(name, name)
@@ -407,7 +95,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.step_button.clicked.connect(self.sig_step)
         self.reset_button.clicked.connect(self.sig_reset)
         self.resume_button.clicked.connect(self.sig_resume)
-        self.speed = _combo(SPEEDS)
+        self.speed = combo(SPEEDS)
         self.speed.setToolTip("updates per second")
         self.speed.currentIndexChanged.connect(lambda _i: self._set("speed", float(self.speed.currentData())))
         g = QtWidgets.QGridLayout(box)
@@ -428,7 +116,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.alpha.sig_invalid.connect(self.show_message)
         f.addRow("α", self.alpha)
         self.estimator_form = f  # the window puts the stability forecast under α (row 1)
-        self.schedule = _combo([(SCHEDULE_TEXT[s], s) for s in SCHEDULES])
+        self.schedule = combo([(SCHEDULE_TEXT[s], s) for s in SCHEDULES])
         self.schedule.currentIndexChanged.connect(
             lambda _i: self._set("estimator.schedule", self.schedule.currentData()))
         f.addRow("schedule", self.schedule)
@@ -437,8 +125,8 @@ class ControlPanel(QtWidgets.QWidget):
         self.batch.setToolTip("samples per update (1 = the seed's pure online case)")
         self.batch.valueChanged.connect(lambda v: self._set("estimator.batch_size", int(v)))
         f.addRow("mini-batch", self.batch)
-        self.objective = _combo([(OBJECTIVE_TEXT[o], o) for o in OBJECTIVES])
-        self.direction = _combo([(DIRECTION_TEXT[d], d) for d in DIRECTIONS])
+        self.objective = combo([(OBJECTIVE_TEXT[o], o) for o in OBJECTIVES])
+        self.direction = combo([(DIRECTION_TEXT[d], d) for d in DIRECTIONS])
         self.objective.currentIndexChanged.connect(lambda _i: self._set_sign())
         self.direction.currentIndexChanged.connect(lambda _i: self._set_sign())
         f.addRow("objective", self.objective)
@@ -446,7 +134,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.sign_label = QtWidgets.QLabel()
         self.sign_label.setWordWrap(True)
         f.addRow("effect", self.sign_label)
-        self.param = _combo([(p, p) for p in PARAMETERIZATIONS])
+        self.param = combo([(p, p) for p in PARAMETERIZATIONS])
         for i, p in enumerate(PARAMETERIZATIONS):
             self.param.setItemData(i, PARAMETERIZATIONS[p].help, QtCore.Qt.ItemDataRole.ToolTipRole)
         self.param.currentIndexChanged.connect(
@@ -499,7 +187,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.target_mean.sig_value.connect(lambda v: self._set("target.mean", v))
         self.target_mean.sig_invalid.connect(self.show_message)
         f.addRow("true mean", self.target_mean)
-        self.cov_mode = _combo([("condition number + rotation", "cond"), ("typed entries", "typed")])
+        self.cov_mode = combo([("condition number + rotation", "cond"), ("typed entries", "typed")])
         self.cov_mode.currentIndexChanged.connect(self._on_cov_mode)
         f.addRow("covariance", self.cov_mode)
         self.cond = ValidatedEdit(lambda t: parse_number(t, "condition number", 1.0, 1e10), lambda v: f"{v:g}")
@@ -541,8 +229,6 @@ class ControlPanel(QtWidgets.QWidget):
             al.addWidget(sb)
         self.axes_row = axes
         f.addRow("cloud axes", axes)
-        from .target_kind import TargetKindView  # imported here: target_kind.py imports this module
-
         self.target_kind = TargetKindView(self.model, self)
         f.insertRow(0, self.target_kind)
         return box
@@ -577,16 +263,16 @@ class ControlPanel(QtWidgets.QWidget):
         s = self.model.settings
         e, t = s.estimator, s.target
         self.alpha.set_value(e.alpha)
-        _select(self.schedule, e.schedule)
+        select(self.schedule, e.schedule)
         with QtCore.QSignalBlocker(self.batch):
             self.batch.setValue(e.batch_size)
-        _select(self.objective, e.objective)
-        _select(self.direction, e.direction)
+        select(self.objective, e.objective)
+        select(self.direction, e.direction)
         good = sign_effect(e.objective, e.direction) == "climbs the likelihood"
         self.sign_label.setText(sign_effect(e.objective, e.direction))
         self.sign_label.setStyleSheet(f"color: white; background: {GOOD if good else BAD}; "
                                       "padding: 3px; font-weight: bold; border-radius: 3px;")
-        _select(self.param, e.parameterization)
+        select(self.param, e.parameterization)
         spec = PARAMETERIZATIONS[e.parameterization]
         self.param_help.setText(spec.help)
         applies = spec.symmetrizable
@@ -595,12 +281,12 @@ class ControlPanel(QtWidgets.QWidget):
             # the stored value comes back when covariance or precision is chosen again.
             self.symmetrize.setChecked(bool(e.symmetrize) and applies)
         self.symmetrize.setEnabled(applies)
-        _select(self.speed, float(s.speed))
+        select(self.speed, float(s.speed))
         with QtCore.QSignalBlocker(self.dim):
             self.dim.setValue(t.dim)
         self.target_mean.set_value(t.mean)
         typed = t.cov is not None
-        _select(self.cov_mode, "typed" if typed else "cond")
+        select(self.cov_mode, "typed" if typed else "cond")
         self.cond.set_value(t.cond)
         with QtCore.QSignalBlocker(self.rotation):
             self.rotation.setValue(t.rotation_deg)
@@ -613,7 +299,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.start_mean.set_value(s.start.mean)
         self.cov_scale.set_value(s.start.cov_scale)
         self._refresh_axes(t.dim)
-        _select(self.preset, s.preset if s.preset in PRESETS else "")
+        select(self.preset, s.preset if s.preset in PRESETS else "")
 
     def _show_cov_rows(self, typed: bool) -> None:
         for w in self._cov_rows:
@@ -712,11 +398,3 @@ class ControlPanel(QtWidgets.QWidget):
 
     def cloud_axes(self) -> tuple[int, int]:
         return self.axis_x.value() - 1, self.axis_y.value() - 1
-
-
-def bold_font(widget: QtWidgets.QWidget, scale: float = 1.0) -> QtGui.QFont:
-    f = QtGui.QFont(widget.font())
-    f.setBold(True)
-    if scale != 1.0:
-        f.setPointSizeF(f.pointSizeF() * scale)
-    return f

@@ -20,17 +20,17 @@ is computed.
 
 from __future__ import annotations
 
+import html
 import threading
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from PySide6 import QtCore, QtWidgets
 
 from ..core import forecast
-from ..core.options import effective_sign
-from ..core.targets import fork_source
-from .controls import SettingsModel
+from ..core.forecast import ForecastJob, ForecastResult, capture, compute, verdict
+from ..core.live import LIVE_PATHS
+from . import style
+from .settings_model import SettingsModel
 
 #: copies run by the empirical forecast, and its horizon in updates
 N_CHAINS = forecast.DEFAULT_CHAINS
@@ -41,100 +41,11 @@ TIME_BUDGET = 0.1
 DEBOUNCE_MS = 150
 #: a running run's state moves on: forecast again this often (ms) while the view is visible
 PERIODIC_MS = 4000
-#: settings whose change asks for a new forecast
-TRIGGERS = frozenset({"estimator.alpha", "estimator.parameterization", "estimator.objective",
-                      "estimator.direction", "estimator.schedule", "estimator.symmetrize",
-                      "estimator.batch_size", "estimator", "compare"})
-GREEN, AMBER, RED = "#1a7f37", "#b35c00", "#c62828"
-
-
-def forecast_seed(source: Any) -> int:
-    """The forecast's stream seed for a run's source (``empirical_forecast``'s own default)."""
-    return (int(getattr(source, "seed", 0)) * 7919 + 104_729) % (2**62)
-
-
-@dataclass(frozen=True)
-class ForecastJob:
-    """A copy of chain 0's state, taken in the worker thread between two chunks."""
-
-    request: int
-    mean: np.ndarray
-    cov: np.ndarray
-    stored: np.ndarray
-    steps: int
-    settings: dict
-    alpha_t: float
-    source: Any
-    seed: int
-    true_cov: np.ndarray | None
-    diverged: bool
-    n_chains: int
-
-
-@dataclass(frozen=True)
-class ForecastResult:
-    request: int
-    job: ForecastJob
-    bound: forecast.LinearBound | None
-    forecast: forecast.Forecast | None
-    error: str = ""
-
-
-def capture(run: Any, request: int, n_chains: int = N_CHAINS) -> ForecastJob:
-    """Copy what the forecast needs from a run (call it in the thread that advances the run)."""
-    est = run.estimator
-    src = run.source
-    seed = forecast_seed(src)
-    try:
-        true_cov = np.asarray(src.cov, dtype=float).copy()
-    except (AttributeError, NotImplementedError):
-        true_cov = None
-    return ForecastJob(
-        request=request, mean=est.means[0].copy(), cov=est.covs[0].copy(), stored=est.stored[0].copy(),
-        steps=int(est.steps[0]), settings=dict(est.settings(0)), alpha_t=float(est.alpha_t[0]),
-        # A fork: the forecast thread must not touch the live source the worker samples from.
-        source=fork_source(src, seed), seed=seed, true_cov=true_cov,
-        diverged=bool(est.diverged[0]), n_chains=n_chains)
-
-
-def compute(job: ForecastJob, time_budget: float | None = TIME_BUDGET,
-            n_updates: int = N_UPDATES) -> ForecastResult:
-    """Both numbers for a captured state (any thread; no Qt)."""
-    s = job.settings
-    bound = None
-    try:
-        if job.true_cov is not None:
-            bound = forecast.linear_bound(s["parameterization"], job.true_cov,
-                                          effective_sign(s.get("objective", "loglik"),
-                                                         s.get("direction", "ascent")))
-        fc = forecast.empirical_forecast(
-            job.mean, job.cov, s, job.source, n_chains=job.n_chains, n_updates=n_updates, seed=job.seed,
-            steps=job.steps, stored=job.stored, time_budget=time_budget)
-    except ValueError as e:  # e.g. a state that is no longer positive definite
-        return ForecastResult(job.request, job, bound, None, str(e))
-    return ForecastResult(job.request, job, bound, fc)
-
-
-def verdict(result: ForecastResult) -> tuple[str, str]:
-    """(colour, one-line text) for a result: red / amber / green."""
-    job, fc, b = result.job, result.forecast, result.bound
-    a_t = job.alpha_t
-    parts = []
-    over = False
-    if b is not None:
-        if b.alpha_max == 0.0:
-            parts.append("linear bound: none (wrong sign)")
-            over = True
-        else:
-            parts.append(f"linear bound: α < {b.alpha_max:.3g}")
-            over = a_t >= b.alpha_max
-    if fc is None:
-        parts.append(f"forecast unavailable: {result.error}")
-        return (RED if over else AMBER), " · ".join(parts)
-    parts.append(f"forecast: {fc.n_diverged}/{fc.n_chains} copies diverge within {fc.n_updates:,} updates")
-    frac = fc.fraction
-    colour = RED if over or frac >= 0.5 else AMBER if frac > 0 else GREEN
-    return colour, " · ".join(parts)
+#: settings whose change asks for a new forecast: every live change, and compare mode's apply
+TRIGGERS = LIVE_PATHS | {"estimator", "compare"}
+GREEN, AMBER, RED = style.GOOD, style.WARN, style.BAD
+#: the colour of each verdict level (core.forecast.verdict)
+LEVEL_COLOURS = {"good": GREEN, "warn": AMBER, "bad": RED}
 
 
 class ForecastView(QtWidgets.QWidget):
@@ -206,14 +117,15 @@ class ForecastView(QtWidgets.QWidget):
             return
         self.result = result
         self.results_shown += 1
-        colour, text = verdict(result)
+        level, text = verdict(result)
+        colour = LEVEL_COLOURS[level]
         s = result.job.settings
         who = f"{s['parameterization']}, α = {s['alpha']:.3g}"
         if len(self.model.settings.all_estimators()) > 1:
             who = "first estimator: " + who
         note = " (from its last good state)" if result.job.diverged else ""
-        self.label.setText(f"<span style='color:{colour}; font-weight:bold'>{_html(text)}</span>"
-                           f"<br><span style='color:#555'>{_html(who + note)}</span>")
+        self.label.setText(f"<span style='color:{colour}; font-weight:bold'>{html.escape(text)}</span>"
+                           f"<br><span style='color:#555'>{html.escape(who + note)}</span>")
 
     def text(self) -> str:
         return self.label.text()
@@ -251,15 +163,11 @@ class ForecastView(QtWidgets.QWidget):
                     self._thread = None
                     return
             try:
-                result = compute(job)
+                result = compute(job, TIME_BUDGET, N_UPDATES)
             except Exception as e:  # never die silently: show why
                 result = ForecastResult(job.request, job, None, None, f"{type(e).__name__}: {e}")
             if not self._closing:
                 self.sig_result.emit(result)
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def colour_of(text: str) -> str:
@@ -270,5 +178,4 @@ def colour_of(text: str) -> str:
     return ""
 
 
-__all__ = ["ForecastJob", "ForecastResult", "ForecastView", "capture", "colour_of", "compute",
-           "forecast_seed", "verdict"]
+__all__ = ["ForecastView", "colour_of"]

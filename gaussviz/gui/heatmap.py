@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui
 
 from .. import __version__
 from ..core.fileio import atomic_write_bytes
 from ..core.parameterizations import PARAMETERIZATIONS
 from ..core.sweep import SweepResult
+from .qtapp import application
 
 #: diverged fraction: light (one seed) to dark (all seeds)
 REDS = ["#fcae91", "#fb6a4a", "#de2d26", "#a50f15", "#67000d"]
@@ -31,21 +32,6 @@ REDS = ["#fcae91", "#fb6a4a", "#de2d26", "#a50f15", "#67000d"]
 BLUES = ["#084081", "#0868ac", "#2b8cbe", "#4eb3d3", "#7bccc4", "#a8ddb5", "#ccebc5", "#e6f5d0"]
 NO_DATA = "#bdbdbd"
 FONT = "DejaVu Sans"
-
-
-def ensure_gui_app() -> QtGui.QGuiApplication:
-    """The running Qt application, or an offscreen one for headless rendering.
-
-    A QApplication (not just a QGuiApplication), so pyqtgraph widgets can be
-    rendered in the same process afterwards.
-    """
-    app = QtGui.QGuiApplication.instance()
-    if app is None:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        app = QtWidgets.QApplication(["gaussviz"])
-        # Keep a reference: a collected QGuiApplication takes its fonts with it.
-        globals()["_APP"] = app
-    return app  # type: ignore[return-value]
 
 
 def _ramp(stops: list[str], t: float) -> QtGui.QColor:
@@ -144,7 +130,7 @@ def render_stability_map(result: SweepResult, width: int = 1600) -> tuple[QtGui.
     """The heat map as an image of the given width (height follows from the grid)."""
     if isinstance(width, bool) or not isinstance(width, int) or not 400 <= width <= 20_000:
         raise ValueError(f"image width must be a whole number of pixels from 400 to 20000; got {width!r}")
-    ensure_gui_app()
+    application(headless=True)
     spec = result.spec
     P, V, A, S = spec.shape
     f = width / 1600.0
@@ -334,4 +320,4 @@ def save_stability_map(path: str | os.PathLike, result: SweepResult, width: int 
     return atomic_write_bytes(path, stability_map_png(result, width), force=force)
 
 
-__all__ = ["MapGeometry", "ensure_gui_app", "render_stability_map", "save_stability_map", "stability_map_png"]
+__all__ = ["MapGeometry", "render_stability_map", "save_stability_map", "stability_map_png"]

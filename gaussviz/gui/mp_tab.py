@@ -11,9 +11,9 @@ eigendecompositions: it runs on a GUI timer, only while the tab is visible.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,73 +23,8 @@ from PySide6 import QtCore, QtWidgets
 from ..core import mp
 from . import style
 
-#: eigenvalues the pooled histogram aims for
-TARGET_EIGS = 2000
-HIST_BINS = 40
-DENSITY_POINTS = 400
-#: the x axis ends at the larger of this times l+ and the eigenvalues' 99.5 % quantile (capped)
-X_MARGIN = 1.25
-X_CAP = 4.0
 REFRESH_MS = 500
 SLIDER_STEPS = 2000
-
-
-@dataclass(frozen=True)
-class MPData:
-    """What the tab draws for one snapshot and window size (arrays finite)."""
-
-    d: int
-    n: int
-    q: float
-    windows: int
-    eigs: np.ndarray
-    edges: tuple[float, float]
-    hist_x: np.ndarray  # bin edges (len bins + 1)
-    hist_y: np.ndarray  # density: count / (all eigenvalues * bin width)
-    x: np.ndarray
-    density: np.ndarray  # MP density (d > 1) or the exact chi-square density of a variance (d = 1)
-    beyond: int  # eigenvalues right of the plotted range
-
-
-def pooled_eigs(recent: np.ndarray, n: int, true_mean: np.ndarray, true_cov: np.ndarray,
-                target: int = TARGET_EIGS) -> tuple[np.ndarray, int]:
-    """Eigenvalues of W disjoint windows of the last W n samples, whitened; (eigs, W)."""
-    recent = np.asarray(recent, dtype=float)
-    m, d = recent.shape
-    n = int(n)
-    if n < 1 or n > m:
-        raise ValueError(f"window n = {n} needs {n} recent samples; {m} are available")
-    w = int(max(1, min(m // n, math.ceil(target / d))))
-    Y = recent[m - w * n:]
-    L = np.linalg.cholesky(0.5 * (true_cov + true_cov.T))
-    Z = np.linalg.solve(L, (Y - true_mean).T).T.reshape(w, n, d)  # oldest window first
-    S = np.einsum("wni,wnj->wij", Z, Z) / n
-    eigs = np.linalg.eigvalsh(0.5 * (S + np.swapaxes(S, 1, 2)))
-    return eigs.ravel(), w
-
-
-def mp_data(recent: np.ndarray, n: int, true_mean: np.ndarray, true_cov: np.ndarray) -> MPData:
-    """Histogram and density for the tab (pure numpy: tested without a window)."""
-    eigs, w = pooled_eigs(recent, n, true_mean, true_cov)
-    d = int(np.asarray(recent).shape[1])
-    q = d / n
-    lo, hi = mp.mp_edges(q)
-    eigs = eigs[np.isfinite(eigs)]
-    top = float(np.quantile(eigs, 0.995)) if eigs.size else hi
-    xmax = min(max(X_MARGIN * hi, top * 1.05), X_CAP * hi)
-    counts, bx = np.histogram(eigs, bins=HIST_BINS, range=(0.0, xmax))
-    width = bx[1] - bx[0]
-    hy = counts / max(eigs.size, 1) / width
-    x = np.union1d(np.linspace(0.0, xmax, DENSITY_POINTS), [lo, hi])
-    if d > 1:
-        dens = mp.mp_density(x, q)
-    else:
-        # d = 1: the "eigenvalue" is a sample variance, n s^2 ~ chi^2_n exactly (Gaussian target).
-        from scipy.stats import chi2
-
-        dens = n * chi2.pdf(n * x, n)
-    dens = np.where(np.isfinite(dens), dens, 0.0)
-    return MPData(d, n, q, w, eigs, (lo, hi), bx, hy, x, dens, int(np.sum(eigs > xmax)))
 
 
 class MPTab(QtWidgets.QWidget):
@@ -101,7 +36,7 @@ class MPTab(QtWidgets.QWidget):
         self._snapshot = snapshot
         self._settings = settings
         self._key: tuple | None = None
-        self.data: MPData | None = None
+        self.data: mp.MPData | None = None
         style.configure_pyqtgraph()
 
         self.plot = pg.PlotWidget()
@@ -241,7 +176,7 @@ class MPTab(QtWidgets.QWidget):
         if key == self._key:
             return
         self._key = key
-        data = mp_data(recent, n, np.asarray(snap.true_mean), np.asarray(snap.true_cov))
+        data = mp.mp_data(recent, n, np.asarray(snap.true_mean), np.asarray(snap.true_cov))
         self.show_data(data, snap)
 
     def _message(self, text: str) -> None:
@@ -250,7 +185,7 @@ class MPTab(QtWidgets.QWidget):
         self.curve.setData([], [])
         self.numbers.setText(text)
 
-    def show_data(self, data: MPData, snap: Any = None) -> None:
+    def show_data(self, data: mp.MPData, snap: Any = None) -> None:
         self.data = data
         lo, hi = data.edges
         self.hist.setData(data.hist_x, data.hist_y)
@@ -272,7 +207,7 @@ class MPTab(QtWidgets.QWidget):
         self.numbers.setText(self._numbers_text(data))
         self.text.setText(self._explanation(data))
 
-    def _numbers_text(self, data: MPData) -> str:
+    def _numbers_text(self, data: mp.MPData) -> str:
         lo, hi = data.edges
         pooled = (f"{data.windows} disjoint windows of n = {data.n:,} pooled (the last {data.windows * data.n:,} "
                   f"samples: {data.eigs.size:,} eigenvalues)" if data.windows > 1 else
@@ -285,7 +220,7 @@ class MPTab(QtWidgets.QWidget):
                 f"(condition number of a window up to about {hi / max(lo, 1e-300):.3g}). "
                 f"{pooled}{beyond}. Samples are whitened by the true covariance and centred on the true mean.")
 
-    def _explanation(self, data: MPData) -> str:
+    def _explanation(self, data: mp.MPData) -> str:
         s = self._settings()
         e = s.estimator
         parts = []
@@ -302,7 +237,7 @@ class MPTab(QtWidgets.QWidget):
                          f"(q ≈ {data.d / m:.3g}).")
         if data.d > 1:  # for d = 1 its edges and "far from singular" would contradict the paragraph above
             try:
-                parts.append(_html(mp.explanation(data.d, data.n, e.alpha, e.parameterization)))
+                parts.append(html.escape(mp.explanation(data.d, data.n, e.alpha, e.parameterization)))
             except ValueError:
                 pass
         return "<br>".join(parts)
@@ -317,5 +252,3 @@ class MPTab(QtWidgets.QWidget):
         return out
 
 
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

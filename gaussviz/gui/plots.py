@@ -16,7 +16,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ..core.geometry import ellipse_points, gaussian_pdf
+from ..core.plotdata import RUNAWAY_CLAMP, ViewBox, bbox, clamp_box, envelope, finite_xy, snapped_range, union
 from . import style
+from .plot_items import ChainItems, LogAxis, PointCloudItem, put_data, sub
 
 if TYPE_CHECKING:
     from ..core.snapshot import Snapshot
@@ -24,9 +27,6 @@ if TYPE_CHECKING:
 #: components of the mean (and eigenvalues of Sigma) drawn per chain; above this
 #: the mean plot shows the cloud's pair and the covariance plot the extremes.
 MAX_TRAJECTORIES = 4
-#: how far (in units of the sample/true extent) a runaway estimate may pull the cloud's view
-RUNAWAY_CLAMP = 1.5
-ELLIPSE_POINTS = 121
 #: plots with a step axis: long curves, drawn the fast way
 TRAJECTORY_PLOTS = ("mean", "covariance", "kl")
 #: pixels of plot width per envelope bin (each bin keeps its lowest and highest point)
@@ -35,9 +35,6 @@ CURVE_BIN_PX = 2
 PARTS = ("cloud", "mean", "covariance", "spectrum", "kl")
 #: plots whose ranges LivePlots sets itself (see _fit_ranges)
 RANGED_PLOTS = ("mean", "covariance", "kl", "spectrum")
-#: a linear range grows in steps of about 1/RANGE_QUANTA of its span (log: LOG_RANGE_QUANTUM decades)
-RANGE_QUANTA = 8
-LOG_RANGE_QUANTUM = 0.25
 #: widths of the three columns: cloud | mean over covariance | KL over spectrum
 COLUMN_SHARES = (0.38, 0.31, 0.31)
 HIST_BINS = 50
@@ -48,118 +45,7 @@ SHORT_REASON = {
     "asymmetric": "asymmetric",
     "exploded": "exploded",
 }
-_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_CIRCLE = np.linspace(0.0, 2.0 * np.pi, ELLIPSE_POINTS)
-_UNIT_CIRCLE = np.vstack([np.cos(_CIRCLE), np.sin(_CIRCLE)])
 _EMPTY = np.zeros(0)
-
-
-def sub(n: int) -> str:
-    """1-based index as unicode subscript digits (axis and legend names)."""
-    return str(n).translate(_SUBSCRIPTS)
-
-
-def finite_xy(x, y, positive_x: bool = False, positive_y: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """The points of (x, y) that a plot can draw: finite, and > 0 on a log axis."""
-    x = np.asarray(x, dtype=float).ravel()
-    y = np.asarray(y, dtype=float).ravel()
-    ok = np.isfinite(x) & np.isfinite(y)
-    if positive_x:
-        ok &= x > 0
-    if positive_y:
-        ok &= y > 0
-    if ok.all():
-        return x, y
-    return x[ok], y[ok]
-
-
-def ellipse_points(mean: np.ndarray, cov: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray] | None:
-    """The radius-sigma ellipse of a 2-D Gaussian, or None if cov is not positive definite.
-
-    Uses the symmetric part: an estimator that drifts asymmetric (MATH.md) still
-    has a well-defined quadratic form.
-    """
-    mean = np.asarray(mean, dtype=float)
-    cov = np.asarray(cov, dtype=float)
-    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
-        return None
-    w, v = np.linalg.eigh(0.5 * (cov + cov.T))
-    if not w[0] > 0:
-        return None
-    pts = mean[:, None] + radius * (v * np.sqrt(w)) @ _UNIT_CIRCLE
-    if not np.all(np.isfinite(pts)):
-        return None
-    return pts[0], pts[1]
-
-
-def envelope(x: np.ndarray, y: np.ndarray, nbins: int, log_x: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """At most ~2 points per bin of x (the lowest and highest y), plus the first and last point.
-
-    ``x`` must be ascending (history steps are). Bins are even on the drawn axis
-    (log10 x on a log axis), so a curve keeps its exact peaks and its true x positions
-    while the number of points stays about twice the plot's width in pixels, however
-    unevenly the history is spaced.
-    """
-    n = x.size
-    if n <= 2 * nbins + 2:
-        return x, y
-    u = np.log10(x) if log_x else x
-    lo, hi = u[0], u[-1]
-    if not hi > lo:
-        return x, y
-    b = np.minimum(((u - lo) * (nbins / (hi - lo))).astype(np.int64), nbins - 1)
-    first = np.empty(n, dtype=bool)
-    first[0] = True
-    np.not_equal(b[1:], b[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    seg = np.cumsum(first) - 1
-    keep = (y == np.minimum.reduceat(y, starts)[seg]) | (y == np.maximum.reduceat(y, starts)[seg])
-    keep[0] = keep[-1] = True
-    return x[keep], y[keep]
-
-
-def _put(item, x=_EMPTY, y=_EMPTY) -> None:
-    """setData, skipped when the item already holds exactly these arrays (paused runs,
-    stopped chains and constant truth lines then cost no redraw)."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    ox, oy = item.xData, item.yData
-    if ox is not None and oy is not None and ox.shape == x.shape and oy.shape == y.shape \
-            and np.array_equal(ox, x) and np.array_equal(oy, y):
-        return
-    if isinstance(item, pg.PlotDataItem):
-        item.setData(x=x, y=y)
-    else:
-        item.setData(x, y)
-
-
-def _nice_floor(v: float) -> float:
-    """The largest 1, 2 or 5 times a power of ten that is <= v (v > 0)."""
-    e = 10.0 ** np.floor(np.log10(v))
-    m = v / e
-    return e * (5.0 if m >= 5 else 2.0 if m >= 2 else 1.0)
-
-
-def snapped_range(lo: float, hi: float, log: bool = False) -> tuple[float, float]:
-    """[lo, hi] widened outwards to whole quanta, so the range of growing data changes in
-    steps rather than every frame (each change re-lays out the axis and re-clips every curve).
-
-    Linear: quanta of about 1/RANGE_QUANTA of the span; log: LOG_RANGE_QUANTUM decades.
-    """
-    if log:
-        a, b = np.log10(lo), np.log10(hi)
-        q = LOG_RANGE_QUANTUM
-        return float(10.0 ** (np.floor(a / q) * q)), float(10.0 ** (np.ceil(b / q) * q))
-    span = hi - lo
-    scale = span if span > 0 else max(abs(lo), abs(hi))
-    if not (np.isfinite(scale) and scale > 0):
-        return float(lo), float(hi)
-    q = _nice_floor(scale / RANGE_QUANTA)
-    return float(np.floor(lo / q) * q), float(np.ceil(hi / q) * q)
-
-
-def gaussian_pdf(x: np.ndarray, mean: float, var: float) -> np.ndarray:
-    return np.exp(-0.5 * (x - mean) ** 2 / var) / np.sqrt(2.0 * np.pi * var)
 
 
 def _fmt(v: float) -> str:
@@ -169,246 +55,6 @@ def _fmt(v: float) -> str:
     if 100 <= abs(v) < 1e5:
         return f"{v:.0f}"
     return f"{v:.3g}"
-
-
-_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def log_tick_label(value: float) -> str:
-    """A log axis label a room can read: 0.02, 50, 2000, 10⁻⁵, 2·10⁶."""
-    if 1e-3 <= value < 1e4:
-        return f"{value:.4g}"
-    exp = int(np.floor(np.log10(value) + 1e-9))
-    mant = round(value / 10.0**exp)
-    power = "10" + str(exp).translate(_SUPERSCRIPTS)
-    return power if mant == 1 else f"{mant}·{power}"
-
-
-class LogAxis(pg.AxisItem):
-    """pyqtgraph's axis, but a log axis labels only 1, 2, 5 of a decade (only 1 when it spans many).
-
-    The stock one labels every minor tick when the range is under a few decades,
-    and the labels run into each other.
-    """
-
-    def logTickStrings(self, values, scale, spacing):
-        vals = np.asarray(values, dtype=float)
-        if vals.size == 0:
-            return []
-        span = float(vals.max() - vals.min())
-        keep = (1, 2, 5) if span < 1.6 else (1,)
-        out = []
-        for v in vals:
-            x = 10.0**v * scale
-            exp = np.floor(v + 1e-9)
-            mant = round(10.0 ** (v - exp))
-            out.append(log_tick_label(x) if mant in keep and x > 0 else "")
-        return out
-
-    def tickStrings(self, values, scale, spacing):
-        if self.logMode:
-            return self.logTickStrings(values, scale, spacing)
-        out = super().tickStrings(values, scale, spacing)
-        return [linear_tick_label(v * scale, spacing * scale) or s for v, s in zip(values, out)]
-
-
-class PointCloudItem(pg.GraphicsObject):
-    """Thousands of same-looking dots, drawn with a few opaque QPainter.drawPoints calls.
-
-    ScatterPlotItem keeps per-spot records and costs ~10 ms per 5000 points
-    per frame even in pixel mode; a cloud of identical dots needs none of that.
-    Translucent dots cost ~4 ms a frame to blend (Qt's raster engine), so the
-    dots are drawn opaque, each in the colour that ``color``'s alpha would have
-    built up where the cloud is that dense: the points are counted per cell of
-    ``size`` pixels on screen and a cell with c points gets the colour of c
-    translucent layers over the white background (what overlapping dots show).
-    """
-
-    #: darkest layer count drawn (denser cells look the same)
-    MAX_LAYERS = 8
-
-    def __init__(self, size: float = 3.0, color=style.SAMPLE_COLOR) -> None:
-        super().__init__()
-        self.xData: np.ndarray = _EMPTY
-        self.yData: np.ndarray = _EMPTY
-        self._rect = QtCore.QRectF()
-        self._size = float(size)
-        c = pg.mkColor(color)
-        alpha = c.alphaF()
-        self._pens = []
-        for layers in range(1, self.MAX_LAYERS + 1):
-            cover = 1.0 - (1.0 - alpha) ** layers  # opacity of `layers` overlapping dots
-            shade = QtGui.QColor(*(round(255 + (v - 255) * cover) for v in (c.red(), c.green(), c.blue())))
-            pen = pg.mkPen(shade, width=size)
-            pen.setCosmetic(True)
-            pen.setCapStyle(QtCore.Qt.PenCapStyle.SquareCap)
-            self._pens.append(pen)
-
-    def setData(self, x, y) -> None:
-        x = np.ascontiguousarray(x, dtype=float)
-        y = np.ascontiguousarray(y, dtype=float)
-        self.prepareGeometryChange()
-        self.xData, self.yData = x, y
-        if x.size:
-            self._rect = QtCore.QRectF(x.min(), y.min(), float(np.ptp(x)), float(np.ptp(y)))
-        else:
-            self._rect = QtCore.QRectF()
-        self.update()
-
-    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):
-        a = self.xData if ax == 0 else self.yData
-        return (float(a.min()), float(a.max())) if a.size else (None, None)
-
-    def boundingRect(self) -> QtCore.QRectF:
-        if self._rect.isNull() and not self.xData.size:
-            return QtCore.QRectF()
-        # grow by a few pixels so dots on the edge are not culled
-        px, py = self.pixelWidth() or 0.0, self.pixelHeight() or 0.0
-        return self._rect.adjusted(-3 * px, -3 * py, 3 * px, 3 * py)
-
-    def paint(self, p: QtGui.QPainter, *args) -> None:
-        if not self.xData.size:
-            return
-        t = p.transform()
-        if not t.isAffine():
-            return
-        # to device pixels (the transform is the view's: scale and shift)
-        dx = t.m11() * self.xData + t.m21() * self.yData + t.dx()
-        dy = t.m12() * self.xData + t.m22() * self.yData + t.dy()
-        dev = p.device()
-        w, h = (dev.width(), dev.height()) if dev is not None else (1 << 14, 1 << 14)
-        m = 2.0 * self._size
-        ok = (dx > -m) & (dx < w + m) & (dy > -m) & (dy < h + m)
-        if not ok.all():
-            dx, dy = dx[ok], dy[ok]
-        if not dx.size:
-            return
-        # points per cell of one dot's size: the layers of translucent dots a cell would show
-        cell = (np.floor(dx / self._size).astype(np.int64) << 20) + np.floor(dy / self._size).astype(np.int64)
-        _, inv, counts = np.unique(cell, return_inverse=True, return_counts=True)
-        layers = np.minimum(counts[inv], self.MAX_LAYERS)
-        order = np.argsort(layers, kind="stable")  # light first, dense on top
-        layers = layers[order]
-        dx, dy = dx[order], dy[order]
-        bounds = np.searchsorted(layers, np.arange(1, self.MAX_LAYERS + 2))
-        p.save()
-        p.resetTransform()
-        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
-        for k in range(self.MAX_LAYERS):
-            a, b = bounds[k], bounds[k + 1]
-            if b > a:
-                p.setPen(self._pens[k])
-                p.drawPoints(pg.functions.arrayToQPolygonF(dx[a:b], dy[a:b]))
-        p.restore()
-
-
-def linear_tick_label(value: float, spacing: float) -> str:
-    """A linear axis label: steps read 20k, 1.5M rather than 2e+04, 1.5e+06."""
-    a = abs(value)
-    if a >= 1e6 and spacing >= 1e5:
-        return f"{value / 1e6:g}M"
-    if a >= 1e4 and spacing >= 1e3:
-        return f"{value / 1e3:g}k"
-    return ""
-
-
-class _ViewBox:
-    """The cloud's target view, with hysteresis so the view does not jitter every frame."""
-
-    def __init__(self) -> None:
-        self.box: np.ndarray | None = None  # xmin, xmax, ymin, ymax
-
-    def update(self, want: np.ndarray) -> bool:
-        """Adopt ``want`` (padded) unless the current box already fits it well; True if changed."""
-        b = self.box
-        if b is not None:
-            inside = b[0] <= want[0] and want[1] <= b[1] and b[2] <= want[2] and want[3] <= b[3]
-            snug = (b[1] - b[0]) <= 1.4 * (want[1] - want[0]) and (b[3] - b[2]) <= 1.4 * (want[3] - want[2])
-            if inside and snug:
-                return False
-        wx = (want[1] - want[0]) * 0.04
-        wy = (want[3] - want[2]) * 0.04
-        self.box = np.array([want[0] - wx, want[1] + wx, want[2] - wy, want[3] + wy])
-        return True
-
-
-def _bbox(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.array([x.min(), x.max(), y.min(), y.max()])
-
-
-def _union(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return np.array([min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])])
-
-
-def _clamp_box(box: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """Clip ``box`` to ``base`` grown RUNAWAY_CLAMP times about its centre."""
-    cx, cy = 0.5 * (base[0] + base[1]), 0.5 * (base[2] + base[3])
-    hx = max(0.5 * (base[1] - base[0]), 1e-12) * RUNAWAY_CLAMP
-    hy = max(0.5 * (base[3] - base[2]), 1e-12) * RUNAWAY_CLAMP
-    return np.array([max(box[0], cx - hx), min(box[1], cx + hx), max(box[2], cy - hy), min(box[3], cy + hy)])
-
-
-class _ChainItems:
-    """The items one chain owns across the five plots (created once, reused)."""
-
-    def __init__(self, owner: LivePlots, k: int) -> None:
-        self.k = k
-        p = owner.plot_items
-        color = style.chain_color(k)
-        self.ellipse1 = owner._data_item("cloud", pen=style.chain_pen(k, 2.5), bounds=False)
-        self.ellipse2 = owner._data_item("cloud", pen=style.chain_pen(k, 1.5), bounds=False)
-        self.density = owner._data_item("cloud", pen=style.chain_pen(k, 2.5), bounds=False)
-        self.center = owner._data_item("cloud", pen=None, symbol="o", symbolSize=11, symbolBrush=color,
-                                       symbolPen=pg.mkPen("w", width=1.5), bounds=False)
-        self.mean_curves: list[pg.PlotDataItem] = []
-        self.eig_curves: list[pg.PlotDataItem] = []
-        self.heading = owner._data_item("covariance", pen=None, symbol="t", symbolSize=13,
-                                        symbolBrush=color, symbolPen=pg.mkPen("w", width=1))
-        self.spectrum = owner._data_item("spectrum", pen=None, symbol="o", symbolSize=10,
-                                         symbolBrush=color, symbolPen=pg.mkPen("w", width=1))
-        self.kl = owner._data_item("kl", pen=style.chain_pen(k))
-        # divergence markers: a vertical line at the failing update on every step axis
-        dash = style.chain_pen(k, 2.0, QtCore.Qt.PenStyle.DashLine)
-        self.div_lines: dict[str, pg.InfiniteLine] = {}
-        for name in ("mean", "covariance", "kl"):
-            opts = {}
-            if name == "covariance":
-                opts = {"label": "", "labelOpts": {
-                    "position": 0.9, "color": color, "fill": (255, 255, 255, 215)}}
-            line = pg.InfiniteLine(angle=90, pen=dash, movable=False, **opts)
-            line.setZValue(5)
-            line.hide()
-            p[name].addItem(line, ignoreBounds=True)
-            self.div_lines[name] = line
-        if self.div_lines["covariance"].label is not None:
-            font = QtGui.QFont()
-            font.setPointSize(style.TICK_POINT_SIZE)
-            font.setBold(True)
-            self.div_lines["covariance"].label.setFont(font)
-        # legend sample: a stand-alone item with the chain's pen
-        self.legend_sample = pg.PlotDataItem(pen=style.chain_pen(k, 3.0))
-        self.div_key: tuple | None = None
-        self.owner = owner
-
-    def all_items(self) -> list[pg.PlotDataItem]:
-        return [self.ellipse1, self.ellipse2, self.density, self.center, self.heading, self.spectrum, self.kl,
-                *self.mean_curves, *self.eig_curves]
-
-    def curve(self, which: str, i: int) -> pg.PlotDataItem:
-        lst = self.mean_curves if which == "mean" else self.eig_curves
-        while len(lst) <= i:
-            pen = style.component_pen(self.k, len(lst)) if which == "mean" else style.chain_pen(self.k)
-            lst.append(self.owner._data_item(which, pen=pen))
-        return lst[i]
-
-    def hide_divergence(self) -> None:
-        for line in self.div_lines.values():
-            line.hide()
-        self.div_key = None
 
 
 class LivePlots(QtWidgets.QWidget):
@@ -427,13 +73,13 @@ class LivePlots(QtWidgets.QWidget):
         self._glw.setBackground("w")
         layout.addWidget(self._glw)
         self._items: list[pg.GraphicsItem] = []
-        self._chains: list[_ChainItems] = []
+        self._chains: list[ChainItems] = []
         self._snap: Snapshot | None = None
         self._pending: set[str] = set()  # parts of self._snap's frame not drawn yet
         self._cloud_frame_key: tuple | None = None
         self._cloud_axes = (0, 1)
         self._cloud_dim: int | None = None
-        self._view = _ViewBox()
+        self._view = ViewBox()
         self._titles: dict[str, str] = {}
         self._spectrum_d: int | None = None
         self._legend_names: list[str] = []
@@ -498,25 +144,25 @@ class LivePlots(QtWidgets.QWidget):
         self._scatter = PointCloudItem(size=3.0, color=style.SAMPLE_COLOR)
         pl["cloud"].addItem(self._scatter, ignoreBounds=True)
         self._items.append(self._scatter)
-        self._hist = self._data_item("cloud", pen=pg.mkPen((120, 120, 120), width=1), stepMode="center",
+        self._hist = self.data_item("cloud", pen=pg.mkPen((120, 120, 120), width=1), stepMode="center",
                                      fillLevel=0, fillBrush=pg.mkBrush(*style.HIST_BRUSH), bounds=False)
-        self._true_ell = [self._data_item("cloud", pen=style.true_pen(w), bounds=False) for w in (2.0, 1.5)]
-        self._ref_ell = [self._data_item("cloud", pen=style.ref_pen(w), bounds=False) for w in (2.5, 2.0)]
-        self._true_density = self._data_item("cloud", pen=style.true_pen(2.0), bounds=False)
-        self._ref_density = self._data_item("cloud", pen=style.ref_pen(2.5), bounds=False)
-        self._true_center = self._data_item("cloud", pen=None, symbol="x", symbolSize=14, symbolBrush="k",
+        self._true_ell = [self.data_item("cloud", pen=style.true_pen(w), bounds=False) for w in (2.0, 1.5)]
+        self._ref_ell = [self.data_item("cloud", pen=style.ref_pen(w), bounds=False) for w in (2.5, 2.0)]
+        self._true_density = self.data_item("cloud", pen=style.true_pen(2.0), bounds=False)
+        self._ref_density = self.data_item("cloud", pen=style.ref_pen(2.5), bounds=False)
+        self._true_center = self.data_item("cloud", pen=None, symbol="x", symbolSize=14, symbolBrush="k",
                                             symbolPen=pg.mkPen("k", width=2), bounds=False)
         # the only item the cloud's autorange sees: an invisible box we choose (see _update_view)
-        self._bounds = self._data_item("cloud", pen=pg.mkPen(0, 0, 0, 0))
+        self._bounds = self.data_item("cloud", pen=pg.mkPen(0, 0, 0, 0))
         # invisible spans that keep a log axis at least about a decade around the truth
         # (pyqtgraph labels a narrower log range with a single tick)
-        self._pads = {name: self._data_item(name, pen=pg.mkPen(0, 0, 0, 0)) for name in ("covariance", "spectrum")}
+        self._pads = {name: self.data_item(name, pen=pg.mkPen(0, 0, 0, 0)) for name in ("covariance", "spectrum")}
         self._true_mean: list[pg.PlotDataItem] = []
         self._true_mean_labels: list[pg.TextItem] = []
         self._true_eig: list[pg.PlotDataItem] = []
-        self._true_spectrum = self._data_item("spectrum", pen=None, symbol="_", symbolSize=30,
+        self._true_spectrum = self.data_item("spectrum", pen=None, symbol="_", symbolSize=30,
                                               symbolPen=pg.mkPen("k", width=2.5), symbolBrush="k")
-        self._ref_kl = self._data_item("kl", pen=style.ref_pen(2.5))
+        self._ref_kl = self.data_item("kl", pen=style.ref_pen(2.5))
 
         self._key_entries = [(pg.PlotDataItem(pen=style.true_pen(2.5)), "true (dashed)"),
                              (pg.PlotDataItem(pen=style.ref_pen(3.0)), "exact running MLE (dotted)")]
@@ -551,7 +197,7 @@ class LivePlots(QtWidgets.QWidget):
             plot.setTitle(text, size=style.TITLE_SIZE, color="#000")
             plot.titleLabel.setMinimumWidth(10)
 
-    def _data_item(self, plot: str, bounds: bool = True, **kw) -> pg.PlotDataItem:
+    def data_item(self, plot: str, bounds: bool = True, **kw) -> pg.PlotDataItem:
         if plot in TRAJECTORY_PLOTS:
             # Long, jagged curves: antialiasing made a frame ~3x slower, and without it pyqtgraph
             # draws 2 px solid lines as segments (its fast path).
@@ -566,15 +212,15 @@ class LivePlots(QtWidgets.QWidget):
         self._items.append(item)
         return item
 
-    def _chain(self, k: int) -> _ChainItems:
+    def _chain(self, k: int) -> ChainItems:
         while len(self._chains) <= k:
-            self._chains.append(_ChainItems(self, len(self._chains)))
+            self._chains.append(ChainItems(self, len(self._chains)))
         return self._chains[k]
 
     def _true_line(self, which: str, i: int) -> pg.PlotDataItem:
         lst = self._true_mean if which == "mean" else self._true_eig
         while len(lst) <= i:
-            lst.append(self._data_item(which, pen=style.true_pen(1.75)))
+            lst.append(self.data_item(which, pen=style.true_pen(1.75)))
         return lst[i]
 
     def _mean_label(self, i: int) -> pg.TextItem:
@@ -599,7 +245,7 @@ class LivePlots(QtWidgets.QWidget):
         if (i, j) == self._cloud_axes:
             return
         self._cloud_axes = (i, j)
-        self._view = _ViewBox()
+        self._view = ViewBox()
         if self._snap is not None:
             self._draw(self._snap, PARTS, redraw=True)
 
@@ -610,9 +256,9 @@ class LivePlots(QtWidgets.QWidget):
         """Forget the run: every item empty, no markers, no legend entries."""
         self._snap = None
         self._pending = set()
-        self._view = _ViewBox()
+        self._view = ViewBox()
         for item in self._items:
-            _put(item)
+            put_data(item)
         for ch in self._chains:
             ch.hide_divergence()
         self._set_legend([])
@@ -687,7 +333,7 @@ class LivePlots(QtWidgets.QWidget):
         d = int(snap.ref_mean.shape[0])
         if d != self._cloud_dim:
             self._cloud_dim = d
-            self._view = _ViewBox()
+            self._view = ViewBox()
             if d >= 2 and max(self._cloud_axes) >= d:
                 self._cloud_axes = (0, 1)
         K = len(snap.chains)
@@ -695,7 +341,7 @@ class LivePlots(QtWidgets.QWidget):
             self._chain(k)
         for ch in self._chains[K:]:  # chains of an earlier, bigger run
             for item in ch.all_items():
-                _put(item)
+                put_data(item)
             ch.hide_divergence()
         self._draw_legend(snap)
         self._bins = {name: self._curve_bins(name) for name in TRAJECTORY_PLOTS}
@@ -712,13 +358,13 @@ class LivePlots(QtWidgets.QWidget):
                     continue
                 x, y = finite_xy(x, y, positive_x=log_x, positive_y=log_y)
                 if x.size:
-                    box = _union(box, _bbox(x, y))
+                    box = union(box, bbox(x, y))
             if box is None:
-                _put(self._range_items[name])
+                put_data(self._range_items[name])
                 continue
             x0, x1 = snapped_range(box[0], box[1], log_x)
             y0, y1 = snapped_range(box[2], box[3], log_y)
-            _put(self._range_items[name], np.array([x0, x1]), np.array([y0, y1]))
+            put_data(self._range_items[name], np.array([x0, x1]), np.array([y0, y1]))
 
     def _curve_bins(self, name: str) -> int:
         """Envelope bins for a plot: one per CURVE_BIN_PX pixels of its width (the lines are
@@ -776,7 +422,7 @@ class LivePlots(QtWidgets.QWidget):
         i, j = self._cloud_axes
         pair = [i, j]
         for item in (self._hist, self._true_density, self._ref_density):
-            _put(item)
+            put_data(item)
         self._cloud_frame(True, "y" + sub(i + 1), "y" + sub(j + 1))
         recent = snap.recent
         n = recent.shape[0]
@@ -784,34 +430,34 @@ class LivePlots(QtWidgets.QWidget):
         base = None
         if n:
             x, y = finite_xy(recent[:, i], recent[:, j])
-            _put(self._scatter, x, y)
+            put_data(self._scatter, x, y)
             if x.size:
                 lo_x, hi_x = np.percentile(x, [0.5, 99.5])
                 lo_y, hi_y = np.percentile(y, [0.5, 99.5])
                 base = np.array([lo_x, hi_x, lo_y, hi_y])
         else:
-            _put(self._scatter, _EMPTY, _EMPTY)
+            put_data(self._scatter, _EMPTY, _EMPTY)
         if snap.true_mean is not None and snap.true_cov is not None:
             tm = snap.true_mean[pair]
             tc = snap.true_cov[np.ix_(pair, pair)]
             for r, item in zip((1.0, 2.0), self._true_ell):
                 pts = ellipse_points(tm, tc, r)
-                _put(item, *(pts if pts is not None else (_EMPTY, _EMPTY)))
+                put_data(item, *(pts if pts is not None else (_EMPTY, _EMPTY)))
                 if pts is not None and r == 2.0:
-                    base = _union(base, _bbox(*pts))
+                    base = union(base, bbox(*pts))
             if np.all(np.isfinite(tm)):
-                _put(self._true_center, [tm[0]], [tm[1]])
+                put_data(self._true_center, [tm[0]], [tm[1]])
         else:
             for item in (*self._true_ell, self._true_center):
-                _put(item)
+                put_data(item)
         ref_ok = snap.n_samples > snap.ref_mean.shape[0]
         for r, item in zip((1.0, 2.0), self._ref_ell):
             pts = ellipse_points(snap.ref_mean[pair], snap.ref_cov[np.ix_(pair, pair)], r) if ref_ok else None
-            _put(item, *(pts if pts is not None else (_EMPTY, _EMPTY)))
+            put_data(item, *(pts if pts is not None else (_EMPTY, _EMPTY)))
         chain_box = None
         for k, c in enumerate(snap.chains):
             ch = self._chains[k]
-            _put(ch.density)
+            put_data(ch.density)
             mu = c.mean[pair]
             block = c.cov[np.ix_(pair, pair)]
             pd = bool(c.eig.size and c.eig[0] > 0)
@@ -819,30 +465,30 @@ class LivePlots(QtWidgets.QWidget):
             for r, item in zip((1.0, 2.0), (ch.ellipse1, ch.ellipse2)):
                 pts = ellipse_points(mu, block, r) if pd else None
                 if pts is None:
-                    _put(item)
+                    put_data(item)
                 else:
-                    _put(item, *pts)
+                    put_data(item, *pts)
                     drawn = True
                     if r == 2.0:
-                        chain_box = _union(chain_box, _bbox(*pts))
+                        chain_box = union(chain_box, bbox(*pts))
             if np.all(np.isfinite(mu)):
-                _put(ch.center, mu[:1], mu[1:])
+                put_data(ch.center, mu[:1], mu[1:])
                 if drawn:
-                    chain_box = _union(chain_box, np.array([mu[0], mu[0], mu[1], mu[1]]))
+                    chain_box = union(chain_box, np.array([mu[0], mu[0], mu[1], mu[1]]))
             else:
-                _put(ch.center)
+                put_data(ch.center)
         if base is None:
             base = chain_box
         elif chain_box is not None:
-            base = _union(base, _clamp_box(chain_box, base))
+            base = union(base, clamp_box(chain_box, base))
         self._update_view(base)
 
     # cloud, d == 1 ----------------------------------------------------------
     def _draw_histogram(self, snap: Snapshot) -> None:
         self._cloud_frame(False, "y (sample value)", "density")
-        _put(self._scatter, _EMPTY, _EMPTY)
+        put_data(self._scatter, _EMPTY, _EMPTY)
         for item in (*self._true_ell, *self._ref_ell):
-            _put(item)
+            put_data(item)
         recent = np.asarray(snap.recent, dtype=float).ravel()
         recent = recent[np.isfinite(recent)]
         n = recent.size
@@ -888,36 +534,36 @@ class LivePlots(QtWidgets.QWidget):
         if n:
             counts, edges = np.histogram(recent, bins=HIST_BINS, range=(lo, hi))
             dens = counts / (n * (edges[1] - edges[0]))
-            _put(self._hist, x=edges, y=dens)
+            put_data(self._hist, x=edges, y=dens)
             peak = max(peak, float(dens.max()))
         else:
-            _put(self._hist)
+            put_data(self._hist)
         grid = np.linspace(lo, hi, DENSITY_POINTS)
         if tm is not None:
-            _put(self._true_density, *finite_xy(grid, gaussian_pdf(grid, tm, tv)))
-            _put(self._true_center, [tm], [0.0])
+            put_data(self._true_density, *finite_xy(grid, gaussian_pdf(grid, tm, tv)))
+            put_data(self._true_center, [tm], [0.0])
         else:
-            _put(self._true_density)
-            _put(self._true_center)
+            put_data(self._true_density)
+            put_data(self._true_center)
         if ref_ok:
-            _put(self._ref_density, *finite_xy(grid, gaussian_pdf(grid, rm, rv)))
+            put_data(self._ref_density, *finite_xy(grid, gaussian_pdf(grid, rm, rv)))
         else:
-            _put(self._ref_density)
+            put_data(self._ref_density)
         chain_peak = 0.0
         for k, c in enumerate(snap.chains):
             ch = self._chains[k]
-            _put(ch.ellipse1)
-            _put(ch.ellipse2)
+            put_data(ch.ellipse1)
+            put_data(ch.ellipse2)
             m, v = float(c.mean[0]), float(c.cov[0, 0])
             if np.isfinite(m) and np.isfinite(v) and v > 0:
-                _put(ch.density, *finite_xy(grid, gaussian_pdf(grid, m, v)))
+                put_data(ch.density, *finite_xy(grid, gaussian_pdf(grid, m, v)))
                 chain_peak = max(chain_peak, 1.0 / np.sqrt(2.0 * np.pi * v))
             else:
-                _put(ch.density)
+                put_data(ch.density)
             if np.isfinite(m):
-                _put(ch.center, [m], [0.0])
+                put_data(ch.center, [m], [0.0])
             else:
-                _put(ch.center)
+                put_data(ch.center)
         # a collapsing estimate (a tall spike) may raise the view only a little
         peak = max(peak, min(chain_peak, 1.5 * peak)) if peak > 0 else chain_peak
         if not (np.isfinite(peak) and peak > 0):
@@ -936,7 +582,7 @@ class LivePlots(QtWidgets.QWidget):
             b = self._view.box
             if hist:  # the density axis starts at 0
                 b[2] = 0.0
-            _put(self._bounds, np.array([b[0], b[1]]), np.array([b[2], b[3]]))
+            put_data(self._bounds, np.array([b[0], b[1]]), np.array([b[2], b[3]]))
 
     # trajectories -----------------------------------------------------------
     def _components(self, d: int) -> list[int]:
@@ -952,21 +598,21 @@ class LivePlots(QtWidgets.QWidget):
         for k in range(len(snap.chains)):
             ch = self._chains[k]
             for slot, i in enumerate(comps):
-                _put(ch.curve("mean", slot), *envelope(*finite_xy(steps, h.mean[k, :, i]), nb["mean"]))
+                put_data(ch.curve("mean", slot), *envelope(*finite_xy(steps, h.mean[k, :, i]), nb["mean"]))
             for item in ch.mean_curves[len(comps):]:
-                _put(item)
+                put_data(item)
         x_ends = finite_xy(steps[[0, -1]], [0.0, 0.0])[0] if steps.size else _EMPTY
         groups: dict[float, list[int]] = {}
         for slot, i in enumerate(comps):
             line = self._true_line("mean", slot)
             if snap.true_mean is not None and np.isfinite(snap.true_mean[i]) and x_ends.size:
                 v = float(snap.true_mean[i])
-                _put(line, x_ends, np.array([v, v]))
+                put_data(line, x_ends, np.array([v, v]))
                 groups.setdefault(v, []).append(i)
             else:
-                _put(line)
+                put_data(line)
         for line in self._true_mean[len(comps):]:
-            _put(line)
+            put_data(line)
         labels = []
         # a standardized data set's mean is 0 up to round-off: say 0, not 4.49e-16
         spread = float(np.sqrt(np.max(np.diag(snap.true_cov)))) if snap.true_cov is not None else 1.0
@@ -1002,32 +648,32 @@ class LivePlots(QtWidgets.QWidget):
         for k, c in enumerate(snap.chains):
             ch = self._chains[k]
             for slot, i in enumerate(which):
-                _put(ch.curve("covariance", slot),
+                put_data(ch.curve("covariance", slot),
                      *envelope(*finite_xy(steps, h.eig[k, :, i], positive_y=True), nb["covariance"]))
             for item in ch.eig_curves[len(which):]:
-                _put(item)
+                put_data(item)
             # where the smallest eigenvalue was heading when the chain failed
             if c.divergence is not None:
                 x, y = finite_xy(steps, h.eig[k, :, 0], positive_y=True)
                 if x.size:
-                    _put(ch.heading, x[-1:], y[-1:])
+                    put_data(ch.heading, x[-1:], y[-1:])
                 else:
-                    _put(ch.heading)
+                    put_data(ch.heading)
             else:
-                _put(ch.heading)
+                put_data(ch.heading)
         for slot, i in enumerate(which):
             line = self._true_line("covariance", slot)
             if snap.true_cov is not None and x_ends.size:
                 w = np.linalg.eigvalsh(0.5 * (snap.true_cov + snap.true_cov.T))
-                _put(line, *finite_xy(x_ends, np.array([w[i], w[i]]), positive_y=True))
+                put_data(line, *finite_xy(x_ends, np.array([w[i], w[i]]), positive_y=True))
             else:
-                _put(line)
+                put_data(line)
         for line in self._true_eig[len(which):]:
-            _put(line)
+            put_data(line)
         if snap.true_cov is not None and x_ends.size:
             self._pad_log("covariance", x_ends, np.linalg.eigvalsh(0.5 * (snap.true_cov + snap.true_cov.T)))
         else:
-            _put(self._pads["covariance"])
+            put_data(self._pads["covariance"])
         title = "Eigenvalues of Σ (log scale)"
         if len(which) < d:
             title += ": smallest and largest"
@@ -1042,13 +688,13 @@ class LivePlots(QtWidgets.QWidget):
         if snap.true_cov is not None:
             true_w = np.linalg.eigvalsh(0.5 * (snap.true_cov + snap.true_cov.T))
             idx = np.arange(1, true_w.size + 1, dtype=float)
-            _put(self._true_spectrum, *finite_xy(idx, true_w, positive_y=True))
+            put_data(self._true_spectrum, *finite_xy(idx, true_w, positive_y=True))
             lo, hi = float(true_w[0]), float(true_w[-1])
             parts.append(f"true {_fmt(hi / lo) if lo > 0 else '∞'}")
             self._pad_log("spectrum", np.array([1.0, d]), true_w)
         else:
-            _put(self._true_spectrum)
-            _put(self._pads["spectrum"])
+            put_data(self._true_spectrum)
+            put_data(self._pads["spectrum"])
         # markers alone read best for a few eigenvalues; a line joins them for a long spectrum
         joined = d > 8
         for k, c in enumerate(snap.chains):
@@ -1057,7 +703,7 @@ class LivePlots(QtWidgets.QWidget):
                 item.setPen(style.chain_pen(k, 1.5) if joined else None)
             eig = np.asarray(c.eig, dtype=float)
             idx = np.arange(1, eig.size + 1, dtype=float) + (k - (K - 1) / 2) * width
-            _put(item, *finite_xy(idx, eig, positive_y=True))
+            put_data(item, *finite_xy(idx, eig, positive_y=True))
             cond = c.condition_number
             text = _fmt(cond) if np.isfinite(cond) else "not PD"
             parts.append(f'<span style="color:{style.chain_color(k)}"><b>{text}</b></span>')
@@ -1073,18 +719,18 @@ class LivePlots(QtWidgets.QWidget):
         v = np.asarray(values, dtype=float)
         v = v[np.isfinite(v) & (v > 0)]
         if v.size == 0 or x.size == 0:
-            _put(self._pads[name])
+            put_data(self._pads[name])
             return
-        _put(self._pads[name], np.array([x[0], x[-1]], dtype=float), np.array([v.min() / 2, v.max() * 2]))
+        put_data(self._pads[name], np.array([x[0], x[-1]], dtype=float), np.array([v.min() / 2, v.max() * 2]))
 
     def _draw_kl(self, snap: Snapshot, steps: np.ndarray) -> None:
         h = snap.history
         nb = self._bins
         for k in range(len(snap.chains)):
             xy = finite_xy(steps, h.kl[k], positive_x=True, positive_y=True)
-            _put(self._chains[k].kl, *envelope(*xy, nb["kl"], log_x=True))
+            put_data(self._chains[k].kl, *envelope(*xy, nb["kl"], log_x=True))
         xy = finite_xy(steps, h.ref_kl, positive_x=True, positive_y=True)
-        _put(self._ref_kl, *envelope(*xy, nb["kl"], log_x=True))
+        put_data(self._ref_kl, *envelope(*xy, nb["kl"], log_x=True))
 
     def _draw_divergences(self, snap: Snapshot) -> None:
         rank = 0

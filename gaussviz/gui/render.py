@@ -3,13 +3,11 @@
 The plots are laid out at a fixed logical size (about the window's plot area at
 its default size), then exported by the same code as the window's Export all
 (``gui.image_export``), so a rendered PNG looks like the window's export of the same
-run. Qt must be imported after ``prepare_headless`` has chosen the offscreen
-platform when there is no display.
+run. Without a display it draws offscreen (``qtapp.application(headless=True)``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from ..core.settings import Settings
@@ -19,27 +17,16 @@ from ..core.snapshot import Snapshot
 RENDER_SIZE = (1200, 860)
 
 
-def prepare_headless() -> None:
-    """Use Qt's offscreen platform when there is no display (call before PySide6 is imported)."""
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-
 def render_files(snap: Snapshot, settings: Settings, formats: Sequence[str] = ("png", "svg"),
                  width: int = 1600) -> list:
     """Every plot of ``snap`` (PNG/SVG), the history CSV and the session JSON, as ``ExportFile``s."""
-    prepare_headless()
     from PySide6 import QtCore
 
-    from .app import _qt_message
-    from .heatmap import ensure_gui_app
     from .image_export import build_files
     from .plots import LivePlots
+    from .qtapp import application
 
-    new_app = QtCore.QCoreApplication.instance() is None
-    if new_app:
-        QtCore.qInstallMessageHandler(_qt_message)  # the offscreen platform's size-hint noise
-    app = ensure_gui_app()
+    app = application(headless=True)
     plots = LivePlots()
     plots.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     plots.resize(*RENDER_SIZE)
@@ -55,4 +42,4 @@ def render_files(snap: Snapshot, settings: Settings, formats: Sequence[str] = ("
         app.processEvents()
 
 
-__all__ = ["RENDER_SIZE", "prepare_headless", "render_files"]
+__all__ = ["RENDER_SIZE", "render_files"]

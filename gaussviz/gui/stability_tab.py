@@ -17,6 +17,7 @@ from collections.abc import Callable
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.parameterizations import PARAMETERIZATIONS
+from ..core.parsing import parse_number, parse_numbers
 from ..core.settings import Settings
 from ..core.sweep import AXES, SweepCancelled, SweepResult, SweepSpec, default_base, make_spec, run_sweep
 from .heatmap import MapGeometry, render_stability_map
@@ -30,26 +31,6 @@ MIN_MAP_WIDTH = 700
 DEFAULTS = {"alpha_min": "1e-4", "alpha_max": "1", "alpha_count": 24, "seeds": 4, "steps": 2000,
             "axis": "cov0-scale", "values": "0.1, 1, 10"}
 CHUNK_WORK = 200_000  # chain-updates between cancel checks: ~10-50 ms each
-
-
-def _parse_floats(text: str, name: str) -> list[float]:
-    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
-    if not parts:
-        raise ValueError(f"{name}: give at least one number")
-    out = []
-    for p in parts:
-        try:
-            out.append(float(p))
-        except ValueError:
-            raise ValueError(f"{name}: {p!r} is not a number") from None
-    return out
-
-
-def _parse_float(text: str, name: str) -> float:
-    vals = _parse_floats(text, name)
-    if len(vals) != 1:
-        raise ValueError(f"{name}: one number, please; got {text!r}")
-    return vals[0]
 
 
 class MapLabel(QtWidgets.QLabel):
@@ -191,10 +172,10 @@ class StabilityTab(QtWidgets.QWidget):
     # ---------------------------------------------------------------- spec
     def spec(self) -> SweepSpec:
         """The grid the controls describe; ValueError naming the bad field."""
-        lo = _parse_float(self.alpha_min.text(), "smallest α")
-        hi = _parse_float(self.alpha_max.text(), "largest α")
+        lo = parse_number(self.alpha_min.text(), "smallest α")
+        hi = parse_number(self.alpha_max.text(), "largest α")
         params = [n for n, cb in self.param_boxes.items() if cb.isChecked()]
-        values = _parse_floats(self.axis_values.text(), "second axis values")
+        values = parse_numbers(self.axis_values.text(), "second axis values")
         base = default_base()
         if self.use_live.isChecked() and self._live_settings is not None:
             live = self._live_settings().copy()

@@ -38,6 +38,10 @@ LEGEND_POINT_SIZE = "11pt"
 COMPONENT_TINTS: tuple[float, ...] = (0.0, 0.5, 0.7, 0.82)
 COMPONENT_NAMES: tuple[str, ...] = ("dark", "light", "lighter", "palest")
 GRID_COLOR = "#ebebeb"
+#: status colours of messages and verdicts (good, warning, bad)
+GOOD = "#1a7f37"
+WARN = "#b35c00"
+BAD = "#c62828"
 FRAME_COLOR = "#555555"
 
 

@@ -17,7 +17,10 @@ from typing import Any
 from PySide6 import QtCore, QtWidgets
 
 from ..core import targets
-from .controls import BAD, SettingsModel, _combo, _select, parse_number
+from ..core.parsing import parse_number
+from .settings_model import SettingsModel
+from .style import BAD, WARN
+from .widgets import combo, select
 
 #: (text, key): the kinds the window offers; "old-faithful" is the shipped CSV data set
 KIND_ITEMS = [("Gaussian", "gaussian"), ("Student-t (heavy tails)", "student-t"),
@@ -25,7 +28,6 @@ KIND_ITEMS = [("Gaussian", "gaussian"), ("Student-t (heavy tails)", "student-t")
               ("CSV file…", "csv"), ("Old Faithful (data)", "old-faithful")]
 #: skipped CSV lines listed at most (then a count)
 MAX_LISTED = 10
-WARN = "#b35c00"
 
 
 def kind_key(t: Any) -> str:
@@ -46,7 +48,7 @@ class TargetKindView(QtWidgets.QWidget):
         f.setContentsMargins(0, 0, 0, 0)
         f.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.form = f
-        self.kind = _combo(KIND_ITEMS)
+        self.kind = combo(KIND_ITEMS)
         self.kind.setToolTip("what the samples come from; for non-Gaussian targets the 'truth' in KL and "
                              "the ellipses is the target's own mean and covariance")
         self.kind.activated.connect(self._on_kind)
@@ -125,7 +127,7 @@ class TargetKindView(QtWidgets.QWidget):
     def refresh(self) -> None:
         t = self.model.settings.target
         key = kind_key(t)
-        _select(self.kind, key)
+        select(self.kind, key)
         p = t.params
         if t.kind == "student-t":
             self.df.setText(f"{p.get('df', targets.DEFAULTS['df']):g}")
@@ -235,7 +237,7 @@ class TargetKindView(QtWidgets.QWidget):
     def set_csv_file(self, path: str) -> bool:
         """Read a file's columns and apply it as the target (what Browse does after the dialog)."""
         self.path.setText(path)
-        _select(self.kind, "csv")
+        select(self.kind, "csv")
         self._show_rows("csv")
         self._set_error("")
         self._fill_columns(path, None)

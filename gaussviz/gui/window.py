@@ -8,6 +8,7 @@ snapshot. Only this (GUI) thread touches widgets.
 
 from __future__ import annotations
 
+import html
 import math
 import os
 import sys
@@ -16,16 +17,19 @@ from collections import deque
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ..core import live
 from ..core.presets import PRESETS, get_preset
 from ..core.session import SessionError, read_session
 from ..core.settings import Settings
 from ..core.snapshot import Snapshot
-from .controls import BAD, LIVE_PATHS, ControlPanel, SettingsModel
+from .controls import ControlPanel
 from .export_menu import WindowExporter
 from .forecast_view import ForecastView
 from .mp_tab import MPTab
 from .plots import LivePlots
+from .settings_model import SettingsModel
 from .stability_tab import StabilityTab
+from .style import BAD
 from .worker import RunWorker
 
 #: redraw period of a frame (~36 frames per second where frames are cheap, so late timer ticks still leave 30) ...
@@ -278,8 +282,11 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self._modified = True
         self._show_explanation()
-        e = self.settings.estimator
-        if path not in LIVE_PATHS:
+        if path == "speed":  # how fast to run: the viewer's choice, not the run's
+            self.worker.send("speed", self.settings.speed)
+            return
+        change = live.change_of_path(path)
+        if change is None:
             # A new target or start is a new experiment: a loaded session's live changes
             # no longer apply to it (Reset keeps them: it replays the session).
             self.settings.changes = []
@@ -287,13 +294,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self._update_cloud_axes()
             self._rebuild()
             return
-        if path in ("estimator.objective", "estimator.direction"):
-            self.worker.send("sign", (e.objective, e.direction))
-        elif path == "speed":
-            self.worker.send("speed", self.settings.speed)
-        else:
-            name = path.split(".", 1)[1]
-            self.worker.send(name, getattr(e, name))
+        self.worker.send(change.name, change.value_of(self.settings.estimator))
 
     def _update_cloud_axes(self, *_args) -> None:
         """Hand the chosen pair to the plots once they show a run of that dimension (d > 2 only)."""
@@ -338,7 +339,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.setWindowTitle("gaussviz")
             return
         mod = " <i>(modified)</i>" if self._modified else ""
-        self.explanation.setText(f"<b>{p.name}</b>{mod}: {_html(p.summary)}<br>{_html(p.explanation)}")
+        self.explanation.setText(f"<b>{p.name}</b>{mod}: {html.escape(p.summary)}<br>{html.escape(p.explanation)}")
         self.setWindowTitle(f"gaussviz – {p.name}")
 
     # --------------------------------------------------------------- redraw
@@ -442,7 +443,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _mirror_run_settings(self, chain_settings: dict) -> None:
         """Show in the controls what a replayed session changed in the run (alpha dragged at
         update N, ...), without sending it back to the worker."""
-        values = {f"estimator.{k}": v for k, v in chain_settings.items() if f"estimator.{k}" in LIVE_PATHS}
+        values = {f"estimator.{k}": v for k, v in chain_settings.items() if f"estimator.{k}" in live.LIVE_PATHS}
         self._syncing = True
         try:
             self.model.set_many(values)
@@ -525,6 +526,3 @@ def _smooth(old: float, new: float) -> float:
     """Exponential smoothing of a measured cost (the first measurement taken as it is)."""
     return new if old == 0.0 else 0.7 * old + 0.3 * new
 
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

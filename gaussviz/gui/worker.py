@@ -29,6 +29,7 @@ from typing import Any
 
 from PySide6 import QtCore
 
+from ..core.live import LIVE_CHANGES
 from ..core.runloop import RunLoop
 from ..core.settings import Settings, build_run
 from ..core.snapshot import Snapshot
@@ -65,8 +66,9 @@ class RunWorker(QtCore.QObject):
     #: a command or a rebuild failed (payload: one-line message); the run goes on
     sig_error = QtCore.Signal(str)
 
-    COMMANDS = ("alpha", "sign", "parameterization", "symmetrize", "schedule", "batch_size",
-                "speed", "running", "step", "resume", "rebuild", "wake", "call")
+    #: the worker's own commands; every live change (``core.live``) is one too
+    CONTROL = ("speed", "running", "step", "rebuild", "wake", "call")
+    COMMANDS = (*CONTROL, *LIVE_CHANGES)
 
     def __init__(self, settings: Settings, running: bool = False,
                  parent: QtCore.QObject | None = None) -> None:
@@ -225,21 +227,10 @@ class RunWorker(QtCore.QObject):
         # Through the run loop, which records the change so a saved session replays it
         # at the same update.
         self._run.apply_change(name, v, chain=0)  # type: ignore[union-attr]
-        e = self._settings.estimator
-        if name == "alpha":
-            e.alpha = float(v)
-        elif name == "sign":
-            e.objective, e.direction = v
-        elif name == "parameterization":
-            e.parameterization = v
-        elif name == "symmetrize":
-            e.symmetrize = bool(v)
-        elif name == "schedule":
-            e.schedule = v
-        elif name == "batch_size":
-            e.batch_size = int(v)
-            for c in self._settings.compare:
-                c.batch_size = int(v)
+        recorded = self._run.changes[-1]["value"]  # type: ignore[union-attr]
+        change = LIVE_CHANGES[name]
+        for e in (self._settings.all_estimators() if change.shared else [self._settings.estimator]):
+            change.write(e, recorded)
 
     def _rebuild(self, settings: Settings) -> None:
         s = settings.copy()

@@ -12,6 +12,7 @@ import pytest
 
 from gaussviz import __version__
 from gaussviz.core import fileio
+from gaussviz.core.fileio import OverwriteError, atomic_write_bytes, atomic_write_text, ensure_folder
 from gaussviz.core.history_csv import (
     history_csv,
     history_header,
@@ -19,10 +20,9 @@ from gaussviz.core.history_csv import (
     read_history_csv,
     write_history_csv,
 )
+from gaussviz.core.presets import get_preset
 from gaussviz.core.session import read_session as load_session
 from gaussviz.core.session import replay, save_session
-from gaussviz.core.fileio import OverwriteError, atomic_write_bytes, atomic_write_text, ensure_folder
-from gaussviz.core.presets import get_preset
 from gaussviz.core.settings import build_run, to_dict
 
 

@@ -5,9 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from gaussviz.core.session import replay
 from gaussviz.core.presets import get_preset
-from gaussviz.core.session import from_json, to_json
+from gaussviz.core.session import from_json, replay, to_json
 from gaussviz.core.settings import build_run, from_dict
 
 

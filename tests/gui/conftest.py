@@ -43,6 +43,20 @@ def compiled_kernels():
     build_run(s).advance(10)
 
 
+@pytest.fixture(autouse=True)
+def gc_on_gui_thread_only(qapp):
+    """As in the app (gui.qtapp.GuiGarbageCollector): Python's cyclic gc never runs in the run
+    worker or forecast threads, where destroying a closed window's Qt objects deadlocks."""
+    from gaussviz.gui.qtapp import GuiGarbageCollector
+
+    collector = GuiGarbageCollector(interval_ms=200)
+    yield
+    collector.timer.stop()
+    collector.deleteLater()
+    gc.collect()  # this test's leftovers, here on the GUI thread
+    gc.enable()
+
+
 @pytest.fixture
 def make_window(qtbot):
     windows: list[MainWindow] = []

@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 from PySide6 import QtGui, QtWidgets
 
-from gaussviz.core.history_csv import read_history_csv
-from gaussviz.core.session import replay
 from gaussviz.core.fileio import WriteError
-from gaussviz.core.session import from_json
+from gaussviz.core.history_csv import read_history_csv
+from gaussviz.core.session import SESSION_KEY, from_json, read_session, replay
 from gaussviz.core.settings import to_dict
-from gaussviz.core.session import SESSION_KEY, read_session
+from gaussviz.gui import export_menu
 from gaussviz.gui import image_export as ex
 
 from .conftest import WAIT_MS
@@ -174,7 +173,7 @@ def test_failed_export_into_a_file_path_runs_on(qtbot, make_window, tmp_path, mo
 
     def full(path, data, force=False):
         raise WriteError(f"cannot write {path}: the disk is full", errno.ENOSPC)
-    monkeypatch.setattr(ex, "atomic_write_bytes", full)
+    monkeypatch.setattr(export_menu, "atomic_write_bytes", full)
     assert not w.exporter.export_plot("kl", tmp_path / "kl.png")
     assert "the disk is full" in msgs[3] and not (tmp_path / "kl.png").exists()
     before = w.shown_snapshot.step

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from gaussviz.core import forecast
+from gaussviz.core.forecast import compute, verdict
 from gaussviz.core.presets import ILL_COV
-from gaussviz.gui.forecast_view import AMBER, GREEN, RED, ForecastView, colour_of, compute, verdict
+from gaussviz.gui.forecast_view import GREEN, RED, ForecastView, colour_of
 
 from .conftest import WAIT_MS
 
@@ -96,8 +97,8 @@ def test_wrong_sign_has_no_bound_and_is_red(qtbot, make_window):
 
 
 def test_compute_reports_a_bad_state_instead_of_raising():
+    from gaussviz.core.forecast import ForecastJob
     from gaussviz.core.sources import GaussianSource
-    from gaussviz.gui.forecast_view import ForecastJob
 
     job = ForecastJob(request=1, mean=np.zeros(2), cov=-np.eye(2), stored=-np.eye(2), steps=0,
                       settings={"parameterization": "covariance", "alpha": 0.01}, alpha_t=0.01,
@@ -106,7 +107,7 @@ def test_compute_reports_a_bad_state_instead_of_raising():
     r = compute(job)
     assert r.forecast is None and "not positive definite" in r.error
     assert r.bound is not None and r.bound.alpha_max == pytest.approx(2.0)
-    assert verdict(r)[0] == AMBER  # no forecast, bound not passed: a warning, not a verdict
+    assert verdict(r)[0] == "warn"  # no forecast, bound not passed: a warning, not a verdict
 
 
 def test_shutdown_stops_the_forecast_thread(qtbot, make_window):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gaussviz.core import mp
-from gaussviz.gui.mp_tab import mp_data, pooled_eigs
+from gaussviz.core.mp import mp_data, pooled_eigs
 
 from .conftest import WAIT_MS
 

@@ -6,17 +6,13 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 
+from gaussviz.core.geometry import ellipse_points
+from gaussviz.core.plotdata import envelope, finite_xy
 from gaussviz.core.presets import get_preset
 from gaussviz.core.settings import EstimatorSettings, Settings, StartSettings, TargetSettings, build_run
 from gaussviz.gui import style
-from gaussviz.gui.plots import (
-    MAX_TRAJECTORIES,
-    LivePlots,
-    ellipse_points,
-    envelope,
-    finite_xy,
-    log_tick_label,
-)
+from gaussviz.gui.plot_items import log_tick_label
+from gaussviz.gui.plots import MAX_TRAJECTORIES, LivePlots
 
 # The offscreen platform says this whenever a top-level widget is shown; it is not ours.
 pytestmark = pytest.mark.qt_log_ignore(r"propagateSizeHints")

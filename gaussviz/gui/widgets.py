@@ -1,0 +1,186 @@
+"""Small widgets the control panels share: a log-scale alpha slider, fields that validate on Enter,
+a spin box that reports bad typing, and combo-box helpers.
+
+Each reverts to its previous value and says why when given something invalid, so a
+typo never reaches the settings or the run.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6 import QtCore, QtGui, QtWidgets
+from superqt import QDoubleSlider
+
+from ..core.parsing import parse_number
+from ..core.validation import MAX_ALPHA
+
+#: the alpha slider's range (log scale); typed values outside it are refused
+ALPHA_MIN = 1e-5
+ALPHA_MAX = MAX_ALPHA
+
+
+def format_alpha(a: float) -> str:
+    """A learning rate at 3 significant digits: readable, and what the slider stores."""
+    return f"{a:.3g}"
+
+
+class AlphaControl(QtWidgets.QWidget):
+    """Log-scale slider over [1e-5, 1] plus an editable value; emits a valid alpha only."""
+
+    sig_alpha = QtCore.Signal(float)
+    sig_invalid = QtCore.Signal(str)
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slider = QDoubleSlider(QtCore.Qt.Orientation.Horizontal)
+        self.slider.setRange(math.log10(ALPHA_MIN), math.log10(ALPHA_MAX))
+        self.slider.setSingleStep(0.05)
+        self.slider.setPageStep(0.5)
+        self.slider.setToolTip("learning rate α, log scale from 1e-5 to 1 (applies at once, no restart)")
+        self.edit = QtWidgets.QLineEdit()
+        self.edit.setMaximumWidth(90)
+        self.edit.setToolTip("type α (1e-5 to 1) and press Enter")
+        self._value = 0.002
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.edit)
+        self.slider.valueChanged.connect(self._on_slider)
+        self.edit.editingFinished.connect(self._on_edit)
+        self.set_value(self._value)
+
+    def value(self) -> float:
+        return self._value
+
+    def set_value(self, a: float) -> None:
+        """Show a value without emitting (model -> view)."""
+        self._value = float(a)
+        with QtCore.QSignalBlocker(self.slider):
+            self.slider.setValue(math.log10(min(max(a, ALPHA_MIN), ALPHA_MAX)))
+        self.edit.setText(format_alpha(a))
+
+    def _on_slider(self, x: float) -> None:
+        a = float(format_alpha(10.0 ** x))  # 3 significant digits: readable, reproducible
+        self._value = a
+        self.edit.setText(format_alpha(a))
+        self.sig_alpha.emit(a)
+
+    def _on_edit(self) -> None:
+        text = self.edit.text()
+        if text.strip() == format_alpha(self._value):
+            return
+        try:
+            a = parse_number(text, "alpha", ALPHA_MIN, ALPHA_MAX)
+        except ValueError as e:
+            self.edit.setText(format_alpha(self._value))  # the previous value stays
+            self.sig_invalid.emit(str(e))
+            return
+        self.set_value(a)
+        self.sig_alpha.emit(a)
+
+
+class ValidatedEdit(QtWidgets.QLineEdit):
+    """A line edit that parses on Enter/focus-out; bad text reverts and reports why."""
+
+    sig_value = QtCore.Signal(object)
+    sig_invalid = QtCore.Signal(str)
+
+    def __init__(self, parse, fmt, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._parse = parse
+        self._fmt = fmt
+        self._value: Any = None
+        self.editingFinished.connect(self._commit)
+
+    def sizeHint(self) -> QtCore.QSize:
+        # Numbers are short: don't let the default ~17-character hint widen the panel.
+        h = super().sizeHint()
+        return QtCore.QSize(min(h.width(), 8 * self.fontMetrics().averageCharWidth() + 16), h.height())
+
+    def set_value(self, v: Any) -> None:
+        if self.hasFocus() and v == self._value:
+            return  # don't clobber what the user is typing
+        self._value = v
+        self.setText(self._fmt(v))
+
+    def _commit(self) -> None:
+        if self._value is not None and self.text().strip() == self._fmt(self._value):
+            return
+        try:
+            v = self._parse(self.text())
+        except ValueError as e:
+            if self._value is not None:
+                self.setText(self._fmt(self._value))
+            self.sig_invalid.emit(str(e))
+            return
+        self._value = v
+        self.setText(self._fmt(v))
+        self.sig_value.emit(v)
+
+
+class IntSpinBox(QtWidgets.QSpinBox):
+    """A spin box that reports typed text outside its range instead of silently editing it.
+
+    A plain QSpinBox refuses keystrokes that would leave its range, so typing
+    10000 into a 1..50 box gives 10 and "-1" gives 1, without a word. Here any
+    text may be typed; on Enter or focus-out an out-of-range or non-integer
+    entry reverts to the previous value and ``sig_invalid`` says why.
+    """
+
+    sig_invalid = QtCore.Signal(str)
+
+    def __init__(self, name: str, lo: int, hi: int, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._name = name
+        self.setRange(lo, hi)
+        # Typed text counts on Enter / focus-out: typing 500 must not apply 5 and 50 on the way.
+        self.setKeyboardTracking(False)
+
+    def validate(self, text: str, pos: int) -> object:
+        state, text, pos = super().validate(text, pos)
+        if state == QtGui.QValidator.State.Invalid:
+            state = QtGui.QValidator.State.Intermediate  # judged on commit (fixup), with a message
+        return state, text, pos
+
+    def fixup(self, text: str) -> str:
+        # Called on commit when the text is not acceptable; Qt then restores the previous value.
+        self.sig_invalid.emit(f"{self._name} must be an integer from {self.minimum()} to {self.maximum()}; "
+                              f"got {text.strip()!r} (kept {self.value()})")
+        return text
+
+
+def combo(items: list[tuple[str, Any]]) -> QtWidgets.QComboBox:
+    c = QtWidgets.QComboBox()
+    narrow(c)
+    for text, data in items:
+        c.addItem(text, data)
+    return c
+
+
+def narrow(c: QtWidgets.QComboBox) -> None:
+    """Don't let the longest item set the panel's width (the popup still shows it whole)."""
+    c.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    c.setMinimumContentsLength(10)
+
+
+def select(combo: QtWidgets.QComboBox, data: Any) -> None:
+    with QtCore.QSignalBlocker(combo):
+        i = combo.findData(data)
+        if i < 0:
+            combo.addItem(str(data), data)
+            i = combo.count() - 1
+        combo.setCurrentIndex(i)
+
+
+def bold_font(widget: QtWidgets.QWidget, scale: float = 1.0) -> QtGui.QFont:
+    f = QtGui.QFont(widget.font())
+    f.setBold(True)
+    if scale != 1.0:
+        f.setPointSizeF(f.pointSizeF() * scale)
+    return f
+
+
+__all__ = ["ALPHA_MAX", "ALPHA_MIN", "AlphaControl", "IntSpinBox", "ValidatedEdit", "bold_font", "combo",
+           "format_alpha", "narrow", "select"]
