@@ -44,11 +44,9 @@ class CsvData:
     path: str
     data: np.ndarray
     columns: list[str]
-    indices: list[int]
     has_header: bool
     problems: list[CsvProblem] = field(default_factory=list)
     n_skipped: int = 0
-    n_lines: int = 0
 
     def problem_lines(self, cap: int = 20) -> list[str]:
         """Up to ``cap`` problems as text, plus one line with the rest counted."""
@@ -284,7 +282,7 @@ def _load_csv(path: Any, columns: Any, header: bool | None, delimiter: str | Non
     if ev[0] < 1e-10 * ev[-1]:
         raise ValueError(f"{where}: columns {', '.join(labels)} are linearly dependent "
                          "(their covariance is singular); drop one")
-    return CsvData(str(p), data, labels, idx, bool(header), problems, n_skipped, len(lines))
+    return CsvData(str(p), data, labels, bool(header), problems, n_skipped)
 
 
 _CACHE: dict[tuple, CsvData] = {}

@@ -8,7 +8,7 @@ Two answers, shown side by side because they differ by an order of magnitude:
 2. ``empirical_forecast`` / ``forecast_chain``: the fraction of a few dozen
    copies of the run, started from its current state with its current
    settings on fresh samples, that diverge within the next N updates. Noise
-   drives most divergences (MATH.md "Where divergence comes from"), so this is
+   drives most divergences (docs/MATH.md "Where divergence comes from"), so this is
    usually far stricter than (1).
 
 Pure numpy and the compiled kernels (no Qt, no global state): safe to call

@@ -12,7 +12,7 @@ _UNIT_CIRCLE = np.vstack([np.cos(_CIRCLE), np.sin(_CIRCLE)])
 def ellipse_points(mean: np.ndarray, cov: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray] | None:
     """The radius-sigma ellipse of a 2-D Gaussian, or None if cov is not positive definite.
 
-    Uses the symmetric part: an estimator that drifts asymmetric (MATH.md) still
+    Uses the symmetric part: an estimator that drifts asymmetric (docs/MATH.md) still
     has a well-defined quadratic form.
     """
     mean = np.asarray(mean, dtype=float)

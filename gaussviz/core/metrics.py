@@ -29,7 +29,7 @@ def eig_and_kl(mu: np.ndarray, sigma: np.ndarray, true_mu: np.ndarray | None,
 
 
 def kl_divergence(true_mu, true_cov, mu, cov) -> float:
-    """KL(N(true_mu, true_cov) || N(mu, cov)) (MATH.md); inf if cov is not PD."""
+    """KL(N(true_mu, true_cov) || N(mu, cov)) (docs/MATH.md); inf if cov is not PD."""
     mu = np.atleast_1d(np.asarray(mu, dtype=float))
     cov = np.atleast_2d(np.asarray(cov, dtype=float))
     _, kl = eig_and_kl(mu[None], cov[None], np.atleast_1d(true_mu), np.atleast_2d(true_cov))

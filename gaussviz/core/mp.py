@@ -1,7 +1,7 @@
 """The Marchenko–Pastur law: what the seed's answer invokes, and where it applies.
 
 For n independent samples in d dimensions from N(0, s^2 I), the eigenvalues of
-the sample covariance follow, as d and n grow with q = d/n fixed (MATH.md),
+the sample covariance follow, as d and n grow with q = d/n fixed (docs/MATH.md),
 
     f(x) = sqrt((l+ - x)(x - l-)) / (2 pi s^2 q x)  on [l-, l+],  l± = s^2 (1 ± sqrt q)^2.
 
@@ -140,7 +140,7 @@ def entry_memories(alpha: float, eigs: np.ndarray, parameterization: str) -> tup
     Near the truth every update rule is an exponential average of ``C``, entry
     by entry in the eigenbasis of the true Sigma, with its own rate a_ij:
     ``natural`` a; ``covariance`` a / (2 l_i l_j); ``precision`` a l_i l_j / 2
-    (MATH.md and ``forecast.linear_bound``); memory (2 - a_ij)/a_ij. Cholesky
+    (docs/MATH.md and ``forecast.linear_bound``); memory (2 - a_ij)/a_ij. Cholesky
     rates mix entries and are not returned here (None -> (nan, nan)).
     """
     ev = np.sort(np.asarray(eigs, dtype=float))
@@ -194,7 +194,7 @@ def explanation(d: int, n: int, alpha: float | None = None, parameterization: st
                 f"The {parameterization} update does not average a window of samples: it takes steps scaled by "
                 + ("inv(Sigma)^2" if parameterization == "covariance" else "Sigma^2 (in Lambda)")
                 + ", and it diverges when one noisy step pushes its own smallest eigenvalue through 0 "
-                "(about when that eigenvalue nears sqrt(alpha/2) for covariance; MATH.md), which happens even "
+                "(about when that eigenvalue nears sqrt(alpha/2) for covariance; docs/MATH.md), which happens even "
                 "when n is much larger than d and this panel shows eigenvalues far from 0. "
                 "MP does not explain that divergence; the stability forecast does. ")
         else:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .settings import EstimatorSettings, Settings, StartSettings, TargetSettings
 
-#: the 2-D target of MATH.md: eigenvalues about 0.21 and 1.29
+#: the 2-D target of docs/MATH.md: eigenvalues about 0.21 and 1.29
 ILL_COV = [[1.0, 0.48], [0.48, 0.5]]
 
 

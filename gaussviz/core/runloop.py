@@ -85,11 +85,6 @@ class RunLoop:
         self._n_recent = 0
         self._recent_pos = 0
         self._heldout = source.heldout(heldout_size) if heldout_size else None
-        try:
-            self._true_mean = np.asarray(source.mean, dtype=float)
-            self._true_cov = np.asarray(source.cov, dtype=float)
-        except (AttributeError, NotImplementedError):
-            self._true_mean = self._true_cov = None
         self._record_initial()
 
     @property

@@ -7,7 +7,7 @@ KL and the ellipses compare with, even when the target is not Gaussian),
 samples) and ``heldout(n)`` reads an independent stream.
 
 The linearized expected update of every parameterization depends only on the
-first two moments of the data (MATH.md), so these targets change the noise an
+first two moments of the data (docs/MATH.md), so these targets change the noise an
 estimator sees, not where it converges to: the Student-t's rare huge samples
 throw the seed's ``covariance`` update out of the positive-definite cone, the
 mixture is a misspecified model whose best Gaussian fit is still its moments,
@@ -18,7 +18,6 @@ and the drifting target is where a constant learning rate (finite memory) beats
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -69,9 +68,6 @@ class StudentTSource(FixedTruthSource):
         _, self._rz, self._rw = _streams(seed, 3)  # stream 0 is left unused: heldout uses 3 and 4
         self.drawn = 0
 
-    @property
-    def description(self) -> str:
-        return f"Student-t, {self.df:g} degrees of freedom (heavy tails; same mean and covariance)"
 
     def _draw(self, rz: np.random.Generator, rw: np.random.Generator, n: int) -> np.ndarray:
         z = rz.standard_normal((n, self.dim))
@@ -158,9 +154,6 @@ class MixtureSource(FixedTruthSource):
         _, self._ru, self._rz = _streams(seed, 3)
         self.drawn = 0
 
-    @property
-    def description(self) -> str:
-        return f"two-Gaussian mixture, weights {self.weights[0]:.2g} / {self.weights[1]:.2g} (misspecified model)"
 
     def _draw(self, ru: np.random.Generator, rz: np.random.Generator, n: int) -> np.ndarray:
         first = ru.random(n) < self.weights[0]
@@ -261,10 +254,6 @@ class DriftingSource:
     def cov(self) -> np.ndarray:
         return self._cov_at(self.index)
 
-    @property
-    def description(self) -> str:
-        return (f"drifting Gaussian: mean steps {self.drift_rate:g} spreads per sample, "
-                f"covariance turns {self.rotation_rate:g} degrees per sample")
 
     def sample(self, n: int) -> np.ndarray:
         n = int(n)
@@ -354,11 +343,6 @@ class CsvSource(FixedTruthSource):
     def n_rows(self) -> int:
         return self.data.shape[0]
 
-    @property
-    def description(self) -> str:
-        name = Path(self.path).name if self.path else "data"
-        std = ", standardized" if self.standardize else ""
-        return f"{name}: {self.n_rows} rows, columns {', '.join(self.columns)}{std}"
 
     def sample(self, n: int) -> np.ndarray:
         n = int(n)

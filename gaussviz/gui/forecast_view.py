@@ -32,8 +32,7 @@ from ..core.live import LIVE_PATHS
 from . import style
 from .settings_model import SettingsModel
 
-#: copies run by the empirical forecast, and its horizon in updates
-N_CHAINS = forecast.DEFAULT_CHAINS
+#: the empirical forecast's horizon in updates
 N_UPDATES = forecast.DEFAULT_UPDATES
 #: seconds the forecast may take (the horizon shrinks at large d)
 TIME_BUDGET = 0.1
@@ -70,7 +69,6 @@ class ForecastView(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.label)
         self.result: ForecastResult | None = None
-        self.results_shown = 0
         self._request = 0
         self._lock = threading.Lock()
         self._job: ForecastJob | None = None  # newest job not yet computed
@@ -116,7 +114,6 @@ class ForecastView(QtWidgets.QWidget):
         if self._closing or result.request < (self.result.request if self.result else 0):
             return
         self.result = result
-        self.results_shown += 1
         level, text = verdict(result)
         colour = LEVEL_COLOURS[level]
         s = result.job.settings

@@ -11,7 +11,6 @@ of a second) and the thread ends.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -60,7 +59,6 @@ class StabilityTab(QtWidgets.QWidget):
         self._lock = threading.Lock()
         self._progress = 0.0
         self._outcome: tuple[str, object] | None = None  # ("done", result) | ("error", msg) | ("cancelled", None)
-        self._t0 = 0.0
         self.result: SweepResult | None = None
         self.geometry_map: MapGeometry | None = None
         self.image: QtGui.QImage | None = None
@@ -204,7 +202,6 @@ class StabilityTab(QtWidgets.QWidget):
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self._say(f"running {spec.n_chains:,} chains x {spec.steps:,} updates…")
-        self._t0 = time.perf_counter()
         self._thread = threading.Thread(target=self._work, args=(spec,), name="gaussviz-sweep", daemon=True)
         self._thread.start()
         self._timer.start()

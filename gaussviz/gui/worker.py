@@ -52,8 +52,6 @@ class Command:
 
     name: str
     value: Any = None
-    #: time.perf_counter() when the GUI sent it (for latency measurements)
-    sent: float = 0.0
 
 
 class RunWorker(QtCore.QObject):
@@ -94,8 +92,6 @@ class RunWorker(QtCore.QObject):
         self._pace_t0 = 0.0
         self._pace_done = 0
         self._div_reported = False
-        self._applied_at: float | None = None  # perf_counter of the oldest unpublished command
-        self.last_latency = float("nan")
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ GUI thread
@@ -129,7 +125,7 @@ class RunWorker(QtCore.QObject):
         """Queue a command; it is applied before the next chunk."""
         if name not in self.COMMANDS:
             raise ValueError(f"unknown worker command {name!r}")
-        self._queue.put(Command(name, value, time.perf_counter()))
+        self._queue.put(Command(name, value))
 
     def latest(self) -> tuple[int, Snapshot | None]:
         """(sequence number, newest snapshot); the number grows with every publish."""
@@ -218,8 +214,6 @@ class RunWorker(QtCore.QObject):
                 self._apply_estimator(name, v)
         except ValueError as e:
             self.sig_error.emit(str(e))
-        if cmd.sent and self._applied_at is None:
-            self._applied_at = cmd.sent
         self._publish_now = True
 
     def _apply_estimator(self, name: str, v: Any) -> None:
@@ -340,9 +334,6 @@ class RunWorker(QtCore.QObject):
         # snapshot's cost and must not slow the publishing down (as for chunk sizing).
         cost = time.thread_time() - cpu
         done = time.perf_counter()
-        if self._applied_at is not None:
-            self.last_latency = done - self._applied_at
-            self._applied_at = None
         with self._lock:
             self._latest = snap
             self._seq += 1

@@ -1,5 +1,5 @@
 """Every update against central finite differences of the log-likelihood in
-the parameterization's own coordinates (MATH.md), never against a copy of the formulas."""
+the parameterization's own coordinates (docs/MATH.md), never against a copy of the formulas."""
 
 import itertools
 import zlib

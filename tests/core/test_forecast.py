@@ -1,4 +1,4 @@
-"""Stability forecast: the linearized bounds hold where MATH.md says, and the empirical
+"""Stability forecast: the linearized bounds hold where docs/MATH.md says, and the empirical
 forecast agrees with independent full runs."""
 
 import math
@@ -26,7 +26,7 @@ def test_covariance_bound_on_the_ill_conditioned_target_matches_math_md():
     l_min = np.linalg.eigvalsh(ILL_COV)[0]
     assert l_min == pytest.approx(0.209, abs=1e-3)
     assert b.cov_bound == pytest.approx(4 * l_min**2) and b.mean_bound == pytest.approx(2 * l_min)
-    assert b.alpha_max == pytest.approx(0.1744, abs=1e-4)  # MATH.md: "4 l_min^2 = 0.18", rounded
+    assert b.alpha_max == pytest.approx(0.1744, abs=1e-4)  # docs/MATH.md: 4 l_min^2 = 0.174
     assert "min(2 l_min, 4 l_min^2)" in b.text and "0.174" in b.text
 
 

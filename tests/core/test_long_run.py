@@ -61,7 +61,7 @@ class LongRunReport:
 
 
 def long_run_settings() -> Settings:
-    """d = 2, the ill-conditioned target of MATH.md; natural and log-Cholesky converge, one wrong sign diverges."""
+    """d = 2, the ill-conditioned target of docs/MATH.md; natural and log-Cholesky converge, one wrong sign diverges."""
     return Settings(
         target=TargetSettings(dim=2, mean=[0.0, 0.0], cov=ILL_COV, seed=7),
         start=StartSettings(mean=[1.0, 1.0], cov_scale=1.0),

@@ -5,7 +5,7 @@ settings (parameterization, sign pair, schedule, symmetrize, alpha 1e-6 to 1,
 batch 1 to 1000) and sample streams (Gaussian, Cauchy, magnitudes up to 1e300,
 outliers, constant, denormal) must never make the core raise anything but the
 documented ValueError or hand out a non-finite number, and a run must either
-keep a valid state or stop with one of the four reasons of MATH.md at the update
+keep a valid state or stop with one of the four reasons of docs/MATH.md at the update
 that failed.
 
 The states the estimators accept are checked here with plain numpy (not with
@@ -53,7 +53,7 @@ SCHEDULES = ["constant", "inverse", "inverse-sqrt"]
 REASONS = ("non-finite", "asymmetric", "not-positive-definite", "exploded")
 STREAMS = ["gauss", "cauchy", "huge", "outliers", "constant", "tiny"]
 
-#: thresholds of MATH.md
+#: thresholds of docs/MATH.md
 ASYM_TOL = 1e-6
 EXPLODE = 1e12
 #: relative slack when plain numpy re-checks a threshold the kernels decided
@@ -210,7 +210,7 @@ def kernel_candidate(param: str, sym: bool, sgn: float, a: float, mu: np.ndarray
 
 
 def verdicts(param: str, sym: bool, th_old: np.ndarray, mu: np.ndarray, th: np.ndarray) -> dict[str, str]:
-    """Each divergence test of MATH.md on a state, with numpy: 'fail', 'pass' or 'close'.
+    """Each divergence test of docs/MATH.md on a state, with numpy: 'fail', 'pass' or 'close'.
 
     'close' means within round-off of the threshold, where numpy's eigenvalues and the
     kernels' (closed forms, Cholesky, LAPACK) may legitimately decide differently.
@@ -265,7 +265,7 @@ def verdicts(param: str, sym: bool, th_old: np.ndarray, mu: np.ndarray, th: np.n
 
 def assert_divergence_is_right(case: dict, est: Estimator, Y: np.ndarray) -> None:
     """After a stop at update s: s - 1 updates applied, a valid kept state, and update s really fails
-    for the reason given and for no reason earlier in MATH.md's order."""
+    for the reason given and for no reason earlier in docs/MATH.md's order."""
     div = est.divergence
     b = case["batch"]
     assert div.reason in REASONS
