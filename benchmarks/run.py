@@ -24,9 +24,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from gaussviz.core import BatchEstimator, Estimator  # noqa: E402
+from gaussviz.core.parameterizations import NAMES  # noqa: E402
 from gaussviz.core.reference import RunningMLE  # noqa: E402
 
-PARAMS = ["covariance", "precision", "cholesky", "log-cholesky", "natural"]
+PARAMS = list(NAMES)  # every update rule in the registry
 RESULTS: dict[str, float] = {}
 GOALS: dict[str, tuple[str, float]] = {}
 

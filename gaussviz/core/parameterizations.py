@@ -55,6 +55,14 @@ class Parameterization:
     symmetrizable: bool
     #: the stored parameter for a covariance (symmetric part used)
     to_stored: Callable[[np.ndarray], np.ndarray]
+    #: the definition of the coordinates: Sigma as a function of ALL stored entries (numpy; the
+    #: kernels' compiled ``stored_to_sigma`` is checked against it, the tests differentiate it)
+    from_stored: Callable[[np.ndarray], np.ndarray]
+    #: are the coordinates the lower triangle only (the upper one stays 0)?
+    lower: bool
+    #: the geometry the step follows: "euclidean" (the gradient in the stored coordinates) or
+    #: "fisher" (the natural gradient: Sigma g_mu for the mean, 2 Sigma G Sigma for Sigma)
+    metric: str
     #: linearized stability at covariance eigenvalues ``ev`` of ``cov`` (docs/MATH.md)
     bound: Callable[[np.ndarray, np.ndarray], CovBound]
     #: the rule's fixed colour in every plot, legend and export (Okabe-Ito: safe for colour-blind eyes)
@@ -82,6 +90,26 @@ def _log_cholesky(sigma: np.ndarray) -> np.ndarray:
     idx = np.arange(L.shape[-1])
     L[..., idx, idx] = np.log(L[..., idx, idx])
     return L
+
+
+def _identity(theta: np.ndarray) -> np.ndarray:
+    return np.array(theta, dtype=float)
+
+
+def _inverse(theta: np.ndarray) -> np.ndarray:
+    return np.linalg.inv(theta)
+
+
+def _from_cholesky(theta: np.ndarray) -> np.ndarray:
+    L = np.tril(theta)
+    return L @ np.swapaxes(L, -1, -2)
+
+
+def _from_log_cholesky(theta: np.ndarray) -> np.ndarray:
+    L = np.tril(theta).copy()
+    idx = np.arange(L.shape[-1])
+    L[..., idx, idx] = np.exp(L[..., idx, idx])
+    return L @ np.swapaxes(L, -1, -2)
 
 
 def cholesky_operator(cov: np.ndarray, log_diagonal: bool = False) -> np.ndarray:
@@ -133,23 +161,26 @@ PARAMETERIZATIONS: dict[str, Parameterization] = {p.name: p for p in [
     Parameterization(
         "covariance", kn.COVARIANCE,
         "Sigma itself, the seed's update: step ~ inv(Sigma)^2, can leave the PD cone",
-        "Sigma", "Sigma", True, _copy, _bound_covariance, "#0072B2"),
+        "Sigma", "Sigma", True, _copy, _identity, False, "euclidean", _bound_covariance, "#0072B2"),
     Parameterization(
         "precision", kn.PRECISION,
         "Lambda = inv(Sigma): step ~ Sigma, can leave the PD cone",
-        "Lambda = inv(Sigma)", "Lambda (the precision matrix)", True, _precision, _bound_precision, "#D55E00"),
+        "Lambda = inv(Sigma)", "Lambda (the precision matrix)", True, _precision, _inverse, False, "euclidean",
+        _bound_precision, "#D55E00"),
     Parameterization(
         "cholesky", kn.CHOLESKY,
         "Sigma = L L^T: stays PSD, a diagonal entry of L can cross zero",
-        "L, lower triangular, Sigma = L L^T", "Sigma", False, _cholesky, _bound_triangular(False), "#009E73"),
+        "L, lower triangular, Sigma = L L^T", "Sigma", False, _cholesky, _from_cholesky, True, "euclidean",
+        _bound_triangular(False), "#009E73"),
     Parameterization(
         "log-cholesky", kn.LOG_CHOLESKY,
         "L with log-diagonal: unconstrained, always PD",
-        "L with log(L_kk) on its diagonal", "Sigma", False, _log_cholesky, _bound_triangular(True), "#E69F00"),
+        "L with log(L_kk) on its diagonal", "Sigma", False, _log_cholesky, _from_log_cholesky, True, "euclidean",
+        _bound_triangular(True), "#E69F00"),
     Parameterization(
         "natural", kn.NATURAL,
         "Fisher-preconditioned: an exponential moving average, always PD for alpha < 1",
-        "Sigma", "Sigma", False, _copy, _bound_natural, "#CC79A7"),
+        "Sigma", "Sigma", False, _copy, _identity, False, "fisher", _bound_natural, "#CC79A7"),
 ]}
 
 #: names in their canonical order (CLI choices, combo boxes, compare mode, sweep panels)

@@ -5,10 +5,11 @@ import pytest
 
 from gaussviz.core import BatchEstimator, Estimator
 from gaussviz.core.metrics import kl_divergence
+from gaussviz.core.parameterizations import NAMES
 from gaussviz.core.presets import ILL_COV
 from gaussviz.core.sources import GaussianSource
 
-PARAMS = ["covariance", "precision", "cholesky", "log-cholesky", "natural"]
+PARAMS = list(NAMES)  # every update rule in the registry
 
 
 def ill_samples(n, seed):

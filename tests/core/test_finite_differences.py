@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from gaussviz.core import Estimator
+from gaussviz.core import parameterizations as pz
 
 PAIRS = [("loglik", "ascent", 1.0), ("neg-loglik", "descent", 1.0),
          ("loglik", "descent", -1.0), ("neg-loglik", "ascent", -1.0)]
-PARAMS = ["covariance", "precision", "cholesky", "log-cholesky", "natural"]
+PARAMS = list(pz.NAMES)
 H = 1e-6
 ALPHA = 1e-3
 
@@ -27,21 +28,13 @@ def loglik(mu, sigma, Y):
 
 
 def sigma_of(param, theta):
-    """Sigma as a function of the parameterization's own coordinates."""
-    if param in ("covariance", "natural"):
-        return theta
-    if param == "precision":
-        return np.linalg.inv(theta)
-    L = np.tril(theta).copy()
-    if param == "log-cholesky":
-        idx = np.arange(L.shape[0])
-        L[idx, idx] = np.exp(L[idx, idx])
-    return L @ L.T
+    """Sigma as a function of the parameterization's own coordinates (its spec defines them)."""
+    return pz.get(param).from_stored(theta)
 
 
 def coords(param, d):
     """The free coordinates: all entries, or the lower triangle for Cholesky factors."""
-    if param in ("cholesky", "log-cholesky"):
+    if pz.get(param).lower:
         return [(i, j) for i in range(d) for j in range(i + 1)]
     return [(i, j) for i in range(d) for j in range(d)]
 
@@ -81,7 +74,7 @@ def test_one_update_matches_finite_differences(param, pair, d, n):
     assert est.update(Y) == 1
     step_mu = (est.mean - mu) / ALPHA
     step_th = (est.stored - theta0) / ALPHA
-    if param == "natural":
+    if pz.get(param).metric == "fisher":
         # Fisher-preconditioned: F^-1 grad = (Sigma g_mu, 2 Sigma G Sigma), G from the covariance coordinates.
         g_mu, G = fd_grad("covariance", mu, sigma, Y)
         want_mu, want_th = sigma @ g_mu, 2 * sigma @ G @ sigma
@@ -105,3 +98,19 @@ def test_finite_difference_test_can_fail():
     assert not np.allclose(wrong, G, atol=1e-6)
     right = -0.5 * (P - P @ r @ r.T @ P)
     np.testing.assert_allclose(right, G, atol=1e-6)
+
+
+@pytest.mark.parametrize("param", PARAMS)
+def test_the_specs_coordinates_match_the_kernels(param):
+    """spec.from_stored (numpy) and the kernels' compiled stored_to_sigma agree, and to_stored inverts them."""
+    from gaussviz.core import kernels as kn
+
+    rng = np.random.default_rng(7)
+    for d in (1, 2, 3, 5):
+        _, sigma = random_state(d, rng)
+        spec = pz.get(param)
+        theta = spec.to_stored(sigma)
+        out, work, piv = np.empty((d, d)), np.empty((d, d)), np.empty(d, dtype=np.int64)
+        assert kn.stored_to_sigma(theta, spec.code, out, work, piv)
+        np.testing.assert_allclose(spec.from_stored(theta), out, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(out, sigma, rtol=1e-10, atol=1e-12)

@@ -13,12 +13,12 @@ from gaussviz.core.forecast import (
     forecast_chain,
     linear_bound,
 )
-from gaussviz.core.parameterizations import cholesky_operator
+from gaussviz.core.parameterizations import NAMES, cholesky_operator
 from gaussviz.core.presets import ILL_COV, get_preset
 from gaussviz.core.settings import build_run, build_source
 from gaussviz.core.targets import DriftingSource
 
-PARAMS = ["covariance", "precision", "cholesky", "log-cholesky", "natural"]
+PARAMS = list(NAMES)  # every update rule in the registry
 
 
 def test_covariance_bound_on_the_ill_conditioned_target_matches_math_md():

@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 
 from gaussviz.core import BatchEstimator, Estimator
 from gaussviz.core import kernels as kn
-from gaussviz.core.parameterizations import PARAMETERIZATIONS
+from gaussviz.core.parameterizations import NAMES, PARAMETERIZATIONS
 from gaussviz.core.runloop import RunLoop
 from gaussviz.core.settings import (
     EstimatorSettings,
@@ -47,7 +47,7 @@ from gaussviz.core.settings import (
 )
 from gaussviz.core.sources import GaussianSource
 
-PARAMS = ["covariance", "precision", "cholesky", "log-cholesky", "natural"]
+PARAMS = list(NAMES)  # every update rule in the registry
 SIGN_PAIRS = [("loglik", "ascent"), ("neg-loglik", "descent"), ("loglik", "descent"), ("neg-loglik", "ascent")]
 SCHEDULES = ["constant", "inverse", "inverse-sqrt"]
 REASONS = ("non-finite", "asymmetric", "not-positive-definite", "exploded")
