@@ -18,7 +18,7 @@ from ..core.presets import PRESETS, get_preset
 from ..core.session import read_session
 from ..core.settings import Settings, build_run
 from ..core.snapshot import Snapshot
-from ..core.targets import DEFAULTS, KINDS, csv_file
+from ..core.targets import KINDS, TARGET_KINDS, csv_file
 
 #: CSV problems printed on stderr at most (then a count)
 MAX_CSV_WARNINGS = 20
@@ -84,17 +84,10 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
     x = p.add_argument_group("target kind")
     x.add_argument("--target", choices=KINDS,
                    help="what the samples come from (default gaussian; --csv implies csv)")
-    x.add_argument("--df", type=float, help=f"student-t: degrees of freedom, > 2 (default {DEFAULTS['df']:g})")
-    x.add_argument("--mixture-sep", type=float,
-                   help="mixture: distance between the two component means in component standard deviations "
-                        f"(default {DEFAULTS['separation']:g}; bimodal above 2)")
-    x.add_argument("--mixture-weight", type=float,
-                   help=f"mixture: weight of the first component (default {DEFAULTS['weight']:g})")
-    x.add_argument("--drift-rate", type=float,
-                   help="drifting: mean random-walk step per sample, in target spreads "
-                        f"(default {DEFAULTS['drift_rate']:g})")
-    x.add_argument("--rotation-rate", type=float,
-                   help=f"drifting: covariance rotation, degrees per sample (default {DEFAULTS['rotation_rate']:g})")
+    for kind in TARGET_KINDS.values():
+        for param in kind.params:
+            x.add_argument(param.option, type=float, dest=param.option[2:].replace("-", "_"),
+                           help=f"{kind.name}: {param.help} (default {param.default:g})")
     x.add_argument("--csv", metavar="FILE", help=f"csv: a data file, or a shipped data set: {', '.join(DATASETS)}")
     x.add_argument("--columns", help="csv: columns to use, header names or 0-based indices, comma separated "
                                      "(default: every numeric column)")
@@ -102,10 +95,9 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
                    help="csv: shift and scale each column to mean 0 and variance 1")
 
 
-#: CLI option -> (target kind it belongs to, key in TargetSettings.params)
+#: CLI option (argparse dest) -> (target kind it belongs to, key in TargetSettings.params)
 _TARGET_OPTIONS = {
-    "df": ("student-t", "df"), "mixture_sep": ("mixture", "separation"), "mixture_weight": ("mixture", "weight"),
-    "drift_rate": ("drifting", "drift_rate"), "rotation_rate": ("drifting", "rotation_rate"),
+    **{p.option[2:].replace("-", "_"): (k.name, p.key) for k in TARGET_KINDS.values() for p in k.params},
     "csv": ("csv", "path"), "columns": ("csv", "columns"), "standardize": ("csv", "standardize"),
 }
 

@@ -40,6 +40,7 @@ from .settings import (
     from_dict,
     to_dict,
 )
+from .targets import get_kind
 from .validation import check_alpha, check_choice
 
 
@@ -169,16 +170,7 @@ class SweepSpec:
 
 def _kind_name(t: TargetSettings) -> str:
     """A target kind in a few words, for titles."""
-    p = t.params
-    if t.kind == "student-t":
-        return f"Student-t (df {p.get('df', 5.0):g})"
-    if t.kind == "mixture":
-        return f"two-Gaussian mixture (separation {p.get('separation', 3.0):g})"
-    if t.kind == "drifting":
-        return "drifting Gaussian"
-    if t.kind == "csv":
-        return f"data {str(p.get('path', '')).replace(chr(92), '/').rsplit('/', 1)[-1]}"
-    return "Gaussian"
+    return get_kind(t.kind).title(t.params)
 
 
 def _is_int(x) -> bool:

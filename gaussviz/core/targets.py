@@ -18,6 +18,8 @@ and the drifting target is where a constant learning rate (finite memory) beats
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,22 +28,12 @@ from .csvdata import CsvData, CsvProblem, load_csv_cached
 from .sources import FixedTruthSource
 from .validation import as_mean, as_spd
 
-#: target kinds, in the order the window lists them
-KINDS = ("gaussian", "student-t", "mixture", "drifting", "csv")
-
 
 def _streams(seed: int, k: int) -> list[np.random.Generator]:
     """k independent PCG64 streams of one seed (0 = the heldout stream)."""
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
     return [np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence(int(seed)).spawn(k)]
-
-
-def _number(params: dict, key: str, default: float, what: str) -> float:
-    v = params.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
-        raise ValueError(f"{what}: parameter '{key}' must be a finite number; got {v!r}")
-    return float(v)
 
 
 # ----------------------------------------------------------------- Student-t
@@ -375,7 +367,47 @@ class CsvSource(FixedTruthSource):
         return src
 
 
-# ------------------------------------------------------------- settings hook
+# ------------------------------------------------------------- the target kinds
+@dataclass(frozen=True)
+class TargetParam:
+    """A number a target kind takes: its key in ``TargetSettings.params``, range and words."""
+
+    key: str
+    #: the CLI option that sets it (``--df``)
+    option: str
+    #: what messages and the window call it
+    label: str
+    default: float
+    lo: float
+    hi: float
+    help: str
+
+    def value(self, params: dict, kind: str) -> float:
+        """The parameter from a target's params (its default if absent), checked."""
+        v = params.get(self.key, self.default)
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
+            raise ValueError(f"{kind}: parameter '{self.key}' must be a finite number; got {v!r}")
+        return float(v)
+
+
+@dataclass(frozen=True)
+class TargetKind:
+    """One kind of target: its numbers (shown in the CLI and the window), the other keys a
+    session may hold, how to build its source, and a few words for titles."""
+
+    name: str
+    label: str
+    params: tuple[TargetParam, ...]
+    build: Callable[[Any], Any]
+    title: Callable[[dict], str]
+    #: further keys of ``params`` (set by files or sessions, not by a number field)
+    extra: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(p.key for p in self.params) + self.extra
+
+
 def _csv_args(params: dict) -> dict:
     if "path" not in params:
         raise ValueError("csv: parameter 'path' (the file to read) is missing")
@@ -392,20 +424,83 @@ def _csv_args(params: dict) -> dict:
                 standardize=std)
 
 
-PARAMS = {
-    "gaussian": (),
-    "student-t": ("df",),
-    "mixture": ("separation", "weight", "weights", "means", "covs"),
-    "drifting": ("drift_rate", "rotation_rate"),
-    "csv": ("path", "columns", "standardize", "header", "delimiter"),
-}
-DEFAULTS = {"df": 5.0, "separation": 3.0, "weight": 0.5, "drift_rate": 0.002, "rotation_rate": 0.005}
-
-
 def csv_file(params: dict) -> CsvData:
     """The data file a CSV target's params name, read (and remembered) with its options."""
     a = _csv_args(params)
     return load_csv_cached(a["path"], a["columns"], a["header"], a["delimiter"])
+
+
+def _gaussian(t: Any) -> Any:
+    from .sources import GaussianSource
+
+    return GaussianSource(t.mean_vector(), t.cov_matrix(), t.seed)
+
+
+def _student_t(t: Any) -> StudentTSource:
+    return StudentTSource(t.mean_vector(), t.cov_matrix(), _DF.value(t.params, "student-t"), t.seed)
+
+
+def _mixture(t: Any) -> MixtureSource:
+    p = t.params
+    if any(k in p for k in ("weights", "means", "covs")):
+        missing = [k for k in ("weights", "means", "covs") if k not in p]
+        if missing:
+            raise ValueError(f"mixture: explicit components need 'weights', 'means' and 'covs'; "
+                             f"missing {', '.join(missing)}")
+        src = MixtureSource(p["weights"], p["means"], p["covs"], t.seed)
+        if src.dim != t.dim:
+            raise ValueError(f"mixture: parameter 'means' has dimension {src.dim}, target dimension is {t.dim}")
+        return src
+    weights, means, covs = mixture_from_moments(t.mean_vector(), t.cov_matrix(), _SEP.value(p, "mixture"),
+                                                _WEIGHT.value(p, "mixture"))
+    return MixtureSource(weights, means, covs, t.seed)
+
+
+def _drifting(t: Any) -> DriftingSource:
+    return DriftingSource(t.mean_vector(), t.cov_matrix(), _DRIFT.value(t.params, "drifting"),
+                          _TURN.value(t.params, "drifting"), t.seed)
+
+
+def _csv(t: Any) -> CsvSource:
+    a = _csv_args(t.params)
+    return CsvSource.from_file(a["path"], a["columns"], t.seed, a["standardize"], a["header"], a["delimiter"])
+
+
+def _file_name(params: dict) -> str:
+    return str(params.get("path", "")).replace("\\", "/").rsplit("/", 1)[-1]
+
+
+_DF = TargetParam("df", "--df", "degrees of freedom df", 5.0, 2.000001, 1e6,
+                  "degrees of freedom, > 2 (smaller: heavier tails; 3: infinite fourth moment)")
+_SEP = TargetParam("separation", "--mixture-sep", "mixture separation", 3.0, 0.0, 100.0,
+                   "distance between the two cluster means, in cluster standard deviations (bimodal above 2)")
+_WEIGHT = TargetParam("weight", "--mixture-weight", "mixture weight", 0.5, 1e-6, 1 - 1e-6,
+                      "weight of the first cluster (0 to 1)")
+_DRIFT = TargetParam("drift_rate", "--drift-rate", "drift rate", 0.002, 0.0, 1.0,
+                     "mean random-walk step per sample, in target spreads (0 to 1)")
+_TURN = TargetParam("rotation_rate", "--rotation-rate", "rotation rate", 0.005, 0.0, 180.0,
+                    "covariance rotation, degrees per sample (0 to 180)")
+
+TARGET_KINDS: dict[str, TargetKind] = {k.name: k for k in [
+    TargetKind("gaussian", "Gaussian", (), _gaussian, lambda p: "Gaussian"),
+    TargetKind("student-t", "Student-t (heavy tails)", (_DF,), _student_t,
+               lambda p: f"Student-t (df {_DF.value(p, 'student-t'):g})"),
+    TargetKind("mixture", "two-Gaussian mixture", (_SEP, _WEIGHT), _mixture,
+               lambda p: f"two-Gaussian mixture (separation {_SEP.value(p, 'mixture'):g})",
+               extra=("weights", "means", "covs")),
+    TargetKind("drifting", "drifting Gaussian", (_DRIFT, _TURN), _drifting, lambda p: "drifting Gaussian"),
+    TargetKind("csv", "CSV file…", (), _csv, lambda p: f"data {_file_name(p)}",
+               extra=("path", "columns", "standardize", "header", "delimiter")),
+]}
+#: target kinds, in the order the window lists them
+KINDS = tuple(TARGET_KINDS)
+
+
+def get_kind(name: object) -> TargetKind:
+    """A target kind by name; ValueError listing the kinds otherwise."""
+    if not isinstance(name, str) or name not in TARGET_KINDS:
+        raise ValueError(f"target kind must be one of {', '.join(map(repr, KINDS))}; got {name!r}")
+    return TARGET_KINDS[name]
 
 
 def validate(t: Any) -> None:
@@ -414,15 +509,18 @@ def validate(t: Any) -> None:
     For a CSV target the file decides the dimension: ``t.dim`` is set to the
     number of chosen columns.
     """
-    if not isinstance(t.kind, str) or t.kind not in KINDS:
-        raise ValueError(f"target kind must be one of {', '.join(map(repr, KINDS))}; got {t.kind!r}")
+    kind = get_kind(t.kind)
     if not isinstance(t.params, dict):
         raise ValueError(f"target params must be an object (a dict); got {t.params!r}")
-    unknown = set(t.params) - set(PARAMS[t.kind])
+    unknown = set(t.params) - set(kind.keys)
     if unknown:
-        allowed = ", ".join(PARAMS[t.kind]) or "none"
+        allowed = ", ".join(kind.keys) or "none"
         raise ValueError(f"{t.kind}: unknown parameter(s) {', '.join(sorted(map(str, unknown)))} "
                          f"(allowed: {allowed})")
+    for p in kind.params:
+        v = p.value(t.params, t.kind)
+        if not p.lo <= v <= p.hi:
+            raise ValueError(f"{t.kind}: parameter '{p.key}' ({p.label}) must be from {p.lo:g} to {p.hi:g}; got {v:g}")
     if t.kind == "csv":
         t.dim = csv_file(t.params).data.shape[1]
         return
@@ -431,37 +529,9 @@ def validate(t: Any) -> None:
 
 def build(t: Any):
     """The sample source a TargetSettings describes (``settings.build_source`` calls this)."""
-    from .sources import GaussianSource
-
     if not isinstance(t.params, dict):
         raise ValueError(f"target params must be an object (a dict); got {t.params!r}")
-    p = t.params
-    if t.kind == "gaussian":
-        return GaussianSource(t.mean_vector(), t.cov_matrix(), t.seed)
-    if t.kind == "student-t":
-        return StudentTSource(t.mean_vector(), t.cov_matrix(), _number(p, "df", DEFAULTS["df"], "student-t"), t.seed)
-    if t.kind == "mixture":
-        if any(k in p for k in ("weights", "means", "covs")):
-            missing = [k for k in ("weights", "means", "covs") if k not in p]
-            if missing:
-                raise ValueError(f"mixture: explicit components need 'weights', 'means' and 'covs'; "
-                                 f"missing {', '.join(missing)}")
-            src = MixtureSource(p["weights"], p["means"], p["covs"], t.seed)
-            if src.dim != t.dim:
-                raise ValueError(f"mixture: parameter 'means' has dimension {src.dim}, target dimension is {t.dim}")
-            return src
-        sep = _number(p, "separation", DEFAULTS["separation"], "mixture")
-        w = _number(p, "weight", DEFAULTS["weight"], "mixture")
-        weights, means, covs = mixture_from_moments(t.mean_vector(), t.cov_matrix(), sep, w)
-        return MixtureSource(weights, means, covs, t.seed)
-    if t.kind == "drifting":
-        return DriftingSource(t.mean_vector(), t.cov_matrix(),
-                              _number(p, "drift_rate", DEFAULTS["drift_rate"], "drifting"),
-                              _number(p, "rotation_rate", DEFAULTS["rotation_rate"], "drifting"), t.seed)
-    if t.kind == "csv":
-        a = _csv_args(p)
-        return CsvSource.from_file(a["path"], a["columns"], t.seed, a["standardize"], a["header"], a["delimiter"])
-    raise ValueError(f"target kind must be one of {', '.join(map(repr, KINDS))}; got {t.kind!r}")
+    return get_kind(t.kind).build(t)
 
 
 def fork_source(source: Any, seed: int):
@@ -475,13 +545,17 @@ def fork_source(source: Any, seed: int):
 
 __all__ = [
     "KINDS",
+    "TARGET_KINDS",
     "CsvSource",
     "DriftingSource",
     "MixtureSource",
     "StudentTSource",
+    "TargetKind",
+    "TargetParam",
     "build",
     "csv_file",
     "fork_source",
+    "get_kind",
     "mixture_from_moments",
     "validate",
 ]

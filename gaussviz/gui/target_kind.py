@@ -23,9 +23,7 @@ from .style import BAD, WARN
 from .widgets import combo, select
 
 #: (text, key): the kinds the window offers; "old-faithful" is the shipped CSV data set
-KIND_ITEMS = [("Gaussian", "gaussian"), ("Student-t (heavy tails)", "student-t"),
-              ("two-Gaussian mixture", "mixture"), ("drifting Gaussian", "drifting"),
-              ("CSV file…", "csv"), ("Old Faithful (data)", "old-faithful")]
+KIND_ITEMS = [*((k.label, k.name) for k in targets.TARGET_KINDS.values()), ("Old Faithful (data)", "old-faithful")]
 #: skipped CSV lines listed at most (then a count)
 MAX_LISTED = 10
 
@@ -60,31 +58,24 @@ class TargetKindView(QtWidgets.QWidget):
             e.returnPressed.connect(self.apply)
             return e
 
-        d = targets.DEFAULTS
-        self.df = edit("degrees of freedom, > 2 (smaller: heavier tails; 3: infinite fourth moment)")
-        self.df.setText(f"{d['df']:g}")
-        f.addRow("df", self.df)
-        self.separation = edit("distance between the two cluster means, in cluster standard deviations "
-                               "(bimodal above 2)")
-        self.separation.setText(f"{d['separation']:g}")
-        self.weight = edit("weight of the first cluster (0 to 1)")
-        self.weight.setText(f"{d['weight']:g}")
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(self.separation)
-        row.addWidget(QtWidgets.QLabel("weight"))
-        row.addWidget(self.weight)
-        self.mixture_row = row
-        f.addRow("separation", row)
-        self.drift = edit("mean random-walk step per sample, in target spreads (0 to 1)")
-        self.drift.setText(f"{d['drift_rate']:g}")
-        self.rotation = edit("covariance rotation, degrees per sample (0 to 180)")
-        self.rotation.setText(f"{d['rotation_rate']:g}")
-        row = QtWidgets.QHBoxLayout()
-        row.addWidget(self.drift)
-        row.addWidget(QtWidgets.QLabel("turn °/sample"))
-        row.addWidget(self.rotation)
-        self.drift_row = row
-        f.addRow("drift", row)
+        # One row per kind that takes numbers, one field per number (core.targets.TARGET_KINDS).
+        self.fields: dict[str, QtWidgets.QLineEdit] = {}
+        self.param_rows: dict[str, QtWidgets.QWidget] = {}
+        for kind in targets.TARGET_KINDS.values():
+            if not kind.params:
+                continue
+            row = QtWidgets.QWidget()
+            lay = QtWidgets.QHBoxLayout(row)
+            lay.setContentsMargins(0, 0, 0, 0)
+            for i, param in enumerate(kind.params):
+                field = edit(param.help)
+                field.setText(f"{param.default:g}")
+                if i:
+                    lay.addWidget(QtWidgets.QLabel(param.key.replace("_", " ")))
+                lay.addWidget(field)
+                self.fields[param.key] = field
+            self.param_rows[kind.name] = row
+            f.addRow(kind.params[0].key.replace("_", " "), row)
         self.path = edit("a CSV file: header optional; rows with text or NaN are skipped and listed")
         self.browse = QtWidgets.QPushButton("Browse…")
         self.browse.clicked.connect(self._browse)
@@ -129,15 +120,9 @@ class TargetKindView(QtWidgets.QWidget):
         key = kind_key(t)
         select(self.kind, key)
         p = t.params
-        if t.kind == "student-t":
-            self.df.setText(f"{p.get('df', targets.DEFAULTS['df']):g}")
-        elif t.kind == "mixture":
-            self.separation.setText(f"{p.get('separation', targets.DEFAULTS['separation']):g}")
-            self.weight.setText(f"{p.get('weight', targets.DEFAULTS['weight']):g}")
-        elif t.kind == "drifting":
-            self.drift.setText(f"{p.get('drift_rate', targets.DEFAULTS['drift_rate']):g}")
-            self.rotation.setText(f"{p.get('rotation_rate', targets.DEFAULTS['rotation_rate']):g}")
-        elif t.kind == "csv":
+        for param in targets.get_kind(t.kind).params:
+            self.fields[param.key].setText(f"{p.get(param.key, param.default):g}")
+        if t.kind == "csv":
             if key == "csv":
                 self.path.setText(str(p.get("path", "")))
             with QtCore.QSignalBlocker(self.standardize):
@@ -148,9 +133,8 @@ class TargetKindView(QtWidgets.QWidget):
 
     def _show_rows(self, key: str) -> None:
         f = self.form
-        f.setRowVisible(self.df, key == "student-t")
-        f.setRowVisible(self.mixture_row, key == "mixture")
-        f.setRowVisible(self.drift_row, key == "drifting")
+        for name, row in self.param_rows.items():
+            f.setRowVisible(row, key == name)
         f.setRowVisible(self.path_row, key == "csv")
         f.setRowVisible(self.columns, key in ("csv", "old-faithful"))
         f.setRowVisible(self.standardize, key in ("csv", "old-faithful"))
@@ -250,14 +234,9 @@ class TargetKindView(QtWidgets.QWidget):
         key = self.kind.currentData()
         if key == "gaussian":
             return "gaussian", {}
-        if key == "student-t":
-            return key, {"df": parse_number(self.df.text(), "degrees of freedom df", 2.000001, 1e6)}
-        if key == "mixture":
-            return key, {"separation": parse_number(self.separation.text(), "mixture separation", 0.0, 100.0),
-                         "weight": parse_number(self.weight.text(), "mixture weight", 1e-6, 1 - 1e-6)}
-        if key == "drifting":
-            return key, {"drift_rate": parse_number(self.drift.text(), "drift rate", 0.0, 1.0),
-                         "rotation_rate": parse_number(self.rotation.text(), "rotation rate", 0.0, 180.0)}
+        if key in targets.TARGET_KINDS and key != "csv":
+            return key, {p.key: parse_number(self.fields[p.key].text(), p.label, p.lo, p.hi)
+                         for p in targets.get_kind(key).params}
         path = "old-faithful" if key == "old-faithful" else self.path.text().strip()
         if not path:
             raise ValueError("csv: choose a file first (Browse…)")

@@ -18,16 +18,16 @@ def choose(view, key):
 def test_student_t_then_a_bad_df_keeps_it(qtbot, make_window):
     w = make_window("ill-conditioned-natural")
     view = w.panel.target_kind
-    view.df.setText("3")
+    view.fields["df"].setText("3")
     choose(view, "student-t")
     assert w.settings.target.kind == "student-t" and w.settings.target.params == {"df": 3.0}
     qtbot.waitUntil(lambda: type(w.worker._run.source).__name__ == "StudentTSource", timeout=WAIT_MS)
-    view.df.setText("2")
+    view.fields["df"].setText("2")
     assert not view.apply()
     assert "degrees of freedom df must be from 2" in view.error_text()
     assert w.settings.target.params == {"df": 3.0}
-    view.df.setText("abc")
-    view.df.returnPressed.emit()
+    view.fields["df"].setText("abc")
+    view.fields["df"].returnPressed.emit()
     assert "'abc' is not a number" in view.error_text()
     assert w.settings.target.params == {"df": 3.0}
 
@@ -35,16 +35,16 @@ def test_student_t_then_a_bad_df_keeps_it(qtbot, make_window):
 def test_mixture_and_drifting_parameters(qtbot, make_window):
     w = make_window("ill-conditioned-natural")
     view = w.panel.target_kind
-    view.separation.setText("5")
-    view.weight.setText("0.3")
+    view.fields["separation"].setText("5")
+    view.fields["weight"].setText("0.3")
     choose(view, "mixture")
     assert w.settings.target.params == {"separation": 5.0, "weight": 0.3}
-    view.drift.setText("0.01")
-    view.rotation.setText("200")
+    view.fields["drift_rate"].setText("0.01")
+    view.fields["rotation_rate"].setText("200")
     choose(view, "drifting")
     assert "rotation rate must be from 0 to 180" in view.error_text()
     assert w.settings.target.kind == "mixture"  # the previous target stays
-    view.rotation.setText("0.1")
+    view.fields["rotation_rate"].setText("0.1")
     assert view.apply()
     assert w.settings.target.params == {"drift_rate": 0.01, "rotation_rate": 0.1}
     qtbot.waitUntil(lambda: type(w.worker._run.source).__name__ == "DriftingSource", timeout=WAIT_MS)
