@@ -7,18 +7,20 @@ Bad options exit with status 2 and a one-line message, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import time
 
 from ..core import parameterizations as pz
-from ..core.csvdata import DATASETS
+from ..core.csvdata import DATASETS, dataset_name
 from ..core.options import DIRECTIONS, OBJECTIVES, SCHEDULES
 from ..core.presets import PRESETS, get_preset
 from ..core.session import read_session
 from ..core.settings import Settings, build_run
 from ..core.snapshot import Snapshot
-from ..core.targets import KINDS, TARGET_KINDS, csv_file
+from ..core.targets import KINDS, TARGET_KINDS, csv_file, csv_source
+from ..core.validation import MAX_STEPS
 
 #: CSV problems printed on stderr at most (then a count)
 MAX_CSV_WARNINGS = 20
@@ -30,11 +32,31 @@ class UsageError(Exception):
     """A bad option: reported in one line, exit status 2."""
 
 
+class StoreOnce(argparse._StoreAction):
+    """An option that takes a value, given at most once: a second ``--session`` (or ``--alpha``)
+    is an error, not silently the one that wins."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        mark = f"_given_{self.dest}"
+        if getattr(namespace, mark, False):
+            raise UsageError(f"{option_string or self.dest} given twice; give it once")
+        setattr(namespace, mark, True)
+        super().__call__(parser, namespace, values, option_string)
+
+
+def given(a: argparse.Namespace, dest: str) -> bool:
+    """Whether an option (by its dest) was on the command line (not just its default)."""
+    return bool(getattr(a, f"_given_{dest}", False))
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse, but an error is one line (UsageError) and negative numbers are values."""
+    """argparse, but an error is one line (UsageError), negative numbers are values and an
+    option that takes a value may be given once."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.register("action", None, StoreOnce)
+        self.register("action", "store", StoreOnce)
         # argparse takes "-1e-3", "-inf" or "-0.5,1" for an unknown option ("--mean0: expected
         # one argument"); no option of ours starts with a digit, '.', inf or nan, so they are values.
         self._negative_number_matcher = re.compile(r"^-(\.?\d|inf|nan)", re.IGNORECASE)
@@ -88,7 +110,9 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
         for param in kind.params:
             x.add_argument(param.option, type=float, dest=param.option[2:].replace("-", "_"),
                            help=f"{kind.name}: {param.help} (default {param.default:g})")
-    x.add_argument("--csv", metavar="FILE", help=f"csv: a data file, or a shipped data set: {', '.join(DATASETS)}")
+    x.add_argument("--csv", metavar="FILE",
+                   help=f"csv: a data file, or a shipped data set by its name alone: {', '.join(DATASETS)} "
+                        "(a file of that name is ./NAME)")
     x.add_argument("--columns", help="csv: columns to use, header names or 0-based indices, comma separated "
                                      "(default: every numeric column)")
     x.add_argument("--standardize", action="store_true", default=None,
@@ -102,8 +126,18 @@ _TARGET_OPTIONS = {
 }
 
 
-def apply_target_args(s: Settings, a: argparse.Namespace) -> None:
-    """--target and its parameters into s.target (ValueError naming the option otherwise)."""
+#: options of the Gaussian target's shape: a data file decides these, so with a CSV target they are an error
+_SHAPE_OPTIONS = {"dim": "--dim", "target_cond": "--target-cond", "target_rotation": "--target-rotation",
+                  "target_mean": "--target-mean"}
+
+
+def apply_target_args(s: Settings, a: argparse.Namespace, err=None) -> None:
+    """--target and its parameters into s.target (ValueError naming the option otherwise).
+
+    An option that does not apply to the target is an error, never silently dropped: a kind's
+    parameter with another kind, or the Gaussian's shape (--dim, --target-mean, ...) with a
+    data file, whose columns decide them.
+    """
     t = s.target
     kind = getattr(a, "target", None) or ("csv" if getattr(a, "csv", None) else None)
     if kind is not None and kind != t.kind:
@@ -114,13 +148,27 @@ def apply_target_args(s: Settings, a: argparse.Namespace) -> None:
             continue
         if t.kind != owner:
             raise ValueError(f"--{opt.replace('_', '-')} applies to --target {owner}, not {t.kind}")
-        t.params[key] = [c.strip() for c in v.split(",") if c.strip()] if opt == "columns" else v
+        if opt == "csv":
+            for k in ("path", "dataset"):
+                t.params.pop(k, None)
+            t.params.update(csv_source(v))
+            name = dataset_name(v)
+            if name is not None and os.path.lexists(v):
+                print(f"gaussviz: note: {v!r} is the shipped data set {name}; for the file of that name "
+                      f"here write ./{v}", file=err or sys.stderr)
+        else:
+            t.params[key] = [c.strip() for c in v.split(",") if c.strip()] if opt == "columns" else v
     if t.kind == "csv":
-        if "path" not in t.params:
+        shape = [flag for dest, flag in _SHAPE_OPTIONS.items() if getattr(a, dest, None) is not None]
+        if shape:
+            raise ValueError(f"{', '.join(shape)} {'does' if len(shape) == 1 else 'do'} not apply to a CSV target: "
+                             "the data file decides its dimension, mean and covariance")
+        if "path" not in t.params and "dataset" not in t.params:
             raise ValueError("--target csv needs --csv FILE (a data file or a shipped data set name)")
         d = csv_file(t.params).data.shape[1]
-        if isinstance(s.start.mean, list) and len(s.start.mean) != d:
-            s.start.mean = 0.0  # a start of another dimension no longer applies
+        t.dim = d
+        if isinstance(s.start.mean, list) and len(s.start.mean) != d and getattr(a, "mean0", None) is None:
+            s.start.mean = 0.0  # the preset's or session's start of another dimension no longer applies
 
 
 def warn_csv_problems(s: Settings, err=None) -> None:
@@ -139,9 +187,9 @@ def warn_csv_problems(s: Settings, err=None) -> None:
 def settings_from_args(a: argparse.Namespace) -> Settings:
     """A validated Settings from parsed options (ValueError with the reason otherwise)."""
     session = getattr(a, "session", None)
-    if session and a.preset:
+    if session is not None and a.preset:
         raise ValueError("use --preset or --session, not both")
-    s = read_session(session) if session else get_preset(a.preset) if a.preset else Settings()
+    s = read_session(session) if session is not None else get_preset(a.preset) if a.preset else Settings()
     e = s.estimator
     for name in ("parameterization", "alpha", "objective", "direction", "schedule", "batch_size", "symmetrize"):
         v = getattr(a, name, None)
@@ -170,8 +218,8 @@ def settings_from_args(a: argparse.Namespace) -> Settings:
         t.seed = a.seed
     apply_target_args(s, a)
     steps = (s.steps if session and s.steps > 0 else DEFAULT_STEPS) if a.steps is None else a.steps
-    if steps < 0:
-        raise ValueError(f"--steps must be >= 0; got {steps}")
+    if not 0 <= steps <= MAX_STEPS:
+        raise ValueError(f"--steps must be from 0 to {MAX_STEPS:,}; got {steps}")
     s.steps = steps
     s.validate()
     warn_csv_problems(s)

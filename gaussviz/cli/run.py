@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +48,24 @@ def summary(snap: Snapshot) -> dict:
     return out
 
 
+def json_ready(x: Any) -> Any:
+    """Plain JSON data: numpy values as Python ones, and NaN or inf as null (JSON has neither;
+    ``json.dumps`` would write ``NaN``, which strict readers reject)."""
+    if isinstance(x, dict):
+        return {str(k): json_ready(v) for k, v in x.items()}
+    if isinstance(x, np.ndarray):
+        x = x.tolist()
+    if isinstance(x, (list, tuple)):
+        return [json_ready(v) for v in x]
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if x is None or isinstance(x, (str, int, float, bool)):
+        return x
+    return str(x)
+
+
 def _fmt(a: np.ndarray) -> str:
     return np.array2string(np.asarray(a), precision=4, suppress_small=True, separator=", ").replace("\n", "")
 
@@ -70,7 +90,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     s = settings_from_args(a)
     snap = run_with_progress(s)
     if a.json:
-        print(json.dumps(summary(snap), indent=2, default=float))
+        print(json.dumps(json_ready(summary(snap)), indent=2, allow_nan=False))
     else:
         print_summary(snap)
     return 0

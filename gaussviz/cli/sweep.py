@@ -48,7 +48,7 @@ def add_parsers(sub) -> None:
 
 
 def cmd_sweep(a: argparse.Namespace) -> int:
-    from ..core.fileio import atomic_write_text, check_can_create, ensure_folder
+    from ..core.fileio import check_can_create, output_folder, write_file_set
     from ..core.sweep import default_base, make_spec, run_sweep
 
     if not 400 <= a.width <= 20_000:
@@ -66,17 +66,20 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     warn_csv_problems(base)
     spec = make_spec(a.alpha_min, a.alpha_max, a.alpha_count, a.parameterizations, a.axis, a.axis_values,
                      a.seeds, a.steps, base)
-    out = ensure_folder(Path(a.out))
-    paths = {ext: out / f"stability_map.{ext}" for ext in ("png", "csv", "json")}
-    for path in paths.values():  # fail now, not after the sweep
-        check_can_create(path, a.force)
-    from ..gui.heatmap import save_stability_map
-    bar = Progress(spec.n_chains * spec.steps, f"sweep {spec.n_chains:,} chains")
-    result = run_sweep(spec, progress=lambda f: bar.update(round(f * bar.total)))
-    bar.close()
-    atomic_write_text(paths["csv"], result.csv_text(), force=a.force)
-    atomic_write_text(paths["json"], result.spec_json(), force=a.force)
-    save_stability_map(paths["png"], result, width=a.width, force=a.force)
+    names = {ext: f"stability_map.{ext}" for ext in ("png", "csv", "json")}
+    with output_folder(Path(a.out)) as out:
+        for name in names.values():  # fail now, not after the sweep
+            check_can_create(out / name, a.force)
+        from ..gui.heatmap import stability_map_png
+        bar = Progress(spec.n_chains * spec.steps, f"sweep {spec.n_chains:,} chains")
+        result = run_sweep(spec, progress=lambda f: bar.update(round(f * bar.total)))
+        bar.close()
+        # All three or none: written to temporaries first, then renamed together.
+        paths = dict(zip(names, write_file_set(out, [
+            (names["png"], stability_map_png(result, a.width)),
+            (names["csv"], result.csv_text().encode("utf-8")),
+            (names["json"], result.spec_json().encode("utf-8")),
+        ], force=a.force)))
     print(f"{spec.n_chains:,} chains x {spec.steps:,} updates in {result.elapsed:.2f} s; "
           f"{int(result.diverged.sum()):,} diverged")
     for line in result.summary_lines():
@@ -85,5 +88,3 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     print(f"wrote {paths['csv']} (every chain: settings, divergence, final KL)")
     print(f"wrote {paths['json']} (the sweep's settings)")
     return 0
-
-

@@ -1,9 +1,16 @@
 """Reading a data file a stranger made: the numeric columns of a CSV, bad lines listed, never fatal.
 
-``load_csv`` turns a file (or the name of a shipped data set such as
-``old-faithful``) into a ``CsvData``: the usable rows of the chosen columns,
-their names, and every skipped line with its number and reason. Anything that
-makes the file unusable is a one-line ValueError naming the file.
+``load_csv`` turns a file into a ``CsvData``: the usable rows of the chosen
+columns, their names, and every skipped line with its number and reason.
+Anything that makes the file unusable is a one-line ValueError naming the file.
+A shipped data set (``old-faithful``) is named by ``dataset_path``, never by a
+file name, so a file of the same name in the working directory cannot stand in
+for it.
+
+The file is read as a stream of blocks of lines straight into one array of
+floats (its size counted first), so memory stays near the data's own size plus
+a block, not many times the file's size; the moments come from the array in
+blocks too (``moments``).
 """
 
 from __future__ import annotations
@@ -12,11 +19,15 @@ import csv
 import gc
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
+
+from .fileio import MissingFile, NotAFile, open_regular
+from .validation import quote
 
 #: data sets shipped in resources/: name -> file
 DATASETS = {"old-faithful": "old_faithful.csv"}
@@ -24,6 +35,16 @@ DATASETS = {"old-faithful": "old_faithful.csv"}
 MAX_PROBLEMS = 1000
 #: CSV columns at most (the settings' dimension limit)
 MAX_COLUMNS = 50
+#: fields of one line at most (a wide file may have many columns; choose at most MAX_COLUMNS)
+MAX_FIELDS = 10_000
+#: the largest data file read
+MAX_CSV_BYTES = 2**30
+#: column names listed in a message at most
+MAX_LISTED_NAMES = 20
+#: chosen cells converted at once (bounds the memory of the text being converted)
+BLOCK_CELLS = 2**17
+#: rows per block when the moments are accumulated
+MOMENT_BLOCK = 65_536
 
 
 @dataclass(frozen=True)
@@ -66,21 +87,28 @@ def resource_path(name: str) -> Path:
     raise ValueError(f"resource {name!r} not found (looked in {here / 'resources'} and {here.parent / 'resources'})")
 
 
-def resolve_csv_path(path: str) -> Path:
-    """A file path, or the name of a shipped data set (e.g. 'old-faithful')."""
-    if not isinstance(path, (str, os.PathLike)) or not str(path).strip():
-        raise ValueError(f"csv: parameter 'path' must be a file name; got {path!r}")
-    p = Path(path).expanduser()
-    if p.is_file():
-        return p
-    key = str(path).strip().lower().replace("_", "-")
-    if key.endswith(".csv"):
-        key = key[:-4]
-    if key in DATASETS and not p.exists():
-        return resource_path(DATASETS[key])
-    if p.exists():
-        raise ValueError(f"csv: {str(path)!r} is not a file")
-    raise ValueError(f"csv: file {str(path)!r} not found (shipped data sets: {', '.join(DATASETS)})")
+def dataset_name(text: object) -> str | None:
+    """The shipped data set a name means ('old-faithful', 'old_faithful', any case), or None.
+    A name with a folder part or an extension is a file, never a data set."""
+    if not isinstance(text, str):
+        return None
+    key = text.strip().lower().replace("_", "-")
+    return key if key in DATASETS else None
+
+
+def dataset_path(name: object) -> Path:
+    """The file of a shipped data set; ValueError listing them otherwise."""
+    key = dataset_name(name)
+    if key is None:
+        raise ValueError(f"csv: no shipped data set is named {quote(name)} (shipped: {', '.join(DATASETS)})")
+    return resource_path(DATASETS[key])
+
+
+def resolve_csv_path(path: Any) -> Path:
+    """A data file's path as given (``~`` expanded). Never a shipped data set: see ``dataset_path``."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path).strip() or "\0" in str(path):
+        raise ValueError(f"csv: parameter 'path' must be a file name; got {quote(path)}")
+    return Path(path).expanduser()
 
 
 def _delimiter_of(line: str) -> str | None:
@@ -118,10 +146,39 @@ def _column_label(names: list[str] | None, i: int) -> str:
     return f"'{names[i]}'" if names else str(i)
 
 
+def _names_list(names: list[str]) -> str:
+    shown = ", ".join(n[:40] for n in names[:MAX_LISTED_NAMES])
+    return shown + (f", ... ({len(names)} columns)" if len(names) > MAX_LISTED_NAMES else "")
+
+
+def moments(x: np.ndarray, shift: np.ndarray | None = None, scale: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance (divided by N) of the rows of ``x`` (each row first mapped to
+    ``(row - shift) / scale`` if given), accumulated in blocks: no copy of ``x``."""
+    n, d = x.shape
+    if shift is None:
+        mean = x.mean(axis=0)
+    else:
+        mean = np.zeros(d)
+        for i in range(0, n, MOMENT_BLOCK):
+            mean += ((x[i:i + MOMENT_BLOCK] - shift) / scale).sum(axis=0)
+        mean /= n
+    c = np.zeros((d, d))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i in range(0, n, MOMENT_BLOCK):
+            xb = x[i:i + MOMENT_BLOCK]
+            if shift is not None:
+                xb = (xb - shift) / scale
+            xb = xb - mean
+            c += xb.T @ xb
+    c /= n
+    return mean, 0.5 * (c + c.T)
+
+
 def load_csv(path: Any, columns: Any = None, header: bool | None = None,
              delimiter: str | None = None) -> CsvData:
     """Read the numeric columns of a CSV file; see ``_load_csv``."""
-    # A million rows make millions of small lists and tuples, which would run the
+    # A million rows make millions of small lists and strings, which would run the
     # cyclic garbage collector hundreds of times (3x slower); none can be in a cycle.
     was_enabled = gc.isenabled()
     gc.disable()
@@ -132,6 +189,32 @@ def load_csv(path: Any, columns: Any = None, header: bool | None = None,
             gc.enable()
 
 
+def _count_lines(f: BinaryIO) -> int:
+    n, last = 0, b"\n"
+    while block := f.read(1 << 20):
+        n += block.count(b"\n")
+        last = block[-1:]
+    f.seek(0)
+    return n + (last != b"\n")
+
+
+def _lines(f: BinaryIO, where: str) -> Iterator[tuple[int, str]]:
+    """(1-based line number, stripped text) of every line that holds something ('#' starts a
+    comment line); ValueError for bytes that are not UTF-8 text."""
+    for i, raw in enumerate(f, 1):
+        if i == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if b"\0" in raw:
+            raise ValueError(f"{where} is not a text file (it contains NUL bytes)")
+        try:
+            s = raw.decode("utf-8").strip()
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{where} is not UTF-8 text (invalid byte 0x{raw[e.start]:02x} on line {i}); "
+                             "save it as UTF-8") from None
+        if s and s[0] != "#":
+            yield i, s
+
+
 def _load_csv(path: Any, columns: Any, header: bool | None, delimiter: str | None) -> CsvData:
     """Read the numeric columns of a CSV file; bad lines are reported and skipped, never fatal.
 
@@ -139,162 +222,230 @@ def _load_csv(path: Any, columns: Any, header: bool | None, delimiter: str | Non
     string) of header names and/or 0-based indices. ``header``: None detects
     one (a first line with no number in it). ``delimiter``: None detects
     ',', ';', tab or whitespace from the first line. A ValueError (never a
-    crash) for: a missing or unreadable file, not UTF-8, empty, header only,
-    no numeric column, a column that does not exist, fewer than d + 1 usable
-    rows, or columns that are constant or linearly dependent.
+    crash) for: a missing or unreadable file (or one that is not a regular
+    file, or larger than MAX_CSV_BYTES), not UTF-8, empty, header only, no
+    numeric column, a column that does not exist, fewer than d + 1 usable
+    rows, values so large their moments overflow, or columns that are
+    constant or linearly dependent.
     """
     p = resolve_csv_path(path)
     where = f"csv file '{p}'"
+    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1
+                                  or delimiter in '\r\n"\0'):
+        raise ValueError(f"csv: parameter 'delimiter' must be one character (not a quote or a line end); "
+                         f"got {quote(delimiter)}")
     try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise ValueError(f"cannot read {where}: {e.strerror or e}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise ValueError(f"{where} is not UTF-8 text (invalid byte 0x{raw[e.start]:02x} on line {line}); "
-                         "save it as UTF-8") from None
-    if "\x00" in text:
-        raise ValueError(f"{where} is not a text file (it contains NUL bytes)")
-    lines = text.split("\n")
-    # (line number, text) of the lines that hold something; '#' starts a comment line
-    body = [(i + 1, s.strip()) for i, s in enumerate(lines)]
-    body = [(n, s) for n, s in body if s and s[0] != "#"]
-    if not body:
+        f, _size = open_regular(p, MAX_CSV_BYTES)
+    except MissingFile:
+        raise ValueError(f"csv: file '{p}' not found (a shipped data set is named alone: "
+                         f"{', '.join(DATASETS)})") from None
+    except NotAFile as e:
+        raise ValueError(f"csv: '{p}' is not a file ({e})") from None
+    except ValueError as e:
+        raise ValueError(f"cannot read {where}: {e}") from None
+    with f:
+        try:
+            return _parse(f, p, where, columns, header, delimiter)
+        except OSError as e:
+            raise ValueError(f"cannot read {where}: {e.strerror or e}") from None
+
+
+def _parse(f: BinaryIO, p: Path, where: str, columns: Any, header: bool | None,
+           delimiter: str | None) -> CsvData:
+    n_lines = _count_lines(f)
+    lines = _lines(f, where)
+    head = next(lines, None)
+    if head is None:
         raise ValueError(f"{where} is empty")
-    if delimiter is not None and (not isinstance(delimiter, str) or len(delimiter) != 1):
-        raise ValueError(f"csv: parameter 'delimiter' must be one character; got {delimiter!r}")
-    delim = delimiter if delimiter is not None else _delimiter_of(body[0][1])
-    first = _split(body[0][1], delim)
-    if header is None:
-        header = not any(_is_number(f) for f in first)
-    names: list[str] | None = [f.strip("\"'") for f in first] if header else None
-    rows = body[1:] if header else body
-    if not rows:
-        raise ValueError(f"{where} has a header but no data rows")
+    delim = delimiter if delimiter is not None else _delimiter_of(head[1])
+    first = _split(head[1], delim)
     width = len(first)
+    if width > MAX_FIELDS:
+        raise ValueError(f"{where}: line {head[0]} has {width:,} fields; at most {MAX_FIELDS:,}")
+    if header is None:
+        header = not any(_is_number(x) for x in first)
+    names: list[str] | None = [x.strip("\"'") for x in first] if header else None
+    fast = delim is not None
+
     problems: list[CsvProblem] = []
     n_skipped = 0
+    pending: list[CsvProblem] = []  # problems of the block being read (sorted when it is done)
 
     def skip(line_no: int, msg: str) -> None:
         nonlocal n_skipped
         n_skipped += 1
-        if len(problems) < MAX_PROBLEMS:
-            problems.append(CsvProblem(line_no, msg))
+        if len(problems) + len(pending) < MAX_PROBLEMS:
+            pending.append(CsvProblem(line_no, msg))
 
-    if delim is not None and '"' not in text:
-        split_rows = [s.split(delim) for _, s in rows]  # fast path: no quoting
-    else:
-        split_rows = [_split(s, delim) for _, s in rows]
-    fields_list: list[list[str]] = []
-    line_nos: list[int] = []
-    if all(len(f) == width for f in split_rows):
-        fields_list = split_rows
-        line_nos = [n for n, _ in rows]
-    else:
-        for (n, _), f in zip(rows, split_rows):
-            if len(f) != width:
-                skip(n, f"{len(f)} field(s), expected {width}")
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        """(line number, fields) of every data line with the first line's number of fields."""
+        if not header:
+            yield head[0], first
+        for n, s in lines:
+            x = s.split(delim) if fast and '"' not in s else _split(s, delim)
+            if len(x) != width:
+                skip(n, f"{len(x)} field(s), expected {width}")
                 continue
-            fields_list.append(f)
-            line_nos.append(n)
-    if not fields_list:
+            yield n, x
+
+    stream = rows()
+    probe: list[tuple[int, list[str]]] = []
+    seen_data = not header
+    for item in stream:
+        probe.append(item)
+        if len(probe) >= 1000:
+            break
+    seen_data = seen_data or bool(probe) or n_skipped > 0
+    if not seen_data:
+        raise ValueError(f"{where} has a header but no data rows")
+    if not probe:
         raise ValueError(f"{where}: no line has the {width} field(s) of its first line")
-
-    # which columns
-    if columns is None or (isinstance(columns, str) and not columns.strip()):
-        probe = fields_list[:1000]
-        idx = [j for j in range(width) if 2 * sum(_is_number(f[j]) for f in probe) >= len(probe)]
-        if not idx:
-            raise ValueError(f"{where} has no numeric column")
-        if len(idx) > MAX_COLUMNS:
-            raise ValueError(f"{where} has {len(idx)} numeric columns; choose at most {MAX_COLUMNS} with columns")
-    else:
-        items = columns.split(",") if isinstance(columns, str) else list(columns)
-        if not items:
-            raise ValueError("csv: parameter 'columns' is empty")
-        idx = []
-        for c in items:
-            key = c.strip() if isinstance(c, str) else c
-            if names is not None and isinstance(key, str) and key in names:
-                idx.append(names.index(key))
-            elif _is_index(key):
-                j = int(key)
-                if not 0 <= j < width:
-                    raise ValueError(f"csv: column index {j} is out of range: {where} has {width} column(s) "
-                                     f"(indices 0 to {width - 1})")
-                idx.append(j)
-            else:
-                have = f"its columns are {', '.join(names)}" if names else "it has no header: use 0-based indices"
-                raise ValueError(f"csv: column {key!r} not found in {where}; {have}")
-        if len(set(idx)) != len(idx):
-            raise ValueError(f"csv: parameter 'columns' names a column twice: {items!r}")
-        if len(idx) > MAX_COLUMNS:
-            raise ValueError(f"csv: at most {MAX_COLUMNS} columns; got {len(idx)}")
-
+    idx = _choose_columns(columns, names, width, probe, where)
     labels = [names[j] if names else str(j) for j in idx]
-    # convert: a fast vectorized pass, and a line-by-line pass only where it fails
-    m = len(fields_list)
-    data = np.empty((m, len(idx)))
-    good = np.ones(m, dtype=bool)
-    for c, j in enumerate(idx):
-        col = [f[j] for f in fields_list]
-        try:
-            data[:, c] = np.array(col, dtype=np.float64)
-        except ValueError:
-            for r, v in enumerate(col):
-                try:
-                    data[r, c] = float(v)
-                except ValueError:
-                    data[r, c] = np.nan
-                    good[r] = False
-    finite = np.isfinite(data)
-    bad_rows = np.flatnonzero(~(good & finite.all(axis=1)))
-    for r in bad_rows:
-        f = fields_list[r]
-        msgs = []
-        for j in idx:
-            v = f[j].strip()
-            label = _column_label(names, j)
-            if not v:
-                msgs.append(f"column {label} is empty")
-            elif not _is_number(v):
-                msgs.append(f"column {label} is not a number: {v[:40]!r}")
-            elif not math.isfinite(float(v)):
-                msgs.append(f"column {label} is not finite: {v!r}")
-        skip(line_nos[r], "; ".join(msgs))
-    problems.sort(key=lambda q: q.line)
-    keep = np.ones(m, dtype=bool)
-    keep[bad_rows] = False
-    data = np.ascontiguousarray(data[keep])
-    d = data.shape[1]
-    if data.shape[0] < d + 1:
+
+    d = len(idx)
+    data = np.empty((max(n_lines, 1), d))
+    m = 0
+    block_rows = max(64, BLOCK_CELLS // d)
+
+    def convert(block: list[tuple[int, list[str]]]) -> None:
+        """Convert a block's chosen cells into ``data`` (good rows only); problems for the rest."""
+        nonlocal m, pending
+        k = len(block)
+        vals = np.empty((k, d))
+        good = np.ones(k, dtype=bool)
+        for c, j in enumerate(idx):
+            col = [x[j] for _, x in block]
+            try:
+                vals[:, c] = np.array(col, dtype=np.float64)
+            except ValueError:
+                for r, v in enumerate(col):
+                    try:
+                        vals[r, c] = float(v)
+                    except ValueError:
+                        vals[r, c] = np.nan
+                        good[r] = False
+        ok = good & np.isfinite(vals).all(axis=1)
+        for r in np.flatnonzero(~ok):
+            n, x = block[r]
+            msgs = []
+            for j in idx:
+                v = x[j].strip()
+                label = _column_label(names, j)
+                if not v:
+                    msgs.append(f"column {label} is empty")
+                elif not _is_number(v):
+                    msgs.append(f"column {label} is not a number: {v[:40]!r}")
+                elif not math.isfinite(float(v)):
+                    msgs.append(f"column {label} is not finite: {v[:40]!r}")
+            skip(n, "; ".join(msgs))
+        g = int(ok.sum())
+        data[m:m + g] = vals[ok]
+        m += g
+        pending.sort(key=lambda q: q.line)
+        problems.extend(pending[: MAX_PROBLEMS - len(problems)])
+        pending = []
+
+    block = probe
+    for item in stream:
+        block.append(item)
+        if len(block) >= block_rows:
+            convert(block)
+            block = []
+    convert(block)
+    del block, probe
+
+    try:
+        data.resize((m, d), refcheck=True)
+    except ValueError:  # pragma: no cover - a view still exists
+        data = data[:m].copy()
+    if m < d + 1:
         extra = f" (skipped {n_skipped} line(s); first: {problems[0]})" if problems else ""
-        raise ValueError(f"{where}: only {data.shape[0]} usable row(s) for {d} column(s); "
+        raise ValueError(f"{where}: only {m} usable row(s) for {d} column(s); "
                          f"need at least {d + 1}{extra}")
-    sd = data.std(axis=0)
+    mean, cov = moments(data)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
+        big = float(np.max(np.abs(data)))
+        raise ValueError(f"{where}: the values are too large to use (up to {big:.3g}): their mean or "
+                         "variance overflows; rescale the data")
+    sd = np.sqrt(np.diag(cov))
     for c in range(d):
         if not sd[c] > 0:
             raise ValueError(f"{where}: column {labels[c]!r} is constant; a covariance needs spread in every column")
-    corr = np.corrcoef(data.T) if d > 1 else np.ones((1, 1))
-    ev = np.linalg.eigvalsh(np.atleast_2d(corr))
-    if ev[0] < 1e-10 * ev[-1]:
+    corr = cov / np.outer(sd, sd)
+    ev = np.linalg.eigvalsh(0.5 * (corr + corr.T))
+    if not np.all(np.isfinite(ev)) or ev[0] < 1e-10 * ev[-1]:
         raise ValueError(f"{where}: columns {', '.join(labels)} are linearly dependent "
                          "(their covariance is singular); drop one")
     return CsvData(str(p), data, labels, bool(header), problems, n_skipped)
 
 
+def _choose_columns(columns: Any, names: list[str] | None, width: int,
+                    probe: list[tuple[int, list[str]]], where: str) -> list[int]:
+    """0-based indices of the columns to use: every numeric one, or the ones named."""
+    if columns is None or (isinstance(columns, str) and not columns.strip()):
+        idx = [j for j in range(width) if 2 * sum(_is_number(x[j]) for _, x in probe) >= len(probe)]
+        if not idx:
+            raise ValueError(f"{where} has no numeric column")
+        if len(idx) > MAX_COLUMNS:
+            raise ValueError(f"{where} has {len(idx)} numeric columns; choose at most {MAX_COLUMNS} with columns")
+        return idx
+    items = columns.split(",") if isinstance(columns, str) else columns
+    if not isinstance(items, (list, tuple)):
+        raise ValueError(f"csv: parameter 'columns' must be a list of names or 0-based indices; got {quote(columns)}")
+    if not items:
+        raise ValueError("csv: parameter 'columns' is empty")
+    if len(items) > MAX_COLUMNS:
+        raise ValueError(f"csv: at most {MAX_COLUMNS} columns; got {len(items)}")
+    idx = []
+    for c in items:
+        key = c.strip() if isinstance(c, str) else c
+        if names is not None and isinstance(key, str) and key in names:
+            idx.append(names.index(key))
+        elif _is_index(key):
+            j = int(key)
+            if not 0 <= j < width:
+                raise ValueError(f"csv: column index {j} is out of range: {where} has {width} column(s) "
+                                 f"(indices 0 to {width - 1})")
+            idx.append(j)
+        elif not isinstance(key, str):
+            raise ValueError(f"csv: parameter 'columns' must list names or 0-based indices; got {quote(key)}")
+        else:
+            have = f"its columns are {_names_list(names)}" if names else "it has no header: use 0-based indices"
+            raise ValueError(f"csv: column {quote(key)} not found in {where}; {have}")
+    if len(set(idx)) != len(idx):
+        raise ValueError(f"csv: parameter 'columns' names a column twice: {quote(list(items))}")
+    return idx
+
+
 _CACHE: dict[tuple, CsvData] = {}
+
+
+def _cache_key(columns: Any) -> Any:
+    if columns is None:
+        return None
+    if isinstance(columns, str):
+        return tuple(columns.split(","))
+    if isinstance(columns, (list, tuple)) and all(isinstance(c, (str, int)) and not isinstance(c, bool)
+                                                  for c in columns):
+        return tuple(columns)
+    return None  # not cacheable (load_csv names the problem)
 
 
 def load_csv_cached(path: Any, columns: Any = None, header: bool | None = None,
                     delimiter: str | None = None) -> CsvData:
     """``load_csv`` remembered by file path, size and mtime (the window rebuilds often)."""
     p = resolve_csv_path(path)
-    st = p.stat()
-    cols = tuple(columns.split(",")) if isinstance(columns, str) else (None if columns is None else tuple(columns))
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns, cols, header, delimiter)
+    cols = _cache_key(columns)
+    try:
+        st = p.stat()
+        hashable = cols is not None or columns is None
+        key = (str(p.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, cols, header, delimiter)
+        hash(key)
+    except (OSError, TypeError):
+        hashable = False
+    if not hashable:
+        return load_csv(p, columns, header, delimiter)  # names the problem
     hit = _CACHE.get(key)
     if hit is None:
         hit = load_csv(p, columns, header, delimiter)
@@ -304,4 +455,16 @@ def load_csv_cached(path: Any, columns: Any = None, header: bool | None = None,
     return hit
 
 
-__all__ = ["DATASETS", "CsvData", "CsvProblem", "load_csv", "load_csv_cached", "resolve_csv_path", "resource_path"]
+__all__ = [
+    "DATASETS",
+    "MAX_CSV_BYTES",
+    "CsvData",
+    "CsvProblem",
+    "dataset_name",
+    "dataset_path",
+    "load_csv",
+    "load_csv_cached",
+    "moments",
+    "resolve_csv_path",
+    "resource_path",
+]

@@ -1,8 +1,16 @@
-"""Writing files so that a crash never leaves half a file and nothing is overwritten by surprise.
+"""Reading and writing files safely: no half files, no surprise overwrites, no stranger's name
+deciding where a file goes, no device or pipe read as if it were a file.
 
 Every export and session save goes through ``atomic_write_bytes``: the data go
 to a temporary file in the destination folder (same file system, so the final
 rename is atomic), are flushed to disk, and only then take the file's name.
+A set of files (render, sweep, Export all) goes through ``write_file_set``:
+every file is written to a temporary first, then all take their names; if
+anything fails (or SIGINT/SIGTERM arrives) on the way, the files this call
+created are removed and the ones it replaced are put back. A file name built
+from text that came from a file (a session's preset name, ...) goes through
+``safe_name`` first. Nothing that is not a regular file is ever replaced.
+
 Errors are ``OSError`` subclasses whose message names the path and says what
 went wrong in one line, so the CLI can print it and the window can show it.
 """
@@ -12,8 +20,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
+import shutil
+import signal
+import stat
 import tempfile
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 
 class WriteError(OSError):
@@ -44,6 +59,121 @@ def _reason(e: OSError) -> str:
     return e.strerror or str(e)
 
 
+# ------------------------------------------------------------------ names
+#: characters of a base name made from a stranger's text at most (before the caller's suffixes)
+MAX_BASE_NAME = 64
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+#: names Windows reserves (a file called CON cannot be created there)
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
+
+
+def safe_name(text: object, fallback: str = "custom", limit: int = MAX_BASE_NAME) -> str:
+    """A base name made from text that came from a file or a user (a preset name, a label):
+    ASCII letters, digits, '-', '_' and '.' only (every other run of characters becomes one
+    '_'), no leading '.', '-' or '_', at most ``limit`` characters; ``fallback`` if nothing is
+    left. It can never name a folder (``..``), a hidden file or a path elsewhere."""
+    t = _UNSAFE_NAME.sub("_", text) if isinstance(text, str) else ""
+    t = t[: 4 * limit].strip("._-")[:limit].rstrip("._-")
+    if not t:
+        return fallback
+    if t.split(".", 1)[0].upper() in _RESERVED:
+        t = t[: limit - 1] + "_"
+    return t
+
+
+def check_base_name(name: str) -> str:
+    """A file name to create inside a chosen folder: no folder part, not hidden, not '.' or '..'."""
+    if (not isinstance(name, str) or not name or name in (".", "..") or name.startswith(".")
+            or "/" in name or "\\" in name or "\0" in name or Path(name).name != name):
+        raise WriteError(f"refusing to write {name!r}: a file name inside the chosen folder must not name "
+                         "a folder, a hidden file or a path elsewhere", errno.EINVAL)
+    return name
+
+
+# ------------------------------------------------------------------ reading
+class MissingFile(ValueError):
+    """``open_regular``: there is no file of that name."""
+
+
+class NotAFile(ValueError):
+    """``open_regular``: the name is a folder, a device, a pipe or a socket."""
+
+
+def open_regular(path: str | os.PathLike, max_bytes: int | None = None) -> tuple[BinaryIO, int]:
+    """(binary file, size) of a regular file, opened without blocking on a FIFO and checked on
+    the open descriptor (no check-then-open race); ValueError with the reason otherwise (missing,
+    a folder, a device, pipe or socket, larger than ``max_bytes``)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError as e:
+        raise MissingFile(e.strerror or "No such file or directory") from None
+    except IsADirectoryError:
+        raise NotAFile("Is a directory") from None
+    except (OSError, TypeError, ValueError) as e:
+        reason = _reason(e) if isinstance(e, OSError) else str(e)
+        raise ValueError(f"cannot open it ({reason})") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise NotAFile("Is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            raise NotAFile("not a regular file: a device, pipe or socket")
+        if max_bytes is not None and st.st_size > max_bytes:
+            raise ValueError(f"it is too large ({st.st_size:,} bytes; at most {max_bytes // 2**20:,} MB)")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb"), st.st_size
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: str | os.PathLike, max_bytes: int) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; ValueError with the reason otherwise."""
+    f, _ = open_regular(path, max_bytes)
+    with f:
+        try:
+            data = f.read(max_bytes + 1)
+        except OSError as e:
+            raise ValueError(f"cannot read it ({_reason(e)})") from None
+    if len(data) > max_bytes:  # it grew while we read
+        raise ValueError(f"it is too large (at most {max_bytes // 2**20:,} MB)")
+    return data
+
+
+# ------------------------------------------------------------------ folders
+def make_folder(folder: str | os.PathLike) -> tuple[Path, list[Path]]:
+    """``ensure_folder``, and the folders this call created (outermost first), so that a
+    caller that fails later can remove them again (``remove_empty_folders``)."""
+    p = Path(folder)
+    missing = []
+    q = p
+    while not os.path.lexists(q) and q != q.parent:
+        missing.append(q)
+        q = q.parent
+    out = ensure_folder(p)
+    return out, [m for m in reversed(missing) if m.is_dir()]
+
+
+def remove_empty_folders(created: Sequence[Path]) -> None:
+    """Remove the folders a failed call created, innermost first, where they are still empty."""
+    for d in reversed(list(created)):
+        with contextlib.suppress(OSError):
+            d.rmdir()
+
+
+@contextlib.contextmanager
+def output_folder(folder: str | os.PathLike) -> Iterator[Path]:
+    """A folder for a command's output: created if needed, and removed again (if still empty)
+    when the command fails or is interrupted before writing anything into it."""
+    out, created = make_folder(folder)
+    try:
+        yield out
+    except BaseException:
+        remove_empty_folders(created)
+        raise
+
+
 def ensure_folder(folder: str | os.PathLike) -> Path:
     """Create ``folder`` (and parents) if needed and check that files can be written in it."""
     p = Path(folder)
@@ -64,11 +194,22 @@ def ensure_folder(folder: str | os.PathLike) -> Path:
 
 
 def check_can_create(path: str | os.PathLike, force: bool = False) -> Path:
-    """Raise the error a later write would raise for an existing file, before doing long work."""
+    """Raise the error a later write would raise for an existing file, before doing long work.
+
+    A folder, a link, a pipe, a device or a socket is never replaced, with or without force."""
     p = Path(path)
-    if p.is_dir():
+    try:
+        st = os.lstat(p)
+    except FileNotFoundError:
+        return p
+    except OSError as e:
+        raise WriteError(f"cannot write {p}: {_reason(e)}", e.errno) from None
+    if stat.S_ISDIR(st.st_mode) or (stat.S_ISLNK(st.st_mode) and p.is_dir()):
         raise WriteError(f"cannot write {p}: it is a folder", errno.EISDIR)
-    if p.exists() and not force:
+    if not stat.S_ISREG(st.st_mode):
+        raise WriteError(f"cannot write {p}: it exists and is not a regular file (a link, pipe, device or "
+                         "socket); not replacing it", errno.EEXIST)
+    if not force:
         raise OverwriteError(p)
     return p
 
@@ -83,30 +224,142 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, force: bool = False
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
         raise WriteError(f"cannot write {p}: folder {folder} does not exist", errno.ENOENT)
+    tmp = _write_temp(p, data)
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=".tmp")
-    except OSError as e:
-        raise WriteError(f"cannot write {p}: {_reason(e)}", e.errno) from None
-    try:
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o666 & ~_UMASK)
-            if force:
-                os.replace(tmp, p)
-            else:
-                _link_no_overwrite(tmp, p)
-        except OverwriteError:
-            raise
-        except OSError as e:
-            raise WriteError(f"cannot write {p}: {_reason(e)}", e.errno) from None
+        with deferred_signals():
+            try:
+                if force and os.path.lexists(p):
+                    check_can_create(p, force=True)  # still a regular file
+                    os.replace(tmp, p)
+                else:
+                    _link_no_overwrite(tmp, p)
+            except (OverwriteError, WriteError):
+                raise
+            except OSError as e:
+                raise WriteError(f"cannot write {p}: {_reason(e)}", e.errno) from None
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
     _fsync_folder(folder)
     return p
+
+
+def _write_temp(p: Path, data: bytes) -> str:
+    """``data`` in a hidden temporary file next to ``p``, flushed to disk; removed again on any failure."""
+    folder = p.parent if str(p.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=".tmp")
+    except OSError as e:
+        raise WriteError(f"cannot write {p}: {_reason(e)}", e.errno) from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise WriteError(f"cannot write {p}: {_reason(e)}", e.errno) from None
+        raise
+    return tmp
+
+
+def write_file_set(folder: str | os.PathLike, files: Sequence[tuple[str, bytes]], force: bool = False) -> list[Path]:
+    """Write several files into ``folder`` all or nothing (render, sweep, Export all).
+
+    Every name must be a plain file name (``check_base_name``); without ``force``
+    nothing is written if any of them exists (``OverwriteError`` for the first).
+    Every file goes to a temporary first; then all take their names. If anything
+    fails part way, or SIGINT/SIGTERM arrives, the files this call created are
+    removed, the ones it replaced are restored, and no temporary is left; the
+    signal is then handled as usual.
+    """
+    out = Path(folder)
+    names = [check_base_name(n) for n, _ in files]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise WriteError(f"a file set names {', '.join(dup)} twice", errno.EINVAL)
+    if not out.is_dir():
+        raise WriteError(f"cannot write to {out}: folder does not exist", errno.ENOENT)
+    for n in names:
+        check_can_create(out / n, force)
+    temps: list[str] = []
+    try:
+        for n, data in files:
+            temps.append(_write_temp(out / n, data))
+        created: list[Path] = []
+        replaced: list[tuple[Path, str]] = []
+        final = out
+        with deferred_signals():
+            try:
+                for n, tmp in zip(names, temps):
+                    final = out / n
+                    if force and os.path.lexists(final):
+                        check_can_create(final, force=True)
+                        replaced.append((final, _backup(final)))
+                        os.replace(tmp, final)
+                    else:
+                        _link_no_overwrite(tmp, final)
+                        created.append(final)
+            except BaseException as e:
+                for final in created:
+                    with contextlib.suppress(OSError):
+                        os.unlink(final)
+                for final, bak in replaced:
+                    with contextlib.suppress(OSError):
+                        os.replace(bak, final)
+                if isinstance(e, OSError) and not isinstance(e, (WriteError, OverwriteError)):
+                    raise WriteError(f"cannot write {final}: {_reason(e)}", e.errno) from None
+                raise
+            for _, bak in replaced:
+                with contextlib.suppress(OSError):
+                    os.unlink(bak)
+    finally:
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    _fsync_folder(out)
+    return [out / n for n in names]
+
+
+def _backup(final: Path) -> str:
+    """A hidden second name for a file about to be replaced (a hard link; a copy where links fail)."""
+    fd, bak = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name}.", suffix=".old")
+    os.close(fd)
+    try:
+        os.unlink(bak)
+        os.link(final, bak)
+    except OSError:
+        shutil.copy2(final, bak)
+    return bak
+
+
+@contextlib.contextmanager
+def deferred_signals() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM while a set of renames (or their undoing) runs, then deliver them:
+    an interrupt lands before the first rename or after the last, never between two.
+
+    Only the main thread can handle signals in Python; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            old[sig] = signal.signal(sig, lambda signum, _frame: held.append(signum))
+        except (ValueError, OSError):  # pragma: no cover - not the main interpreter
+            pass
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(held):
+            signal.raise_signal(sig)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, force: bool = False, encoding: str = "utf-8") -> Path:

@@ -11,7 +11,11 @@ columns
 of the same samples. ``status`` is ``ok`` while a chain runs and
 ``diverged: <reason> at update <N>`` on the rows after it stopped, whose
 numeric cells are empty: a CSV never holds ``nan`` or ``inf``. Numbers are
-written with ``repr`` so they read back bit for bit.
+written with ``repr`` so they read back bit for bit. A text cell (a label, a
+status: text that may come from a user or a file) starting with ``= + - @``
+(or a tab or carriage return) gets a leading apostrophe, so a spreadsheet
+shows it as text instead of running it as a formula (``text_cell``); numbers
+are never changed.
 """
 
 from __future__ import annotations
@@ -44,6 +48,27 @@ def history_header(d: int) -> list[str]:
             + [f"cov_{i}_{j}" for i in range(d) for j in range(d)]
             + [f"eig_{i}" for i in range(d)]
             + ["asymmetry", "kl", "ref_kl", "status"])
+
+
+#: first characters that make a spreadsheet read a cell as a formula
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(text: object) -> str:
+    """A CSV cell for text from a user or a file: a leading apostrophe when it would start a
+    formula in a spreadsheet (and when it already starts with an apostrophe before one, so
+    ``read_text_cell`` gives the text back exactly)."""
+    t = str(text)
+    if t.startswith(FORMULA_START) or (t.startswith("'") and t[1:].startswith((*FORMULA_START, "'"))):
+        return "'" + t
+    return t
+
+
+def read_text_cell(cell: str) -> str:
+    """The text ``text_cell`` wrote."""
+    if cell.startswith("'") and cell[1:].startswith((*FORMULA_START, "'")):
+        return cell[1:]
+    return cell
 
 
 def _num(x: float) -> str:
@@ -84,7 +109,7 @@ def history_rows(
         for n in range(N):
             # NaN in the mean marks "no data": the chain had stopped at that step.
             alive = bool(np.all(np.isfinite(h.mean[k, n])))
-            row = [str(k), labels[k], str(int(h.steps[n]))]
+            row = [str(k), text_cell(labels[k]), str(int(h.steps[n]))]
             if alive:
                 row.append(_num(h.alpha[k, n]))
                 row += [_num(v) for v in h.mean[k, n]]
@@ -93,7 +118,7 @@ def history_rows(
                 row += [_num(h.asym[k, n]), _num(h.kl[k, n])]
             else:
                 row += [""] * (1 + d + d * d + d + 2)
-            row += [_num(h.ref_kl[n]), STATUS_OK if alive else dead_status]
+            row += [_num(h.ref_kl[n]), STATUS_OK if alive else text_cell(dead_status)]
             rows.append(row)
     return rows
 
@@ -196,8 +221,8 @@ def parse_history_csv(text: str, where: str = "history CSV") -> HistoryTable:
                 raise ValueError(f"{where}, line {line}: {len(row)} cells, expected {ncol} (one per column)")
             chains.append(_int_cell(row[idx["chain"]], "chain", line, where))
             steps.append(_int_cell(row[idx["step"]], "step", line, where))
-            labels.append(row[idx["label"]] if "label" in idx else f"chain {chains[-1]}")
-            status.append(row[idx["status"]].strip())
+            labels.append(read_text_cell(row[idx["label"]]) if "label" in idx else f"chain {chains[-1]}")
+            status.append(read_text_cell(row[idx["status"]].strip()))
             values.append([_float_cell(row[i], c, line, where) if i >= 0 else math.nan
                            for i, c in zip(num_idx, num_cols)])
     except csv.Error as e:
@@ -254,5 +279,7 @@ __all__ = [
     "history_rows",
     "parse_history_csv",
     "read_history_csv",
+    "read_text_cell",
+    "text_cell",
     "write_history_csv",
 ]

@@ -7,8 +7,10 @@ an edited setting (a path such as ``estimator.alpha``) into a change, the
 worker applies it through ``RunLoop.apply_change``, the session validates its
 timeline against ``LIVE_CHANGES``, and the stability forecast refreshes on it.
 
-Adding one: a ``LiveChange`` here (its name, the settings it reads, how it
-applies to a ``BatchEstimator``) is all; every other place derives from it.
+Adding one: a ``LiveChange`` here (its name, the settings it reads, how its
+value is checked, how it applies to a ``BatchEstimator``) is all; every other
+place derives from it. A session's timeline is checked with the same ``check``
+when the file is read, so a bad value never reaches a running worker.
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from . import parameterizations as pz
 from .estimator import BatchEstimator
-from .validation import MAX_ALPHA, MAX_BATCH, check_alpha, check_batch_size
+from .options import DIRECTIONS, OBJECTIVES, SCHEDULES
+from .validation import MAX_ALPHA, MAX_BATCH, MIN_ALPHA, check_alpha, check_batch_size, check_choice, quote
 
 
 @dataclass(frozen=True)
@@ -29,11 +35,21 @@ class LiveChange:
     name: str
     #: the attributes of an ``EstimatorSettings`` it sets (several for the sign pair; none for resume)
     fields: tuple[str, ...]
-    #: apply ``value`` to chain ``chain`` (or, for shared settings, to all); returns the value
-    #: as the timeline records it (plain JSON types); ValueError leaves everything unchanged
-    apply: Callable[[BatchEstimator, Any, int], Any]
+    #: the value checked with the same limits as the settings and the CLI, as the timeline records
+    #: it (plain JSON types); ValueError naming the change otherwise. A dry run: nothing is applied,
+    #: so a session's whole timeline is checked when it is read, not when replay reaches it.
+    check: Callable[[Any], Any]
+    #: apply a checked value to chain ``k`` (or, for shared settings, to all)
+    set: Callable[[BatchEstimator, Any, int], None]
     #: one setting for every chain (compared estimators share the mini-batch stream)
     shared: bool = False
+
+    def apply(self, est: BatchEstimator, value: Any, k: int) -> Any:
+        """Check ``value`` and apply it; returns it as the timeline records it. ValueError
+        (nothing applied) on a bad value."""
+        v = self.check(value)
+        self.set(est, v, k)
+        return v
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -56,51 +72,75 @@ class LiveChange:
                 setattr(est_settings, f, v)
 
 
-def _alpha(est: BatchEstimator, v: Any, k: int) -> float:
-    est.set_alpha(check_alpha(v, hi=MAX_ALPHA), chains=[k])
-    return float(est.alphas[k])
+def _check_alpha(v: Any) -> float:
+    return check_alpha(v, hi=MAX_ALPHA, lo=MIN_ALPHA)
 
 
-def _sign(est: BatchEstimator, v: Any, k: int) -> list[str]:
+def _check_sign(v: Any) -> list[str]:
     if not isinstance(v, (list, tuple)) or len(v) != 2:
-        raise ValueError(f"sign must be [objective, direction]; got {v!r}")
-    objective, direction = v
-    est.set_sign(objective, direction, chains=[k])
-    return [objective, direction]
+        raise ValueError(f"sign must be [objective, direction]; got {quote(v)}")
+    return [check_choice("objective", v[0], OBJECTIVES), check_choice("direction", v[1], DIRECTIONS)]
 
 
-def _parameterization(est: BatchEstimator, v: Any, k: int) -> str:
-    est.set_parameterization(v, chains=[k])
-    return est.parameterizations[k]
+def _check_parameterization(v: Any) -> str:
+    return pz.get(v).name
 
 
-def _symmetrize(est: BatchEstimator, v: Any, k: int) -> bool:
-    est.set_symmetrize(v, chains=[k])
+def _check_symmetrize(v: Any) -> bool:
+    if not isinstance(v, (bool, np.bool_)):
+        raise ValueError(f"symmetrize must be true or false; got {quote(v)}")
     return bool(v)
 
 
-def _schedule(est: BatchEstimator, v: Any, k: int) -> str:
+def _check_schedule(v: Any) -> str:
+    return check_choice("schedule", v, tuple(SCHEDULES))
+
+
+def _check_batch_size(v: Any) -> int:
+    return check_batch_size(v, hi=MAX_BATCH)
+
+
+def _check_resume(v: Any) -> None:
+    if v is not None:
+        raise ValueError(f"resume takes no value (null); got {quote(v)}")
+
+
+def _alpha(est: BatchEstimator, v: float, k: int) -> None:
+    est.set_alpha(v, chains=[k])
+
+
+def _sign(est: BatchEstimator, v: list[str], k: int) -> None:
+    est.set_sign(v[0], v[1], chains=[k])
+
+
+def _parameterization(est: BatchEstimator, v: str, k: int) -> None:
+    est.set_parameterization(v, chains=[k])
+
+
+def _symmetrize(est: BatchEstimator, v: bool, k: int) -> None:
+    est.set_symmetrize(v, chains=[k])
+
+
+def _schedule(est: BatchEstimator, v: str, k: int) -> None:
     est.set_schedule(v, chains=[k])
-    return str(v)
 
 
-def _batch_size(est: BatchEstimator, v: Any, k: int) -> int:
-    est.set_batch_size(check_batch_size(v, hi=MAX_BATCH))
-    return int(est.batch_size)
+def _batch_size(est: BatchEstimator, v: int, k: int) -> None:
+    est.set_batch_size(v)
 
 
-def _resume(est: BatchEstimator, v: Any, k: int) -> None:
+def _resume(est: BatchEstimator, v: None, k: int) -> None:
     est.resume()  # every chain: "go on" after a divergence
 
 
 LIVE_CHANGES: dict[str, LiveChange] = {c.name: c for c in [
-    LiveChange("alpha", ("alpha",), _alpha),
-    LiveChange("sign", ("objective", "direction"), _sign),
-    LiveChange("parameterization", ("parameterization",), _parameterization),
-    LiveChange("symmetrize", ("symmetrize",), _symmetrize),
-    LiveChange("schedule", ("schedule",), _schedule),
-    LiveChange("batch_size", ("batch_size",), _batch_size, shared=True),
-    LiveChange("resume", (), _resume, shared=True),
+    LiveChange("alpha", ("alpha",), _check_alpha, _alpha),
+    LiveChange("sign", ("objective", "direction"), _check_sign, _sign),
+    LiveChange("parameterization", ("parameterization",), _check_parameterization, _parameterization),
+    LiveChange("symmetrize", ("symmetrize",), _check_symmetrize, _symmetrize),
+    LiveChange("schedule", ("schedule",), _check_schedule, _schedule),
+    LiveChange("batch_size", ("batch_size",), _check_batch_size, _batch_size, shared=True),
+    LiveChange("resume", (), _check_resume, _resume, shared=True),
 ]}
 
 #: every settings path a live change reads: editing one changes the run, not restarts it
@@ -118,7 +158,7 @@ def change_of_path(path: str) -> LiveChange | None:
 def get(name: object) -> LiveChange:
     """A live change by name; ValueError listing the names otherwise."""
     if not isinstance(name, str) or name not in LIVE_CHANGES:
-        raise ValueError(f"unknown live change {name!r}; choose one of {', '.join(LIVE_CHANGES)}")
+        raise ValueError(f"unknown live change {quote(name)}; choose one of {', '.join(LIVE_CHANGES)}")
     return LIVE_CHANGES[name]
 
 

@@ -108,7 +108,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            "covariance, with the small eigenvalue 0.1, leaves the positive-definite cone within a few hundred "
            "updates. Untick 'standardize' to see units matter: in minutes (variances 1.3 and 184) "
            "log-Cholesky and covariance fail at once and only natural, which has no units, converges.",
-           lambda: _target_kind("csv", {"path": "old-faithful", "standardize": True},
+           lambda: _target_kind("csv", {"dataset": "old-faithful", "standardize": True},
                                 [("natural", 0.02, "constant"), ("log-cholesky", 0.02, "constant"),
                                  ("covariance", 0.02, "constant")], start_mean=0.0)),
     Preset("heavy-tails", "Student-t with 3 degrees of freedom: same moments, rare huge samples",

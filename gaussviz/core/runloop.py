@@ -21,6 +21,7 @@ from .metrics import eig_and_kl, mean_loglik
 from .reference import RunningMLE
 from .snapshot import ChainState, Snapshot, available
 from .sources import SampleSource
+from .validation import MAX_STEPS, quote
 
 #: samples kept for the cloud plot
 RECENT_SAMPLES = 5000
@@ -33,20 +34,30 @@ HEADLESS_CHUNK = 50_000
 
 
 def check_changes(changes: Any, n_chains: int) -> None:
-    """A session's change timeline: well-formed and in step order (values are checked when applied)."""
+    """A session's change timeline: well-formed, in step order, and every value checked with
+    the same limits as a live change (``LiveChange.check``, a dry run), so a bad value is
+    reported when the file is read, never when the replay reaches it."""
     if not isinstance(changes, list):
         raise ValueError(f"changes must be a list; got {type(changes).__name__}")
     last = 0
+    keys = {"step", "chain", "field", "value"}
     for i, c in enumerate(changes):
-        if not isinstance(c, dict) or set(c) != {"step", "chain", "field", "value"}:
-            raise ValueError(f"changes[{i}] must have exactly the keys step, chain, field, value; got {c!r}")
+        if not isinstance(c, dict) or c.keys() != keys:
+            raise ValueError(f"changes[{i}] must have exactly the keys step, chain, field, value; got {quote(c)}")
         step, chain, name = c["step"], c["chain"], c["field"]
-        if isinstance(step, bool) or not isinstance(step, int) or step < last:
-            raise ValueError(f"changes[{i}].step must be an integer >= {last} (in order); got {step!r}")
-        if isinstance(chain, bool) or not isinstance(chain, int) or not 0 <= chain < n_chains:
-            raise ValueError(f"changes[{i}].chain must be an estimator index 0..{n_chains - 1}; got {chain!r}")
-        if name not in LIVE_CHANGES:
-            raise ValueError(f"changes[{i}].field must be one of {', '.join(LIVE_CHANGES)}; got {name!r}")
+        if type(step) is not int or not last <= step <= MAX_STEPS:
+            if isinstance(step, int) and not isinstance(step, bool) and last <= step:
+                raise ValueError(f"changes[{i}].step must be at most {MAX_STEPS:,}; got {step}")
+            raise ValueError(f"changes[{i}].step must be an integer >= {last} (in order); got {quote(step)}")
+        if type(chain) is not int or not 0 <= chain < n_chains:
+            raise ValueError(f"changes[{i}].chain must be an estimator index 0..{n_chains - 1}; got {quote(chain)}")
+        change = LIVE_CHANGES.get(name) if isinstance(name, str) else None
+        if change is None:
+            raise ValueError(f"changes[{i}].field must be one of {', '.join(LIVE_CHANGES)}; got {quote(name)}")
+        try:
+            change.check(c["value"])
+        except ValueError as e:
+            raise ValueError(f"changes[{i}] ({name} at update {step}): {e}") from None
         last = step
 
 
@@ -158,7 +169,9 @@ class RunLoop:
             return None
         if self._session_cache is None:
             d = dict(self._session_start)
-            d["changes"] = [dict(c) for c in self.changes]
+            # The recorded changes are never modified after they are appended: share them (a
+            # copy of the list of references, not of millions of dicts, per snapshot).
+            d["changes"] = list(self.changes)
             self._session_cache = d
         out = dict(self._session_cache)
         out["steps"] = self.step
@@ -249,6 +262,16 @@ class RunLoop:
         self.step += n_updates
         self.n_samples += Y.shape[0]
         self._remember(Y)
+
+    @property
+    def next_change_at(self) -> int | None:
+        """The update before which the next scheduled (replayed) change applies; None: none left."""
+        return self._next_scheduled()
+
+    def apply_due_changes(self) -> None:
+        """Apply the scheduled changes due at the current update now (``advance`` would apply them
+        first anyway; a caller planning its next chunk wants the batch size they set)."""
+        self._apply_scheduled()
 
     @property
     def pending_changes(self) -> int:

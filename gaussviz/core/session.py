@@ -20,7 +20,6 @@ import json
 import math
 import os
 import re
-import stat
 import struct
 import zlib
 from collections.abc import Callable
@@ -29,10 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from .fileio import atomic_write_text
+from .fileio import NotAFile, atomic_write_text, read_regular
 from .runloop import HEADLESS_CHUNK, RunLoop
 from .settings import Settings, build_run, from_dict, to_dict
 from .snapshot import Snapshot
+from .validation import MAX_MESSAGE, one_line
 
 #: the PNG text key and SVG metadata id that carry a session
 SESSION_KEY = "gaussviz-session"
@@ -46,12 +46,15 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 class SessionError(ValueError):
-    """A session file that cannot be used: ``str(e)`` is one line naming the file and the key."""
+    """A session file that cannot be used: ``str(e)`` is one line naming the file and the key.
+
+    ``path`` and ``reason`` are each one line of bounded length (a stranger's file name or
+    value may hold line breaks or megabytes)."""
 
     def __init__(self, path: str | os.PathLike, reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        self.path = one_line(os.fsdecode(path) if isinstance(path, (bytes, os.PathLike)) else path, 300)
+        self.reason = one_line(reason, MAX_MESSAGE)
+        super().__init__(f"{self.path}: {self.reason}")
 
 
 # ------------------------------------------------------------------- writing
@@ -71,8 +74,14 @@ def _plain(x: Any, where: str) -> Any:
 
 
 def to_json(s: Settings) -> str:
-    """The session's JSON; refuses NaN and inf (JSON has no such numbers; loading would fail)."""
-    return json.dumps(_plain(to_dict(s), ""), indent=2, allow_nan=False)
+    """The session's JSON; refuses NaN and inf (JSON has no such numbers; loading would fail).
+    A data file's path is stored absolute, so the session replays from any folder."""
+    from . import targets
+
+    d = to_dict(s)
+    if d["target"].get("kind") == "csv":
+        d["target"]["params"] = targets.csv_params_written(d["target"]["params"])
+    return json.dumps(_plain(d, ""), indent=2, allow_nan=False)
 
 
 def session_text(settings: Settings, steps_run: int | None = None) -> str:
@@ -110,13 +119,38 @@ def replay(settings: Settings, steps: int | None = None, chunk: int = HEADLESS_C
 
 
 # ------------------------------------------------------------------- reading
+class HugeInteger(float):
+    """A JSON integer of more digits than any count, step or seed has: read as +-inf (so every
+    numeric check rejects it) and shown in messages by its number of digits, never built."""
+
+    digits: int
+
+    def __new__(cls, text: str) -> HugeInteger:
+        obj = super().__new__(cls, "-inf" if text.startswith("-") else "inf")
+        obj.digits = len(text.lstrip("-"))
+        return obj
+
+    def __repr__(self) -> str:
+        return f"<an integer of {self.digits:,} digits>"
+
+    __str__ = __repr__
+
+
 def _int(text: str) -> Any:
-    digits = text.lstrip("-")
-    if len(digits) > MAX_INT_DIGITS:
+    if len(text) > MAX_INT_DIGITS:
         # Not a count, step or seed: let the key's own check reject it ("must be an integer
         # from ...") rather than building a thousand-digit integer.
-        return float("inf") if text[0] != "-" else float("-inf")
+        return HugeInteger(text)
     return int(text)
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict:
+    d = dict(pairs)
+    if len(d) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise ValueError(f"session: the key {dup[:80]!r} appears twice in one object")
+    return d
 
 
 def _depth(x: Any, limit: int) -> int:
@@ -138,7 +172,9 @@ def _depth(x: Any, limit: int) -> int:
 def parse_json(text: str) -> Any:
     """JSON as a session may hold it; ValueError for deep nesting (huge integers read as inf)."""
     try:
-        data = json.loads(text, parse_int=_int)  # NaN/Infinity parse; each key's check names them
+        # NaN/Infinity parse; each key's check names them. A key given twice is an error (which
+        # of the two would count is not something a stranger's file should decide).
+        data = json.loads(text, parse_int=_int, object_pairs_hook=_object)
     except json.JSONDecodeError as e:
         raise ValueError(f"session: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
     except RecursionError:
@@ -148,9 +184,10 @@ def parse_json(text: str) -> Any:
     return data
 
 
-def from_json(text: str) -> Settings:
-    """Settings from a session's JSON text; ValueError naming the key otherwise."""
-    return from_dict(parse_json(text))
+def from_json(text: str, base_dir: str | os.PathLike | None = None) -> Settings:
+    """Settings from a session's JSON text; ValueError naming the key otherwise.
+    ``base_dir``: the session file's folder (a relative data file path is read from there)."""
+    return from_dict(parse_json(text), base_dir)
 
 
 def _inflate(data: bytes, limit: int) -> bytes:
@@ -164,14 +201,18 @@ def _inflate(data: bytes, limit: int) -> bytes:
     return out
 
 
-def png_text(data: bytes, limit: int = MAX_SESSION_BYTES) -> dict[str, list[str]]:
+def png_text(data: bytes, limit: int = MAX_SESSION_BYTES, keys: tuple[str, ...] | None = None
+             ) -> dict[str, list[str]]:
     """The text chunks (tEXt, zTXt, iTXt) of PNG bytes: key -> values, in file order.
 
+    Only the chunks of ``keys`` (all if None) are decompressed, and all of them together
+    may expand to at most ``limit`` bytes (a stranger's PNG may hold many zip bombs).
     Pure Python (no Qt): the CLI and tests read exported PNGs without a GUI.
     """
     if not data.startswith(_PNG_MAGIC):
         raise ValueError("not a PNG file")
     out: dict[str, list[str]] = {}
+    budget = limit
     pos = len(_PNG_MAGIC)
     while pos + 8 <= len(data):
         length, kind = struct.unpack(">I4s", data[pos:pos + 8])
@@ -185,63 +226,71 @@ def png_text(data: bytes, limit: int = MAX_SESSION_BYTES) -> dict[str, list[str]
         if kind not in (b"tEXt", b"zTXt", b"iTXt"):
             continue
         key, _, rest = body.partition(b"\0")
+        name = key.decode("latin-1")
+        if keys is not None and name not in keys:
+            continue
+        if budget <= 0:
+            raise ValueError(f"the PNG's text chunks expand to more than {limit:,} bytes")
         if kind == b"tEXt":
             text = rest.decode("latin-1")
         elif kind == b"zTXt":
-            text = _inflate(rest[1:], limit).decode("latin-1")
+            text = _inflate(rest[1:], budget).decode("latin-1")
         else:
             if len(rest) < 2:
                 raise ValueError("a PNG iTXt chunk is malformed")
             compressed, rest = rest[0], rest[2:]
             _lang, _, rest = rest.partition(b"\0")
             _tkey, _, rest = rest.partition(b"\0")
-            raw = _inflate(rest, limit) if compressed else rest
+            raw = _inflate(rest, budget) if compressed else rest
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 raise ValueError("a PNG iTXt chunk is not UTF-8") from None
-        out.setdefault(key.decode("latin-1"), []).append(text)
+        budget -= len(text)
+        if budget < 0:
+            raise ValueError(f"the PNG's text chunks expand to more than {limit:,} bytes")
+        out.setdefault(name, []).append(text)
     return out
 
 
-_SVG_META = re.compile(r'<metadata\s+id="' + SESSION_KEY + r'"\s*>(.*?)</metadata>', re.DOTALL)
+_SVG_OPEN = re.compile(r'<metadata\s+id="' + SESSION_KEY + r'"\s*>')
+_SVG_CLOSE = "</metadata>"
 _XML_ENTITIES = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'", "&amp;": "&"}
 
 
 def _svg_sessions(text: str) -> list[str]:
-    # A regular expression, not an XML parser: a stranger's SVG cannot expand entities or fetch anything.
-    return [re.sub(r"&(lt|gt|quot|apos|amp);", lambda m: _XML_ENTITIES[m.group(0)], m.group(1))
-            for m in _SVG_META.finditer(text)]
+    # Plain searches, not an XML parser: a stranger's SVG cannot expand entities or fetch anything.
+    # Each search starts where the last ended, so the scan is linear however the file is made
+    # (a regular expression with a lazy .*? would rescan the rest for every unclosed tag).
+    found = []
+    pos = 0
+    while (m := _SVG_OPEN.search(text, pos)) is not None:
+        end = text.find(_SVG_CLOSE, m.end())
+        if end < 0:
+            raise ValueError(f"the SVG's <metadata id=\"{SESSION_KEY}\"> element is not closed")
+        found.append(re.sub(r"&(lt|gt|quot|apos|amp);", lambda e: _XML_ENTITIES[e.group(0)], text[m.end():end]))
+        pos = end + len(_SVG_CLOSE)
+    return found
 
 
 def _read_bytes(path: str | os.PathLike) -> bytes:
-    """A regular file's bytes, at most MAX_SESSION_BYTES; ValueError otherwise (no FIFO, device, folder)."""
+    """A regular file's bytes, at most MAX_SESSION_BYTES; ValueError otherwise (no FIFO, device, folder).
+    The checks are made on the opened file (a FIFO is opened without waiting for a writer)."""
     try:
-        st = os.stat(path)
-    except OSError as e:
-        raise ValueError(f"cannot read the session file ({e.strerror or e})") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise ValueError("cannot read the session file (Is a directory)")
-    if not stat.S_ISREG(st.st_mode):
-        raise ValueError("cannot read the session file (not a regular file: a device, pipe or socket "
-                         "is never a session)")
-    if st.st_size > MAX_SESSION_BYTES:
-        raise ValueError(f"{st.st_size:,} bytes is too large for a session file "
-                         f"(at most {MAX_SESSION_BYTES // 2**20} MB)")
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_SESSION_BYTES + 1)
-    except OSError as e:
-        raise ValueError(f"cannot read the session file ({e.strerror or e})") from None
-    if len(data) > MAX_SESSION_BYTES:
-        raise ValueError(f"too large for a session file (at most {MAX_SESSION_BYTES // 2**20} MB)")
-    return data
+        return read_regular(path, MAX_SESSION_BYTES)
+    except NotAFile as e:
+        reason = str(e)
+        if reason.startswith("not a regular file"):
+            reason += " is never a session"
+        raise ValueError(f"cannot read the session file ({reason})") from None
+    except ValueError as e:
+        raise ValueError(f"cannot read the session file ({e})") from None
 
 
 def session_json_of(data: bytes) -> str:
     """The session JSON in a file's bytes: a JSON file, a gaussviz PNG or a gaussviz SVG."""
     if data.startswith(_PNG_MAGIC):
-        found = png_text(data).get(SESSION_KEY, [])
+        found = png_text(data, keys=(SESSION_KEY,)).get(SESSION_KEY, [])
         what = "PNG"
     else:
         try:
@@ -264,12 +313,21 @@ def session_json_of(data: bytes) -> str:
 
 
 def read_session(path: str | os.PathLike) -> Settings:
-    """Settings from a session file, a gaussviz PNG or SVG; ``SessionError`` naming the file otherwise."""
+    """Settings from a session file, a gaussviz PNG or SVG; ``SessionError`` naming the file otherwise.
+
+    A data file's relative path in it is read from the session file's folder.
+    """
     try:
-        return from_json(session_json_of(_read_bytes(path)))
+        base = Path(os.path.abspath(path)).parent
+        return from_json(session_json_of(_read_bytes(path)), base)
+    except SessionError:
+        raise
     except ValueError as e:
-        reason = str(e)
-        raise SessionError(path, reason) from None
+        raise SessionError(path, str(e)) from None
+    except (RecursionError, MemoryError) as e:
+        raise SessionError(path, f"too large or too deeply nested to be a session ({type(e).__name__})") from None
+    except Exception as e:  # a check this reader missed: still a message, never a traceback
+        raise SessionError(path, f"not a usable session ({type(e).__name__}: {e})") from None
 
 
 __all__ = [

@@ -5,6 +5,8 @@ and what ``build_run`` turns into a running ``RunLoop``.
 from __future__ import annotations
 
 import math
+import os
+from copy import deepcopy
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -16,14 +18,29 @@ from .estimator import BatchEstimator
 from .options import DIRECTIONS, OBJECTIVES, SCHEDULES
 from .runloop import RunLoop, check_changes
 from .sources import GaussianSource
-from .validation import MAX_ALPHA, MAX_BATCH, as_mean, as_spd, check_alpha, check_batch_size, check_choice
+from .validation import (
+    MAX_ABS_MEAN,
+    MAX_ALPHA,
+    MAX_BATCH,
+    MAX_SPEED,
+    MAX_STEPS,
+    MIN_ALPHA,
+    as_mean,
+    as_spd,
+    check_alpha,
+    check_batch_size,
+    check_choice,
+    check_seed,
+    clip,
+    quote,
+)
 
 SESSION_FORMAT = 1
 MAX_DIM = 50
-#: largest |entry| of a target or start mean: with covariances up to 1e12 (std 1e6)
-#: float resolution there (~1e-4) still leaves the samples their noise, and no
-#: square in the reference or the metrics can overflow
-MAX_ABS_MEAN = 1e12
+#: estimators in one run at most (the window offers one colour each for up to 7)
+MAX_ESTIMATORS = 16
+#: characters of a preset name (a session's label for its settings) at most
+MAX_PRESET_NAME = 100
 
 
 @dataclass
@@ -38,7 +55,7 @@ class EstimatorSettings:
 
     def validate(self) -> None:
         pz.get(self.parameterization)
-        check_alpha(self.alpha, hi=MAX_ALPHA)
+        check_alpha(self.alpha, hi=MAX_ALPHA, lo=MIN_ALPHA)
         check_choice("objective", self.objective, OBJECTIVES)
         check_choice("direction", self.direction, DIRECTIONS)
         check_choice("schedule", self.schedule, SCHEDULES)
@@ -71,15 +88,17 @@ class TargetSettings:
 
     def validate(self) -> None:
         if isinstance(self.dim, bool) or not isinstance(self.dim, int) or not 1 <= self.dim <= MAX_DIM:
-            raise ValueError(f"target dimension must be an integer from 1 to {MAX_DIM}; got {self.dim!r}")
+            raise ValueError(f"target dimension must be an integer from 1 to {MAX_DIM}; got {quote(self.dim)}")
         if not _finite(self.cond) or self.cond < 1 or self.cond > 1e10:
-            raise ValueError(f"target condition number must be from 1 to 1e10; got {self.cond!r}")
+            raise ValueError(f"target condition number must be from 1 to 1e10; got {quote(self.cond)}")
         if not _finite(self.scale) or self.scale <= 0:
-            raise ValueError(f"target scale must be a positive number; got {self.scale!r}")
-        if not _finite(self.rotation_deg):
-            raise ValueError(f"target rotation must be a finite angle in degrees; got {self.rotation_deg!r}")
+            raise ValueError(f"target scale must be a positive number; got {quote(self.scale)}")
+        if not _finite(self.rotation_deg) or abs(self.rotation_deg) > 1e6:
+            raise ValueError(f"target rotation must be a finite angle in degrees (within +-1e6); "
+                             f"got {quote(self.rotation_deg)}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer; got {self.seed!r}")
+            raise ValueError(f"seed must be a non-negative integer; got {quote(self.seed)}")
+        check_seed(self.seed)
         from . import targets
 
         if self.kind == "csv":  # the file decides mean, covariance and dim (set here)
@@ -102,7 +121,7 @@ class StartSettings:
     def validate(self, d: int) -> None:
         self.mean_vector(d)
         if not _finite(self.cov_scale) or not 1e-12 <= self.cov_scale <= 1e12:
-            raise ValueError(f"start covariance scale must be from 1e-12 to 1e12; got {self.cov_scale!r}")
+            raise ValueError(f"start covariance scale must be from 1e-12 to 1e12; got {quote(self.cov_scale)}")
 
 
 @dataclass
@@ -123,6 +142,10 @@ class Settings:
     changes: list[dict] = field(default_factory=list)
 
     def validate(self) -> Settings:
+        check_preset_name(self.preset)
+        if not isinstance(self.compare, list) or len(self.compare) + 1 > MAX_ESTIMATORS:
+            raise ValueError(f"compare: at most {MAX_ESTIMATORS - 1} compared estimators; "
+                             f"got {len(self.compare) if isinstance(self.compare, list) else quote(self.compare)}")
         self.target.validate()
         self.start.validate(self.target.dim)
         self.estimator.validate()
@@ -134,10 +157,11 @@ class Settings:
                                  else f"compare[{i}]: {e}") from None
         if any(c.batch_size != self.estimator.batch_size for c in self.compare):
             raise ValueError("compared estimators must share the mini-batch size")
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 0:
-            raise ValueError(f"steps must be a non-negative integer; got {self.steps!r}")
-        if not _finite(self.speed) or self.speed < 0:
-            raise ValueError(f"speed must be >= 0 (0 = as fast as possible); got {self.speed!r}")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not 0 <= self.steps <= MAX_STEPS:
+            raise ValueError(f"steps must be an integer from 0 to {MAX_STEPS:,}; got {quote(self.steps)}")
+        if not _finite(self.speed) or not 0 <= self.speed <= MAX_SPEED:
+            raise ValueError(f"speed must be from 0 (as fast as possible) to {MAX_SPEED:g} updates/s; "
+                             f"got {quote(self.speed)}")
         check_changes(self.changes, len(self.compare) + 1)
         return self
 
@@ -145,7 +169,16 @@ class Settings:
         return [self.estimator, *self.compare]
 
     def copy(self) -> Settings:
+        """A deep copy (validated: a copy is always a usable settings object)."""
         return from_dict(to_dict(self))
+
+
+def check_preset_name(name: Any) -> str:
+    """A session's preset name: a short line of text (it names files: see ``fileio.safe_name``)."""
+    if not isinstance(name, str) or len(name) > MAX_PRESET_NAME or not name.isprintable():
+        raise ValueError(f"preset must be a name of at most {MAX_PRESET_NAME} printable characters; "
+                         f"got {quote(name)}")
+    return name
 
 
 def _mean_vector(mean: Any, name: str, d: int) -> np.ndarray:
@@ -219,8 +252,19 @@ def build_run(s: Settings, history_capacity: int | None = None) -> RunLoop:
 
 
 # ---------------------------------------------------------------- sessions
+def _copy_change(c: Any) -> Any:
+    if type(c) is dict:
+        v = c.get("value")
+        return {**c, "value": list(v)} if isinstance(v, list) else dict(c)
+    return deepcopy(c)
+
+
 def to_dict(s: Settings) -> dict:
-    d = asdict(s)
+    """The settings as plain data (a deep copy: the timeline's changes are copied one by one,
+    quickly, since a session may hold millions)."""
+    changes = s.changes
+    d = asdict(replace(s, changes=[]))
+    d["changes"] = [_copy_change(c) for c in changes] if isinstance(changes, list) else deepcopy(changes)
     d["format"] = SESSION_FORMAT
     d["app"] = "gaussviz"
     d["version"] = __version__
@@ -233,7 +277,7 @@ def _section(cls, data: Any, where: str):
     names = {f.name for f in fields(cls)}
     unknown = set(data) - names
     if unknown:
-        raise ValueError(f"session: unknown key(s) in '{where}': {', '.join(sorted(unknown))}")
+        raise ValueError(f"session: unknown key(s) in '{where}': {clip(', '.join(sorted(unknown)))}")
     obj = cls(**data)
     for f in fields(cls):
         v = getattr(obj, f.name)
@@ -243,20 +287,23 @@ def _section(cls, data: Any, where: str):
         if isinstance(default, float):
             # JSON has no int/float distinction for whole numbers: accept 1 for 1.0.
             if not _finite(v):
-                raise ValueError(f"session: '{where}.{f.name}' must be a finite number; got {v!r}")
+                raise ValueError(f"session: '{where}.{f.name}' must be a finite number; got {quote(v)}")
             setattr(obj, f.name, float(v))
         elif type(v) is not type(default):
-            raise ValueError(f"session: '{where}.{f.name}' must be {type(default).__name__}; got {v!r}")
+            raise ValueError(f"session: '{where}.{f.name}' must be {type(default).__name__}; got {quote(v)}")
     return obj
 
 
-def from_dict(data: Any) -> Settings:
-    """Settings from a session dict; ValueError naming the bad key otherwise."""
+def from_dict(data: Any, base_dir: str | os.PathLike | None = None) -> Settings:
+    """Settings from a session dict; ValueError naming the bad key otherwise.
+
+    ``base_dir``: the folder of the session file, against which a relative data file path is
+    read (``targets.csv_params_read``; also maps an older session's data set name)."""
     if not isinstance(data, dict):
         raise ValueError("session: the file must hold a JSON object")
     fmt = data.get("format", SESSION_FORMAT)
     if isinstance(fmt, bool) or not isinstance(fmt, int):
-        raise ValueError(f"session: 'format' must be an integer; got {fmt!r}")
+        raise ValueError(f"session: 'format' must be an integer; got {quote(fmt)}")
     if fmt > SESSION_FORMAT:
         raise ValueError(
             f"session: format {fmt!r} is newer than this gaussviz understands ({SESSION_FORMAT}); "
@@ -267,12 +314,17 @@ def from_dict(data: Any) -> Settings:
             raise ValueError(f"session: missing key '{key}'")
     unknown = set(body) - {f.name for f in fields(Settings)}
     if unknown:
-        raise ValueError(f"session: unknown key(s): {', '.join(sorted(unknown))}")
+        raise ValueError(f"session: unknown key(s): {clip(', '.join(sorted(unknown)))}")
     comp = body.get("compare", [])
     if not isinstance(comp, list):
         raise ValueError("session: 'compare' must be a list")
+    target = body["target"]
+    if isinstance(target, dict) and target.get("kind") == "csv" and "params" in target:
+        from . import targets
+
+        target = {**target, "params": targets.csv_params_read(target["params"], base_dir)}
     s = Settings(
-        target=_section(TargetSettings, body["target"], "target"),
+        target=_section(TargetSettings, target, "target"),
         start=_section(StartSettings, body["start"], "start"),
         estimator=_section(EstimatorSettings, body["estimator"], "estimator"),
         compare=[_section(EstimatorSettings, c, f"compare[{i}]") for i, c in enumerate(comp)],
@@ -309,6 +361,7 @@ __all__ = [
     "build_estimator",
     "build_run",
     "build_source",
+    "check_preset_name",
     "cov_from_condition",
     "from_dict",
     "replace",

@@ -2,7 +2,11 @@
 
 A source is seeded and draws its samples as one sequential stream, so the
 same seed gives the same samples whatever chunk sizes the caller asks for
-(the GUI, the CLI and the tests see the same numbers).
+(the GUI, the CLI and the tests see the same numbers), bit for bit: the
+random numbers come from a sequential stream, and each row is turned into a
+sample by ``affine``, whose operations on one row do not depend on how many
+rows are computed at once (``z @ L.T`` does: BLAS takes another path for one
+row than for many, and rounds differently at d >= 2).
 """
 
 from __future__ import annotations
@@ -11,7 +15,24 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .validation import as_mean, as_spd
+from .validation import as_mean, as_spd, check_truth
+
+
+def affine(z: np.ndarray, chol: np.ndarray, shift: np.ndarray | None = None) -> np.ndarray:
+    """``z @ chol.T (+ shift)`` row by row in one fixed order of operations, for a lower-triangular
+    ``chol``: ``y_k = ((z_0 L_k0 + z_1 L_k1) + ...) + z_k L_kk (+ shift_k)``, each step an exact
+    IEEE multiply or add of whole columns. Row i of the result depends only on row i of ``z``,
+    never on the number of rows (a one-row draw equals the first row of a big draw, bit for bit).
+    """
+    z = np.asarray(z, dtype=float)
+    n, d = z.shape
+    out = np.empty((n, d))
+    out[:] = z[:, :1] * chol[:, 0]
+    for j in range(1, d):
+        out[:, j:] += z[:, j:j + 1] * chol[j:, j]
+    if shift is not None:
+        out += shift
+    return out
 
 
 @runtime_checkable
@@ -66,6 +87,7 @@ class GaussianSource(FixedTruthSource):
     def __init__(self, mean, cov, seed: int = 0) -> None:
         self._mean = as_mean(mean, "mean")
         self._cov = as_spd(cov, "cov", self._mean.shape[0])
+        check_truth(self._mean, self._cov, "gaussian target")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
         self.seed = int(seed)
@@ -76,9 +98,9 @@ class GaussianSource(FixedTruthSource):
     def sample(self, n: int) -> np.ndarray:
         z = self._rng.standard_normal((int(n), self.dim))
         self.drawn += int(n)
-        return z @ self._chol.T + self._mean
+        return affine(z, self._chol, self._mean)
 
     def heldout(self, n: int) -> np.ndarray:
         # A separate stream (seed sequence spawned from the seed), never the training one.
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed).spawn(1)[0]))
-        return rng.standard_normal((int(n), self.dim)) @ self._chol.T + self._mean
+        return affine(rng.standard_normal((int(n), self.dim)), self._chol, self._mean)

@@ -28,6 +28,7 @@ import numpy as np
 
 from . import parameterizations as pz
 from .estimator import BatchEstimator
+from .history_csv import text_cell
 from .metrics import eig_and_kl
 from .presets import ILL_COV
 from .settings import (
@@ -41,7 +42,7 @@ from .settings import (
     to_dict,
 )
 from .targets import get_kind
-from .validation import check_alpha, check_choice
+from .validation import MAX_ALPHA, MAX_SEED, MIN_ALPHA, check_alpha, check_choice
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,8 @@ def make_spec(
     ``alpha_max``; seeds are ``base.target.seed + 0 .. seeds - 1``. Axis values
     are sorted ascending.
     """
-    lo, hi = check_alpha(alpha_min, "alpha-min"), check_alpha(alpha_max, "alpha-max")
+    lo = check_alpha(alpha_min, "alpha-min", hi=MAX_ALPHA, lo=MIN_ALPHA)
+    hi = check_alpha(alpha_max, "alpha-max", hi=MAX_ALPHA, lo=MIN_ALPHA)
     if not _is_int(alpha_count) or not 1 <= alpha_count <= 10_000:
         raise ValueError(f"alpha-count must be an integer from 1 to 10000; got {alpha_count!r}")
     if lo > hi:
@@ -247,6 +249,8 @@ def make_spec(
     if not _is_int(steps) or not 1 <= steps <= 10**9:
         raise ValueError(f"steps must be an integer from 1 to 1e9; got {steps!r}")
     s0 = base.target.seed
+    if s0 + int(seeds) - 1 > MAX_SEED:
+        raise ValueError(f"seeds {s0} to {s0 + int(seeds) - 1} go past the largest seed {MAX_SEED}")
     spec = SweepSpec(
         alphas=tuple(float(a) for a in alphas), parameterizations=tuple(params), axis=axis,
         axis_values=tuple(sorted(vals)), seeds=tuple(range(s0, s0 + int(seeds))), steps=int(steps), base=base,
@@ -398,18 +402,18 @@ class SweepResult:
         ax = self.spec.axis_info
         for c in self.chains():
             w.writerow([
-                c.index, c.parameterization, repr(c.alpha),
+                c.index, text_cell(c.parameterization), repr(c.alpha),
                 str(int(c.axis_value)) if ax.integer else repr(float(c.axis_value)),
                 c.seed, self.spec.steps, "true" if c.diverged else "false",
-                c.failed_update if c.diverged else "", c.reason,
-                repr(c.final_kl) if math.isfinite(c.final_kl) else "", c.message,
+                c.failed_update if c.diverged else "", text_cell(c.reason),
+                repr(c.final_kl) if math.isfinite(c.final_kl) else "", text_cell(c.message),
             ])
         return buf.getvalue()
 
     def spec_json(self) -> str:
         """The sweep's settings as JSON: enough to run it again."""
         return json.dumps({"app": "gaussviz", "sweep": self.spec.to_dict(),
-                           "elapsed_seconds": round(self.elapsed, 3)}, indent=2) + "\n"
+                           "elapsed_seconds": round(self.elapsed, 3)}, indent=2, allow_nan=False) + "\n"
 
 
 # ----------------------------------------------------------------------- run

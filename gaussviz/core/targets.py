@@ -18,15 +18,17 @@ and the drifting target is where a constant learning rate (finite memory) beats
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .csvdata import CsvData, CsvProblem, load_csv_cached
-from .sources import FixedTruthSource
-from .validation import as_mean, as_spd
+from .csvdata import DATASETS, CsvData, CsvProblem, dataset_name, dataset_path, load_csv_cached, moments
+from .sources import FixedTruthSource, affine
+from .validation import MAX_ABS_MEAN, as_mean, as_spd, check_truth, quote
 
 
 def _streams(seed: int, k: int) -> list[np.random.Generator]:
@@ -54,6 +56,7 @@ class StudentTSource(FixedTruthSource):
         if not math.isfinite(df) or df <= 2.0:
             raise ValueError(f"student-t: parameter 'df' (degrees of freedom) must be > 2 "
                              f"so the covariance exists; got {df!r}")
+        check_truth(self._mean, self._cov, "student-t target")
         self.df = df
         self.seed = int(seed)
         self._chol = np.linalg.cholesky(self._cov * (df - 2.0) / df)
@@ -64,7 +67,7 @@ class StudentTSource(FixedTruthSource):
     def _draw(self, rz: np.random.Generator, rw: np.random.Generator, n: int) -> np.ndarray:
         z = rz.standard_normal((n, self.dim))
         w = rw.chisquare(self.df, n)
-        return self._mean + (z @ self._chol.T) * np.sqrt(self.df / w)[:, None]
+        return self._mean + affine(z, self._chol) * np.sqrt(self.df / w)[:, None]
 
     def sample(self, n: int) -> np.ndarray:
         n = int(n)
@@ -117,22 +120,28 @@ class MixtureSource(FixedTruthSource):
     name = "mixture"
 
     def __init__(self, weights: Any, means: Any, covs: Any, seed: int = 0) -> None:
-        w = np.asarray(weights, dtype=float).ravel()
+        try:
+            w = np.asarray(weights, dtype=float).ravel()
+        except (TypeError, ValueError, OverflowError):
+            w = np.full(0, np.nan)
         if w.shape != (2,) or not np.all(np.isfinite(w)) or np.any(w <= 0) or abs(w.sum() - 1.0) > 1e-9:
             raise ValueError(f"mixture: parameter 'weights' must be two positive numbers summing to 1; "
-                             f"got {np.asarray(weights).tolist()!r}")
+                             f"got {quote(weights)}")
         try:
             m = np.array(means, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError(f"mixture: parameter 'means' must be two vectors; got {means!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"mixture: parameter 'means' must be two vectors; got {quote(means)}") from None
         if m.ndim != 2 or m.shape[0] != 2:
             raise ValueError(f"mixture: parameter 'means' must have shape (2, d); got shape {m.shape}")
         d = m.shape[1]
         m = np.stack([as_mean(m[k], f"mixture: parameter 'means[{k}]'", d) for k in range(2)])
+        if np.any(np.abs(m) > MAX_ABS_MEAN):
+            raise ValueError(f"mixture: parameter 'means' must be within +-{MAX_ABS_MEAN:g}; "
+                             f"it reaches {float(np.max(np.abs(m))):.3g}")
         try:
             c = np.array(covs, dtype=float)
-        except (TypeError, ValueError):
-            raise ValueError(f"mixture: parameter 'covs' must be two matrices; got {covs!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"mixture: parameter 'covs' must be two matrices; got {quote(covs)}") from None
         if c.shape != (2, d, d):
             raise ValueError(f"mixture: parameter 'covs' must have shape (2, {d}, {d}); got shape {c.shape}")
         c = np.stack([as_spd(c[k], f"mixture: parameter 'covs[{k}]'", d) for k in range(2)])
@@ -143,6 +152,7 @@ class MixtureSource(FixedTruthSource):
         dm = m - self._mean
         tot = np.einsum("k,kij->ij", w, c) + np.einsum("k,ki,kj->ij", w, dm, dm)
         self._cov = 0.5 * (tot + tot.T)
+        check_truth(self._mean, self._cov, "mixture target")
         _, self._ru, self._rz = _streams(seed, 3)
         self.drawn = 0
 
@@ -150,8 +160,8 @@ class MixtureSource(FixedTruthSource):
     def _draw(self, ru: np.random.Generator, rz: np.random.Generator, n: int) -> np.ndarray:
         first = ru.random(n) < self.weights[0]
         z = rz.standard_normal((n, self.dim))
-        y0 = z @ self._chols[0].T + self.means[0]
-        y1 = z @ self._chols[1].T + self.means[1]
+        y0 = affine(z, self._chols[0], self.means[0])
+        y1 = affine(z, self._chols[1], self.means[1])
         return np.where(first[:, None], y0, y1)
 
     def sample(self, n: int) -> np.ndarray:
@@ -188,6 +198,7 @@ class DriftingSource:
                  seed: int = 0, start_index: int = 0) -> None:
         self._mean0 = as_mean(mean, "mean")
         self._cov0 = as_spd(cov, "cov", self._mean0.shape[0])
+        check_truth(self._mean0, self._cov0, "drifting target")
         for key, v in (("drift_rate", drift_rate), ("rotation_rate", rotation_rate)):
             if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
                     or not math.isfinite(v) or v < 0:
@@ -250,10 +261,10 @@ class DriftingSource:
     def sample(self, n: int) -> np.ndarray:
         n = int(n)
         d = self.dim
-        steps = (self.drift_rate * self._rxi.standard_normal((n, d))) @ self._chol0.T
+        steps = affine(self.drift_rate * self._rxi.standard_normal((n, d)), self._chol0)
         # cumsum from the current mean is sequential, so chunking cannot change the path
         path = np.cumsum(np.concatenate([self._mu[None], steps]), axis=0)
-        z = self._rz.standard_normal((n, d)) @ self._chol0.T
+        z = affine(self._rz.standard_normal((n, d)), self._chol0)
         theta = self._angles(np.arange(self.index, self.index + n, dtype=float))
         y = path[:n] + self._rotate(z, theta)
         self._mu = path[n].copy()
@@ -276,7 +287,7 @@ class DriftingSource:
     def heldout(self, n: int) -> np.ndarray:
         """Samples of the START distribution (the run loop asks once, at step 0)."""
         rz = _streams(self.seed, 4)[3]
-        return rz.standard_normal((int(n), self.dim)) @ self._chol0.T + self._mean0
+        return affine(rz.standard_normal((int(n), self.dim)), self._chol0, self._mean0)
 
     def fork(self, seed: int) -> DriftingSource:
         """The target as it is now (current mean and angle), drifting on from here on a fresh stream."""
@@ -290,9 +301,11 @@ class CsvSource(FixedTruthSource):
 
     The truth is the mean and covariance (divided by N: the file is the whole
     population) of every usable row. With ``standardize`` each column is
-    shifted and scaled to mean 0 and variance 1 first (truth: 0 and the
-    correlation matrix), which puts columns on very different scales (Old
-    Faithful: 1.3 vs 185 min^2) within reach of one learning rate.
+    shifted and scaled to mean 0 and variance 1 (truth: 0 and the correlation
+    matrix), which puts columns on very different scales (Old Faithful: 1.3 vs
+    185 min^2) within reach of one learning rate. The rows are shared with the
+    loaded file (read-only, never copied) and standardized as they are drawn,
+    row by row, so a standardized source costs no second copy of the data.
     """
 
     name = "csv"
@@ -300,25 +313,40 @@ class CsvSource(FixedTruthSource):
     def __init__(self, data: Any, seed: int = 0, columns: list[str] | None = None,
                  standardize: bool = False, problems: list[CsvProblem] | None = None,
                  path: str = "", n_skipped: int = 0) -> None:
-        x = np.array(data, dtype=float)
+        try:
+            x = np.asarray(data, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError("csv: data must be an (N, d) array of numbers") from None
         if x.ndim == 1:
             x = x[:, None]
         if x.ndim != 2 or x.shape[0] < x.shape[1] + 1:
             raise ValueError(f"csv: need an (N, d) array with N >= d + 1; got shape {x.shape}")
         if not np.all(np.isfinite(x)):
             raise ValueError("csv: data must be finite")
+        x = x.view()
+        x.flags.writeable = False
         self.standardize = bool(standardize)
-        if self.standardize:
-            x = (x - x.mean(0)) / x.std(0)
         self.data = x
         self.columns = list(columns) if columns else [str(j) for j in range(x.shape[1])]
         self.problems = list(problems or [])
         self.n_skipped = int(n_skipped)
         self.path = path
         self.seed = int(seed)
-        self._mean = x.mean(0)
-        c = np.atleast_2d(np.cov(x.T, bias=True))
-        self._cov = 0.5 * (c + c.T)
+        where = f"csv: the data of {Path(path).name}" if path else "csv: the data"
+        mean, cov = moments(x)
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(cov))):
+            raise ValueError(f"{where} are too large to use (their mean or variance overflows); rescale them")
+        self._shift: np.ndarray | None = None
+        self._scale: np.ndarray | None = None
+        if self.standardize:
+            sd = np.sqrt(np.diag(cov))
+            if not np.all(sd > 0):
+                raise ValueError(f"{where}: a column is constant; it cannot be standardized")
+            self._shift, self._scale = mean, sd
+            mean, cov = moments(x, mean, sd)
+        check_truth(mean, cov, where + (" (standardized)" if self.standardize else
+                                        "; tick standardize (--standardize) to shift and scale each column"))
+        self._mean, self._cov = mean, cov
         self._rng = _streams(seed, 2)[1]
         self._order = self._rng.permutation(x.shape[0])
         self._pos = 0
@@ -335,6 +363,12 @@ class CsvSource(FixedTruthSource):
     def n_rows(self) -> int:
         return self.data.shape[0]
 
+    def _rows(self, idx: np.ndarray) -> np.ndarray:
+        """The rows of ``idx``, standardized if asked (elementwise, so row by row the same)."""
+        y = self.data[idx]
+        if self._scale is not None:
+            y = (y - self._shift) / self._scale
+        return y
 
     def sample(self, n: int) -> np.ndarray:
         n = int(n)
@@ -342,7 +376,7 @@ class CsvSource(FixedTruthSource):
         k = 0
         while k < n:
             take = min(n - k, self.n_rows - self._pos)
-            out[k:k + take] = self.data[self._order[self._pos:self._pos + take]]
+            out[k:k + take] = self._rows(self._order[self._pos:self._pos + take])
             k += take
             self._pos += take
             if self._pos == self.n_rows:
@@ -355,7 +389,7 @@ class CsvSource(FixedTruthSource):
     def heldout(self, n: int) -> np.ndarray:
         """Rows drawn with replacement on a separate stream (the file is the population)."""
         rng = _streams(self.seed, 3)[2]
-        return self.data[rng.integers(0, self.n_rows, int(n))]
+        return self._rows(rng.integers(0, self.n_rows, int(n)))
 
     def fork(self, seed: int) -> CsvSource:
         src = CsvSource.__new__(CsvSource)
@@ -365,6 +399,88 @@ class CsvSource(FixedTruthSource):
         src._order = src._rng.permutation(self.n_rows)
         src._pos, src.epoch, src.drawn = 0, 0, 0
         return src
+
+
+# ------------------------------------------------------------------ CSV params
+#: the keys of a CSV target's params: where the data are (exactly one of path, dataset) and how to read them
+CSV_KEYS = ("path", "dataset", "columns", "standardize", "header", "delimiter")
+#: characters of a file path in a session at most
+MAX_PATH_CHARS = 4096
+
+
+def csv_source(text: str, base_dir: str | os.PathLike | None = None) -> dict:
+    """What a user typed for a CSV target (``--csv``, the window's file field) as params: a shipped
+    data set's name alone (``old-faithful``) is ``{"dataset": name}``; anything else is a file,
+    ``{"path": absolute path}`` (relative to ``base_dir``, default the working directory), so a
+    session written later replays from any folder."""
+    key = dataset_name(text)
+    if key is not None:
+        return {"dataset": key}
+    p = Path(str(text)).expanduser()
+    if not p.is_absolute():
+        p = Path(base_dir or os.getcwd()) / p
+    return {"path": os.path.normpath(p)}
+
+
+def csv_params_read(params: Any, base_dir: str | os.PathLike | None) -> Any:
+    """A CSV target's params as a session file holds them, made usable here: a relative path is
+    relative to the session file's folder (``base_dir``); an older session's ``"path":
+    "old-faithful"`` (a data set's name alone, no such key as ``dataset`` yet) is the shipped
+    data set. Anything else is returned as it is (``validate`` names what is wrong)."""
+    if not isinstance(params, dict) or "dataset" in params or not isinstance(params.get("path"), str):
+        return params
+    path = params["path"]
+    out = dict(params)
+    if dataset_name(path) is not None and Path(path).name == path:
+        del out["path"]
+        out["dataset"] = dataset_name(path)
+    elif base_dir is not None and path and "\0" not in path and not Path(path).expanduser().is_absolute():
+        out["path"] = os.path.normpath(Path(base_dir) / path)
+    return out
+
+
+def csv_params_written(params: Any) -> Any:
+    """A CSV target's params as a session file stores them: the path absolute (the working
+    directory's now), so the session replays from any folder."""
+    if not isinstance(params, dict) or not isinstance(params.get("path"), str) or not params["path"]:
+        return params
+    p = Path(params["path"]).expanduser()
+    return {**params, "path": os.path.normpath(p if p.is_absolute() else Path.cwd() / p)}
+
+
+def _csv_args(params: dict) -> dict:
+    has_path, has_set = "path" in params, "dataset" in params
+    if has_path == has_set:
+        what = "both" if has_path else "neither"
+        raise ValueError(f"csv: parameter 'path' (a file) or 'dataset' (a shipped data set: "
+                         f"{', '.join(DATASETS)}): give exactly one; got {what}")
+    if has_set:
+        location = dataset_path(params["dataset"])
+    else:
+        path = params["path"]
+        if not isinstance(path, str) or not path.strip() or len(path) > MAX_PATH_CHARS or "\0" in path:
+            raise ValueError(f"csv: parameter 'path' must be a file name; got {quote(path)}")
+        location = Path(path).expanduser()
+    std = params.get("standardize", False)
+    if not isinstance(std, bool):
+        raise ValueError(f"csv: parameter 'standardize' must be true or false; got {quote(std)}")
+    header = params.get("header")
+    if header is not None and not isinstance(header, bool):
+        raise ValueError(f"csv: parameter 'header' must be true, false or null (detect); got {quote(header)}")
+    cols = params.get("columns")
+    if cols is not None:
+        ok = isinstance(cols, str) and len(cols) <= 10_000
+        if isinstance(cols, list):
+            ok = 0 < len(cols) <= 50 and all(
+                (isinstance(c, str) and len(c) <= 1000) or (type(c) is int and 0 <= c < 10**6) for c in cols)
+        if not ok:
+            raise ValueError("csv: parameter 'columns' must be a list of up to 50 column names or 0-based "
+                             f"indices; got {quote(cols)}")
+    delim = params.get("delimiter")
+    if delim is not None and (not isinstance(delim, str) or len(delim) != 1 or delim in '\r\n"\0'):
+        raise ValueError(f"csv: parameter 'delimiter' must be one character (not a quote or a line end), "
+                         f"or null (detect); got {quote(delim)}")
+    return dict(path=location, columns=cols, header=header, delimiter=delim, standardize=std)
 
 
 # ------------------------------------------------------------- the target kinds
@@ -406,22 +522,6 @@ class TargetKind:
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(p.key for p in self.params) + self.extra
-
-
-def _csv_args(params: dict) -> dict:
-    if "path" not in params:
-        raise ValueError("csv: parameter 'path' (the file to read) is missing")
-    std = params.get("standardize", False)
-    if not isinstance(std, bool):
-        raise ValueError(f"csv: parameter 'standardize' must be true or false; got {std!r}")
-    header = params.get("header")
-    if header is not None and not isinstance(header, bool):
-        raise ValueError(f"csv: parameter 'header' must be true, false or null (detect); got {header!r}")
-    cols = params.get("columns")
-    if cols is not None and not isinstance(cols, (str, list, tuple)):
-        raise ValueError(f"csv: parameter 'columns' must be a list of names or 0-based indices; got {cols!r}")
-    return dict(path=params["path"], columns=cols, header=header, delimiter=params.get("delimiter"),
-                standardize=std)
 
 
 def csv_file(params: dict) -> CsvData:
@@ -467,6 +567,8 @@ def _csv(t: Any) -> CsvSource:
 
 
 def _file_name(params: dict) -> str:
+    if "dataset" in params:
+        return str(params["dataset"])
     return str(params.get("path", "")).replace("\\", "/").rsplit("/", 1)[-1]
 
 
@@ -490,7 +592,7 @@ TARGET_KINDS: dict[str, TargetKind] = {k.name: k for k in [
                extra=("weights", "means", "covs")),
     TargetKind("drifting", "drifting Gaussian", (_DRIFT, _TURN), _drifting, lambda p: "drifting Gaussian"),
     TargetKind("csv", "CSV file…", (), _csv, lambda p: f"data {_file_name(p)}",
-               extra=("path", "columns", "standardize", "header", "delimiter")),
+               extra=CSV_KEYS),
 ]}
 #: target kinds, in the order the window lists them
 KINDS = tuple(TARGET_KINDS)
@@ -544,6 +646,7 @@ def fork_source(source: Any, seed: int):
 
 
 __all__ = [
+    "CSV_KEYS",
     "KINDS",
     "TARGET_KINDS",
     "CsvSource",
@@ -554,6 +657,9 @@ __all__ = [
     "TargetParam",
     "build",
     "csv_file",
+    "csv_params_read",
+    "csv_params_written",
+    "csv_source",
     "fork_source",
     "get_kind",
     "mixture_from_moments",

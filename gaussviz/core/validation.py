@@ -7,6 +7,7 @@ it in one line and the window can show it under the field.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ import numpy as np
 
 def check_choice(name: str, value: Any, allowed) -> str:
     if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}")
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {quote(value)}")
     return value
 
 
@@ -29,31 +30,98 @@ def is_complex(x: Any) -> bool:
 #: the largest learning rate a run's settings, a session or a live change may ask for (the core's
 #: estimators take any positive rate; the window's slider and the CLI end here)
 MAX_ALPHA = 1.0
+#: the smallest learning rate a run's settings, a session, a live change or a sweep may ask for
+#: (below it nothing moves in a lifetime of updates, and alpha * gradient can underflow)
+MIN_ALPHA = 1e-12
 #: the largest mini-batch a run's settings, a session or a live change may ask for
 MAX_BATCH = 100_000
+#: seeds are int64 (numpy's streams take any non-negative integer; beyond this it is not a seed)
+MAX_SEED = 2**63 - 1
+#: the most updates a run, a session or a live change's step may name (a year at 30,000 updates/s)
+MAX_STEPS = 10**12
+#: the fastest pace (updates per second) a session may ask for; 0 = as fast as possible
+MAX_SPEED = 1e9
+#: the longest wait before the window's --screenshot, in seconds (a day)
+MAX_AFTER_S = 86_400.0
+#: largest |entry| of a target or start mean: with covariances up to 1e12 (std 1e6)
+#: float resolution there (~1e-4) still leaves the samples their noise, and no
+#: square in the reference or the metrics can overflow
+MAX_ABS_MEAN = 1e12
+#: a target's covariance (its truth) has eigenvalues in here: a spread from 1e-6 to 1e6;
+#: beyond, the inverse or the squares in KL and the reference overflow or lose every digit
+MIN_TRUTH_EIG, MAX_TRUTH_EIG = 1e-12, 1e12
+#: characters of a file- or user-given value quoted in a message at most
+MAX_QUOTED = 80
+#: characters of one message at most (a stranger's file must not make a message box of megabytes)
+MAX_MESSAGE = 600
 
 
-def check_alpha(alpha: Any, name: str = "alpha", hi: float = math.inf) -> float:
-    if isinstance(alpha, (bool, np.bool_)) or is_complex(alpha) or (
-            isinstance(alpha, np.ndarray) and alpha.ndim > 0):
-        raise ValueError(f"{name} must be a positive finite number; got {alpha!r}")
-    try:
-        a = float(alpha)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a positive finite number; got {alpha!r}") from None
+def quote(value: Any, limit: int = MAX_QUOTED) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a stranger's value may be megabytes long)."""
+    if isinstance(value, (str, bytes)) and len(value) > 4 * limit:
+        value = value[: 4 * limit]  # repr of a huge string would copy it all first
+    if isinstance(value, (list, tuple, dict)) and len(value) > limit:
+        text = f"<{type(value).__name__} of {len(value):,} items>"
+    else:
+        try:
+            text = repr(value)
+        except Exception:  # a repr that fails is no reason to fail the message
+            text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def clip(text: str, limit: int = 200) -> str:
+    """Text cut to ``limit`` characters (for lists of a stranger's keys or names in a message)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def one_line(text: Any, limit: int = MAX_MESSAGE) -> str:
+    """A message as one line of at most ``limit`` characters (control characters and line
+    breaks, e.g. in a file name, become spaces)."""
+    t = _CONTROL.sub(" ", str(text)).strip()
+    return t if len(t) <= limit else t[: limit - 1] + "…"
+
+
+def check_alpha(alpha: Any, name: str = "alpha", hi: float = math.inf, lo: float = 0.0) -> float:
+    if type(alpha) is float:  # the common case, quick (a session's timeline may hold millions)
+        a = alpha
+    else:
+        if isinstance(alpha, (bool, np.bool_, str, bytes)) or is_complex(alpha) or (
+                isinstance(alpha, np.ndarray) and alpha.ndim > 0):
+            raise ValueError(f"{name} must be a positive finite number; got {quote(alpha)}")
+        try:
+            a = float(alpha)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"{name} must be a positive finite number; got {quote(alpha)}") from None
     if not math.isfinite(a) or a <= 0.0:
-        raise ValueError(f"{name} must be a positive finite number; got {alpha!r}")
+        raise ValueError(f"{name} must be a positive finite number; got {quote(alpha)}")
     if a > hi:
         raise ValueError(f"{name} must be at most {hi:g}; got {a:g}")
+    if a < lo:
+        raise ValueError(f"{name} must be at least {lo:g}; got {a:g}")
     return a
 
 
 def check_batch_size(batch_size: Any, hi: int | None = None) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")
+        raise ValueError(f"batch_size must be an integer >= 1; got {quote(batch_size)}")
     if hi is not None and batch_size > hi:
         raise ValueError(f"batch_size must be at most {hi}; got {batch_size}")
     return int(batch_size)
+
+
+def check_int(value: Any, name: str, lo: int, hi: int) -> int:
+    """An integer (not a bool, not a float) from lo to hi; ValueError naming it otherwise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+        raise ValueError(f"{name} must be an integer from {lo:,} to {hi:,}; got {quote(value)}")
+    return int(value)
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    return check_int(seed, name, 0, MAX_SEED)
 
 
 def as_mean(mean: Any, name: str = "mean", d: int | None = None) -> np.ndarray:
@@ -121,3 +189,25 @@ def as_samples(Y: Any, d: int) -> np.ndarray:
         row = int(np.argwhere(bad)[0, 0])
         raise ValueError(f"Y must be finite; row {row} is {y[row].tolist()}")
     return np.ascontiguousarray(y)
+
+
+def check_truth(mean: Any, cov: Any, where: str) -> None:
+    """A target's truth must be representable: a finite mean within +-MAX_ABS_MEAN and a
+    finite covariance with eigenvalues from MIN_TRUTH_EIG to MAX_TRUTH_EIG. ValueError
+    starting with ``where`` otherwise (a file's data near 1e308, mixture means of 1e300,
+    covariance entries of 5e-324 are messages, never overflows further down)."""
+    with np.errstate(all="ignore"):
+        m = np.asarray(mean, dtype=float)
+        c = np.asarray(cov, dtype=float)
+        if not np.all(np.isfinite(m)):
+            raise ValueError(f"{where}: the mean is not finite (it overflows); rescale the data or parameters")
+        big = float(np.max(np.abs(m))) if m.size else 0.0
+        if big > MAX_ABS_MEAN:
+            raise ValueError(f"{where}: the mean must be within +-{MAX_ABS_MEAN:g}; it reaches {big:.3g}")
+        if not np.all(np.isfinite(c)):
+            raise ValueError(f"{where}: the covariance is not finite (it overflows); rescale the data or parameters")
+        ev = np.linalg.eigvalsh(0.5 * (c + c.T))
+    if not (ev[0] >= MIN_TRUTH_EIG and ev[-1] <= MAX_TRUTH_EIG):
+        raise ValueError(f"{where}: the covariance cannot be represented: its eigenvalues run from {ev[0]:.3g} "
+                         f"to {ev[-1]:.3g}; they must lie from {MIN_TRUTH_EIG:g} to {MAX_TRUTH_EIG:g} "
+                         "(a spread of 1e-6 to 1e6)")

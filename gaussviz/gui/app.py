@@ -11,9 +11,11 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
 
+from ..core.fileio import atomic_write_bytes, check_can_create
 from ..core.presets import get_preset
-from ..core.session import read_session
+from ..core.session import read_session, shown_session_text
 from ..core.settings import Settings
+from ..core.validation import MAX_AFTER_S, one_line
 from .qtapp import application
 
 #: the screenshot waits at most this long for the first update (numba compiles on a first start)
@@ -24,24 +26,27 @@ def settings_for(args: argparse.Namespace) -> Settings:
     """The settings the window opens with; ValueError/OSError (exit 2) on a bad preset or session."""
     preset = getattr(args, "preset", None)
     session = getattr(args, "session", None)
-    if preset and session:
+    if preset and session is not None:
         raise ValueError("use --preset or --session, not both")
-    if session:
+    if session is not None:
         return read_session(session)
     return get_preset(preset or "seed-question")
 
 
 def run_app(args: argparse.Namespace) -> int:
     """Open the window (running); with --screenshot, save a PNG after --after seconds and exit."""
-    settings = settings_for(args)
     shot = getattr(args, "screenshot", None)
     after = float(getattr(args, "after", 3.0) or 0.0)
+    force = bool(getattr(args, "force", False))
     if shot is not None:
-        if not math.isfinite(after) or after < 0:
-            raise ValueError(f"--after must be a number of seconds >= 0; got {after}")
+        if not math.isfinite(after) or not 0 <= after <= MAX_AFTER_S:
+            raise ValueError(f"--after must be a number of seconds >= 0 and at most {MAX_AFTER_S:g} (a day); "
+                             f"got {after:g}")
         parent = Path(shot).resolve().parent
         if not parent.is_dir():
             raise ValueError(f"--screenshot: folder {parent} does not exist")
+        check_can_create(shot, force)  # now, not after the run
+    settings = settings_for(args)
     app = application()
     from .window import MainWindow
 
@@ -61,8 +66,10 @@ def run_app(args: argparse.Namespace) -> int:
 
         def take() -> None:
             window.redraw(complete=True)
-            if not save_screenshot(window, shot):
-                print(f"gaussviz: error: could not write {shot}", file=sys.stderr)
+            try:
+                save_screenshot(window, shot, force=force)
+            except (OSError, ValueError) as e:
+                print(f"gaussviz: error: {one_line(e)}", file=sys.stderr)
                 result["code"] = 2
             window.close()
 
@@ -97,6 +104,13 @@ def _report_first_frames(window) -> None:
     QtCore.QTimer.singleShot(0, poll)
 
 
-def save_screenshot(window: QtWidgets.QWidget, path: str) -> bool:
-    """The whole window as PNG (``grab``: the offscreen screen is smaller than the window)."""
-    return window.grab().save(str(path), "PNG")
+def save_screenshot(window: QtWidgets.QWidget, path: str | os.PathLike, force: bool = False) -> Path:
+    """The whole window as PNG (``grab``: the offscreen screen is smaller than the window), written
+    atomically (never half a file; an existing file only with ``force``), carrying the session
+    like every exported PNG (``gaussviz --session shot.png`` opens it again)."""
+    from .image_export import widget_png
+
+    snap = getattr(window, "shown_snapshot", None)
+    settings = getattr(window, "settings", None)
+    session = shown_session_text(settings, snap) if settings is not None else None
+    return atomic_write_bytes(path, widget_png(window, session, "gaussviz window"), force=force)

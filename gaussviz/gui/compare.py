@@ -30,7 +30,7 @@ from ..core.settings import EstimatorSettings, Settings
 from . import style
 from .settings_model import SettingsModel
 from .style import BAD
-from .widgets import ALPHA_MAX, ALPHA_MIN, combo, format_alpha, select
+from .widgets import ALPHA_MAX, ALPHA_MIN, combo, format_alpha, plain, select
 
 #: the most estimators in one run: one distinct colour each
 MAX_COMPARED = len(style.CHAIN_COLORS)
@@ -130,14 +130,14 @@ class CompareView(QtWidgets.QGroupBox):
         self.apply_button.setToolTip("start every chosen estimator from μ₀, Σ₀ on the same samples")
         self.apply_button.clicked.connect(self.apply)
         lay.addWidget(self.apply_button)
-        self.note = QtWidgets.QLabel()
+        self.note = plain(QtWidgets.QLabel())
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #555;")
         f = self.note.font()
         f.setPointSizeF(f.pointSizeF() * 0.9)
         self.note.setFont(f)
         lay.addWidget(self.note)
-        self.error = QtWidgets.QLabel()
+        self.error = plain(QtWidgets.QLabel())
         self.error.setWordWrap(True)
         self.error.setStyleSheet(f"color: {BAD}; font-weight: bold;")
         self.error.setVisible(False)

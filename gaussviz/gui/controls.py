@@ -20,7 +20,7 @@ from .compare import CompareView
 from .settings_model import SettingsModel
 from .style import BAD, GOOD
 from .target_kind import TargetKindView
-from .widgets import AlphaControl, IntSpinBox, ValidatedEdit, combo, narrow, select
+from .widgets import AlphaControl, IntSpinBox, ValidatedEdit, combo, narrow, plain, select
 
 SPEEDS: list[tuple[str, float]] = [
     ("10 updates/s", 10.0), ("100 updates/s", 100.0), ("1,000 updates/s", 1e3),
@@ -59,7 +59,7 @@ class ControlPanel(QtWidgets.QWidget):
         lay.addWidget(self.compare)
         lay.addWidget(self._build_target())
         lay.addWidget(self._build_start())
-        self.message = QtWidgets.QLabel()
+        self.message = plain(QtWidgets.QLabel())  # errors quote files and typed text: never HTML
         self.message.setWordWrap(True)
         self.message.setStyleSheet(f"color: {BAD}; font-weight: bold;")
         self.message.setVisible(False)

@@ -29,6 +29,7 @@ from .image_export import (
     widget_png,
     write_files,
 )
+from .widgets import ask, warn
 
 
 class WindowExporter(QtCore.QObject):
@@ -104,7 +105,7 @@ class WindowExporter(QtCore.QObject):
         msg = str(e) or type(e).__name__
         self.last_error = msg
         self.window.statusBar().showMessage(f"{what} failed: {msg}", 10_000)
-        QtWidgets.QMessageBox.warning(self.window, f"{what} failed", f"{msg}\n\nThe run goes on.")
+        warn(self.window, f"{what} failed", f"{msg}\n\nThe run goes on.")
 
     def _done(self, paths: list[Path]) -> None:
         self.last_written = paths
@@ -211,7 +212,7 @@ class WindowExporter(QtCore.QObject):
                                 prefix=file_prefix(w.settings, snap))
             there = existing(self.folder, [f.name for f in files])
             if there and force is None:
-                answer = QtWidgets.QMessageBox.question(
+                answer = ask(
                     w, "Replace files?",
                     f"{len(there)} of the {len(files)} files already exist in {self.folder} "
                     f"(e.g. {there[0].name}). Replace them?",

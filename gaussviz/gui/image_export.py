@@ -30,7 +30,7 @@ from pyqtgraph.exporters import Exporter, SVGExporter
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import __version__
-from ..core.fileio import atomic_write_bytes, check_can_create, ensure_folder
+from ..core.fileio import ensure_folder, safe_name, write_file_set
 from ..core.history_csv import history_csv
 from ..core.session import SESSION_KEY, shown_session_text
 from ..core.settings import Settings
@@ -259,21 +259,21 @@ def existing(folder: str | os.PathLike, names: Sequence[str]) -> list[Path]:
 
 
 def write_files(folder: str | os.PathLike, files: Sequence[ExportFile], force: bool = False) -> list[Path]:
-    """Write every file atomically into ``folder`` (created if needed).
+    """Write every file into ``folder`` (created if needed), all of them or none.
 
     Without ``force`` nothing is written if any file exists (``OverwriteError``
-    for the first one): a set is written whole or not at all.
+    for the first one). Every name must be a plain file name (never a path
+    elsewhere); a failure or an interrupt part way leaves the folder as it was
+    (``core.fileio.write_file_set``).
     """
     out = ensure_folder(folder)
-    for f in files:
-        check_can_create(out / f.name, force)
-    return [atomic_write_bytes(out / f.name, f.data, force=force) for f in files]
+    return write_file_set(out, [(f.name, f.data) for f in files], force=force)
 
 
 def file_prefix(settings: Settings, snap: Snapshot | None) -> str:
-    """Names for the window's export-all: ``<preset or custom>_<updates>_`` so exports don't collide."""
-    name = settings.preset or "custom"
-    return f"{name}_{int(snap.step) if snap is not None else 0}_"
+    """Names for the window's export-all: ``<preset or custom>_<updates>_`` so exports don't collide.
+    The preset name may come from a stranger's session: only a safe base name of it is used."""
+    return f"{safe_name(settings.preset)}_{int(snap.step) if snap is not None else 0}_"
 
 
 __all__ = [

@@ -10,6 +10,7 @@ truth, grey dotted the exact running MLE.
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -298,7 +299,7 @@ class LivePlots(QtWidgets.QWidget):
     def legend_names(self) -> list[str]:
         """The chains' legend entries, in order (the line-style key not included)."""
         chains = {id(ch.legend_sample) for ch in self._chains}
-        return [label.text for sample, label in self.legend.items if id(sample.item) in chains]
+        return [html.unescape(label.text) for sample, label in self.legend.items if id(sample.item) in chains]
 
     # ---------------------------------------------------------------- drawing
     def _draw(self, snap: Snapshot, parts: tuple[str, ...] = (), redraw: bool = False) -> None:
@@ -387,7 +388,8 @@ class LivePlots(QtWidgets.QWidget):
         """Rebuild the legend: one entry per chain (in chain order), then the key."""
         self.legend.clear()
         for k, name in enumerate(names):
-            self.legend.addItem(self._chains[k].legend_sample, name)
+            # a legend label is HTML (pyqtgraph LabelItem): a label's text is shown as written
+            self.legend.addItem(self._chains[k].legend_sample, html.escape(name, quote=False))
         for sample, name in self._key_entries:
             self.legend.addItem(sample, name)
         self._legend_names = list(names)

@@ -20,6 +20,7 @@ from ..core.parsing import parse_number, parse_numbers
 from ..core.settings import Settings
 from ..core.sweep import AXES, SweepCancelled, SweepResult, SweepSpec, default_base, make_spec, run_sweep
 from .heatmap import MapGeometry, render_stability_map
+from .widgets import plain_label
 
 #: poll period of the progress bar and of the end of the sweep
 POLL_MS = 50
@@ -137,8 +138,8 @@ class StabilityTab(QtWidgets.QWidget):
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.progress, 1)
-        self.status = QtWidgets.QLabel("Set the grid and press Run sweep. Then click a cell to open it "
-                                       "in the Live tab.")
+        self.status = plain_label("Set the grid and press Run sweep. Then click a cell to open it "
+                                  "in the Live tab.")  # errors may quote a data file: never HTML
         self.status.setWordWrap(True)
 
         left = QtWidgets.QWidget()

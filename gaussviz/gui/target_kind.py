@@ -20,7 +20,7 @@ from ..core import targets
 from ..core.parsing import parse_number
 from .settings_model import SettingsModel
 from .style import BAD, WARN
-from .widgets import combo, select
+from .widgets import combo, plain_label, select, shown_as_typed
 
 #: (text, key): the kinds the window offers; "old-faithful" is the shipped CSV data set
 KIND_ITEMS = [*((k.label, k.name) for k in targets.TARGET_KINDS.values()), ("Old Faithful (data)", "old-faithful")]
@@ -29,10 +29,15 @@ MAX_LISTED = 10
 
 
 def kind_key(t: Any) -> str:
-    """The combo key of a TargetSettings (a CSV target naming the shipped data set is 'old-faithful')."""
-    if t.kind == "csv" and str(t.params.get("path", "")).strip().lower() in ("old-faithful", "old_faithful"):
+    """The combo key of a TargetSettings (a CSV target of the shipped data set is 'old-faithful')."""
+    if t.kind == "csv" and t.params.get("dataset") == "old-faithful":
         return "old-faithful"
     return t.kind
+
+
+def _data_of(params: dict) -> dict:
+    """Where a CSV target's data are: ``{"path": file}`` or ``{"dataset": name}``."""
+    return {k: params[k] for k in ("path", "dataset") if k in params}
 
 
 class TargetKindView(QtWidgets.QWidget):
@@ -93,12 +98,12 @@ class TargetKindView(QtWidgets.QWidget):
         self.apply_button = QtWidgets.QPushButton("Apply target")
         self.apply_button.clicked.connect(self.apply)
         f.addRow(self.apply_button)
-        self.problems = QtWidgets.QLabel()
+        self.problems = plain_label()  # file-derived text (column names, skipped lines): never HTML
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet(f"color: {WARN};")
         self.problems.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         f.addRow(self.problems)
-        self.error = QtWidgets.QLabel()
+        self.error = plain_label()
         self.error.setWordWrap(True)
         self.error.setStyleSheet(f"color: {BAD}; font-weight: bold;")
         f.addRow(self.error)
@@ -127,7 +132,7 @@ class TargetKindView(QtWidgets.QWidget):
                 self.path.setText(str(p.get("path", "")))
             with QtCore.QSignalBlocker(self.standardize):
                 self.standardize.setChecked(bool(p.get("standardize", False)))
-            self._fill_columns(str(p.get("path", "")), p.get("columns"))
+            self._fill_columns(_data_of(p), p.get("columns"))
         self._show_rows(key)
         self._show_problems()
 
@@ -146,14 +151,16 @@ class TargetKindView(QtWidgets.QWidget):
             for w in (p.dim, p.target_mean, p.cov_mode, p.cond, p.rotation, p.scale, p.cov_text, p.cov_apply):
                 w.setEnabled(not data)
 
-    def _fill_columns(self, path: str, chosen: Any) -> None:
-        """List the file's numeric columns (ticked: the chosen ones, or all)."""
-        if not path:
+    def _fill_columns(self, data: dict, chosen: Any) -> None:
+        """List the numeric columns of a file (``{"path": ...}``) or shipped data set
+        (``{"dataset": ...}``); ticked: the chosen ones, or all."""
+        key = str(data.get("path", data.get("dataset", "")))
+        if not key:
             self.columns.clear()
             self._loaded_path = ""
             return
         try:
-            everything = targets.csv_file({"path": path})
+            everything = targets.csv_file(data)
         except ValueError as e:
             self.columns.clear()
             self._loaded_path = ""
@@ -169,7 +176,7 @@ class TargetKindView(QtWidgets.QWidget):
             it.setFlags(it.flags() | QtCore.Qt.ItemFlag.ItemIsUserCheckable)
             it.setCheckState(QtCore.Qt.CheckState.Checked if name in use else QtCore.Qt.CheckState.Unchecked)
             self.columns.addItem(it)
-        self._loaded_path = path
+        self._loaded_path = key
 
     def chosen_columns(self) -> list[str] | None:
         """Ticked columns (None: all of them, the default)."""
@@ -198,7 +205,7 @@ class TargetKindView(QtWidgets.QWidget):
             text = (f"{Path(f.path).name}: using {f.data.shape[0]} rows; skipped {f.n_skipped} line(s):\n"
                     + "\n".join(lines))
         self.problems.setText(text)
-        self.problems.setToolTip("\n".join(f.problem_lines(200)) if f.n_skipped else "")
+        self.problems.setToolTip(shown_as_typed("\n".join(f.problem_lines(200))) if f.n_skipped else "")
         self.problems.setVisible(True)
 
     # ------------------------------------------------------- view -> model
@@ -224,7 +231,7 @@ class TargetKindView(QtWidgets.QWidget):
         select(self.kind, "csv")
         self._show_rows("csv")
         self._set_error("")
-        self._fill_columns(path, None)
+        self._fill_columns(targets.csv_source(path) if path.strip() else {}, None)
         if not self._loaded_path:
             return False
         return self.apply()
@@ -237,12 +244,17 @@ class TargetKindView(QtWidgets.QWidget):
         if key in targets.TARGET_KINDS and key != "csv":
             return key, {p.key: parse_number(self.fields[p.key].text(), p.label, p.lo, p.hi)
                          for p in targets.get_kind(key).params}
-        path = "old-faithful" if key == "old-faithful" else self.path.text().strip()
-        if not path:
-            raise ValueError("csv: choose a file first (Browse…)")
-        if path != self._loaded_path:
-            self._fill_columns(path, None)
-        params: dict = {"path": path, "standardize": self.standardize.isChecked()}
+        if key == "old-faithful":
+            data: dict = {"dataset": "old-faithful"}
+        else:
+            typed = self.path.text().strip()
+            if not typed:
+                raise ValueError("csv: choose a file first (Browse…)")
+            data = targets.csv_source(typed)  # a file path (absolute), or a data set's name alone
+        where = str(data.get("path", data.get("dataset")))
+        if where != self._loaded_path:
+            self._fill_columns(data, None)
+        params: dict = {**data, "standardize": self.standardize.isChecked()}
         cols = self.chosen_columns()
         if cols is not None:
             if not cols:

@@ -7,6 +7,7 @@ typo never reaches the settings or the run.
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
@@ -182,5 +183,41 @@ def bold_font(widget: QtWidgets.QWidget, scale: float = 1.0) -> QtGui.QFont:
     return f
 
 
-__all__ = ["ALPHA_MAX", "ALPHA_MIN", "AlphaControl", "IntSpinBox", "ValidatedEdit", "bold_font", "combo",
-           "format_alpha", "narrow", "select"]
+# ------------------------------------------------- text from files and users
+# A QLabel, a QMessageBox and a tooltip guess whether their text is HTML (Qt::mightBeRichText):
+# a CSV header "<img src=x onerror=...>" or a file name with a tag in it would be drawn as HTML.
+# Text that came from a file or a user is shown as typed: labels in PlainText, message boxes and
+# tooltips through ``shown_as_typed``.
+def plain(label: QtWidgets.QLabel) -> QtWidgets.QLabel:
+    """The label shows its text as plain text, never as HTML (for file- or user-derived text)."""
+    label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+    return label
+
+
+def plain_label(text: str = "") -> QtWidgets.QLabel:
+    return plain(QtWidgets.QLabel(text))
+
+
+def shown_as_typed(text: str) -> str:
+    """Text for a widget that guesses HTML (a message box, a tooltip): unchanged when Qt would
+    take it as plain text, else escaped HTML that draws exactly these characters."""
+    text = str(text)
+    if not QtGui.Qt.mightBeRichText(text) and "&" not in text.split("\n", 1)[0]:
+        return text
+    return "<p style='white-space:pre-wrap'>" + html.escape(text, quote=False) + "</p>"
+
+
+def warn(parent: QtWidgets.QWidget | None, title: str, text: str) -> None:
+    """A warning box showing ``text`` as typed (it may hold a stranger's file name or data)."""
+    QtWidgets.QMessageBox.warning(parent, title, shown_as_typed(text))
+
+
+def ask(parent: QtWidgets.QWidget | None, title: str, text: str,
+        buttons: QtWidgets.QMessageBox.StandardButton,
+        default: QtWidgets.QMessageBox.StandardButton) -> QtWidgets.QMessageBox.StandardButton:
+    """A question box showing ``text`` as typed; the button pressed."""
+    return QtWidgets.QMessageBox.question(parent, title, shown_as_typed(text), buttons, default)
+
+
+__all__ = ["ALPHA_MAX", "ALPHA_MIN", "AlphaControl", "IntSpinBox", "ValidatedEdit", "ask", "bold_font", "combo",
+           "format_alpha", "narrow", "plain", "plain_label", "select", "shown_as_typed", "warn"]

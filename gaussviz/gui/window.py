@@ -30,6 +30,7 @@ from .plots import LivePlots
 from .settings_model import SettingsModel
 from .stability_tab import StabilityTab
 from .style import BAD
+from .widgets import plain, warn
 from .worker import RunWorker
 
 #: redraw period of a frame (~36 frames per second where frames are cheap, so late timer ticks still leave 30) ...
@@ -142,7 +143,7 @@ class MainWindow(QtWidgets.QMainWindow):
         rl = QtWidgets.QVBoxLayout(right)
         rl.setContentsMargins(4, 4, 4, 4)
         rl.setSpacing(4)
-        self.banner = QtWidgets.QLabel()
+        self.banner = plain(QtWidgets.QLabel())
         self.banner.setObjectName("divergenceBanner")
         self.banner.setWordWrap(True)
         self.banner.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -492,7 +493,7 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             s = read_session(path)  # a session JSON, or the session an exported PNG or SVG carries
         except SessionError as e:
-            QtWidgets.QMessageBox.warning(self, "Cannot open session", f"{e.path}:\n{e.reason}")
+            warn(self, "Cannot open session", f"{e.path}:\n{e.reason}")
             return False
         self.load_settings(s)
         return True

@@ -15,6 +15,13 @@ Why it is shaped like this:
   leaves a dummy ``threading`` entry behind). Shutdown sets a stop flag, wakes
   the loop and joins with a timeout (superqt ``_qthreading.py`` pattern); the
   few rare events (running state, errors) cross to the GUI as queued Qt signals.
+- The thread never dies of an error: anything unexpected in a chunk, a command
+  or a snapshot is reported (``sig_error``), the run is dropped and the worker
+  pauses; the next Start, Step, Resume, Reset or preset builds a fresh run.
+- Chunks are planned from the mini-batch in force at that update: the adapted
+  chunk size is kept in samples (updates x batch), and a chunk ends where a
+  replayed session's next change is due, so a batch change from 1 to 100,000
+  (live or scheduled) never runs a chunk sized for the old batch.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from ..core.live import LIVE_CHANGES
 from ..core.runloop import RunLoop
 from ..core.settings import Settings, build_run
 from ..core.snapshot import Snapshot
+from ..core.validation import one_line
 
 #: CPU time one chunk of updates should take when running flat out. Measured as the
 #: worker thread's CPU time, not wall time: when the GUI holds the GIL or the machine
@@ -85,7 +93,8 @@ class RunWorker(QtCore.QObject):
         self._publish_now = True
         self._last_publish = 0.0
         self._min_publish_interval = 1.0 / MAX_SNAPSHOT_HZ
-        self._n_fast = 256  # adapted to CHUNK_SECONDS after each chunk
+        self._n_fast = 256  # updates per chunk, adapted to CHUNK_SECONDS after each chunk ...
+        self._fast_batch = 1  # ... at this mini-batch size (rescaled when the batch changes)
         self._rate = 0.0  # updates per second, smoothed
         self._rate_t = time.perf_counter()
         self._rate_step = 0
@@ -141,19 +150,41 @@ class RunWorker(QtCore.QObject):
     def _main(self) -> None:
         try:
             self._rebuild(self._settings)
-            while not self._stop.is_set():
+        except Exception as e:  # bad settings: say so and wait for a command (a preset, Reset)
+            self._fail(e, "could not build the run")
+        while not self._stop.is_set():
+            try:
                 self._loop_once()
-        except Exception as e:  # never die silently: the GUI shows it
-            self._running = False
-            self.sig_error.emit(f"the worker stopped: {type(e).__name__}: {e}")
+            except Exception as e:  # never die: the GUI shows it, the next Start/Reset rebuilds
+                self._fail(e, "the run stopped")
+
+    def _fail(self, e: BaseException, what: str) -> None:
+        """Something unexpected: drop the run (its state may be half updated), pause, report.
+        The last snapshot stays on screen; Start, Step, Resume, Reset or a preset rebuild."""
+        was_running = self._running
+        self._run = None
+        self._running = False
+        self._pending_steps = 0
+        self.sig_error.emit(one_line(f"{what}: {type(e).__name__}: {e}. Press Start, Reset or pick a "
+                                     "preset to begin again."))
+        if was_running:
             self.sig_running.emit(False)
+
+    def _ensure_run(self) -> bool:
+        """A run to go on with: after a failure, a fresh one from the current settings."""
+        if self._run is None:
+            self._rebuild(self._settings)
+        return self._run is not None
 
     def _loop_once(self) -> None:
         self._drain()
         if self._stop.is_set() or self._run is None:
+            if self._run is None and not self._stop.is_set():
+                self._wait(0.25)
             return
         if self._pending_steps:
-            n, self._pending_steps = self._pending_steps, 0
+            n = min(self._pending_steps, self._chunk_now())
+            self._pending_steps -= n
             self._advance(n)
             self._publish_now = True
         elif self._running:
@@ -195,10 +226,12 @@ class RunWorker(QtCore.QObject):
                 self._set_running(bool(v))
             elif name == "step":
                 self._set_running(False)
-                if self._run is not None and self._run.all_diverged:
+                if not self._ensure_run():
+                    pass
+                elif self._run is not None and self._run.all_diverged:
                     self.sig_error.emit("every estimator has diverged: press Resume or Reset first")
                 else:
-                    self._pending_steps += int(v or 1)
+                    self._pending_steps += max(1, int(v or 1))
             elif name == "speed":
                 self._speed = float(v)
                 self._settings.speed = self._speed
@@ -213,7 +246,9 @@ class RunWorker(QtCore.QObject):
             elif self._run is not None:
                 self._apply_estimator(name, v)
         except ValueError as e:
-            self.sig_error.emit(str(e))
+            self.sig_error.emit(one_line(e))
+        except Exception as e:  # unexpected: the run may be half changed, so it is dropped
+            self._fail(e, f"the command {name!r} failed")
         self._publish_now = True
 
     def _apply_estimator(self, name: str, v: Any) -> None:
@@ -235,6 +270,7 @@ class RunWorker(QtCore.QObject):
         self._pending_steps = 0
         self._div_reported = False
         self._n_fast = 256
+        self._fast_batch = run.estimator.batch_size
         self._rate = 0.0
         self._rate_t = time.perf_counter()
         self._rate_step = 0
@@ -242,6 +278,8 @@ class RunWorker(QtCore.QObject):
         self._publish()
 
     def _set_running(self, running: bool) -> None:
+        if running and not self._ensure_run():
+            return
         if running and self._run is not None and self._run.all_diverged:
             # Start after a divergence means "go on": resume from the last good state.
             self._resume()
@@ -252,6 +290,7 @@ class RunWorker(QtCore.QObject):
 
     def _resume(self) -> None:
         if self._run is None:
+            self._ensure_run()  # after a failure: a fresh run, nothing to resume
             return
         self._run.apply_change("resume")
         self._div_reported = False
@@ -260,35 +299,56 @@ class RunWorker(QtCore.QObject):
         self._pace_t0 = time.perf_counter()
         self._pace_done = 0
 
+    def _chunk_now(self) -> int:
+        """Updates for the next chunk: the adapted size, rescaled to the mini-batch in force now
+        (its cost grows with the samples drawn), and ending where the next replayed change is
+        due (which may change the batch: the chunk after it is planned again)."""
+        run = self._run
+        if run is None:
+            return 0
+        run.apply_due_changes()  # a change due now (e.g. batch 1 -> 100,000) counts for this plan
+        b = run.estimator.batch_size
+        n = max(1, self._n_fast * self._fast_batch // b)
+        at = run.next_change_at
+        if at is not None and at > run.step:
+            n = min(n, at - run.step)
+        return n
+
     def _plan_chunk(self) -> int:
         """Updates to run now: flat out, or paced to ``speed`` updates per second."""
+        fast = self._chunk_now()
         if self._speed <= 0:
-            return self._n_fast
+            return fast
         now = time.perf_counter()
         due = int((now - self._pace_t0) * self._speed) - self._pace_done
         # Small chunks cost Python overhead with the GIL held: batch at least ~10 ms of work.
-        quantum = max(1, min(self._n_fast, int(self._speed * 0.01)))
+        quantum = max(1, min(fast, int(self._speed * 0.01)))
         if due < quantum:
             wait = (self._pace_done + quantum) / self._speed - (now - self._pace_t0)
             self._wait(min(max(wait, 0.0), 0.05))
             return 0
-        if due > 4 * self._n_fast + self._speed * 0.1:
+        if due > 4 * fast + self._speed * 0.1:
             # Can't keep up (or we were asleep): don't try to catch up in a burst.
             self._reset_pace()
-            due = self._n_fast
-        n = min(due, self._n_fast)
+            due = fast
+        n = min(due, fast)
         self._pace_done += n
         return n
 
     def _advance(self, n: int) -> None:
         run = self._run
+        b = run.estimator.batch_size  # type: ignore[union-attr]
         t = time.thread_time()
         run.advance(n)  # type: ignore[union-attr]
         dt = time.thread_time() - t
-        if n >= 16 and dt > 0:
-            # Adapt the chunk so one takes ~CHUNK_SECONDS of CPU; grow at most 4x per chunk.
+        if run.estimator.batch_size != b:  # type: ignore[union-attr]
+            return  # a replayed change switched the batch inside the chunk: no clean measurement
+        if dt > 0 and (n >= 16 or dt > CHUNK_SECONDS / 4):
+            # Adapt the chunk so one takes ~CHUNK_SECONDS of CPU; grow at most 4x per chunk. Kept
+            # with its batch: at another batch it is rescaled (``_chunk_now``).
             target = n * CHUNK_SECONDS / dt
-            self._n_fast = int(min(MAX_CHUNK, max(16, min(4 * n, target))))
+            self._n_fast = int(min(MAX_CHUNK, max(1, min(4 * n, target))))
+            self._fast_batch = b
 
     def _after_chunk(self) -> None:
         run = self._run

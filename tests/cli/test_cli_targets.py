@@ -68,7 +68,7 @@ def test_sweep_old_faithful_standardized_by_name(tmp_path, capsys):
     code, out = sweep(tmp_path, "of", "--csv", "old-faithful", "--standardize")
     assert code == 0, capsys.readouterr().err
     t = spec(out)["sweep"]["base"]["target"]
-    assert t["params"] == {"path": "old-faithful", "standardize": True} and t["dim"] == 2
+    assert t["params"] == {"dataset": "old-faithful", "standardize": True} and t["dim"] == 2
 
 
 @pytest.mark.parametrize("args, message", [

@@ -246,7 +246,7 @@ def test_csv_source_streams_shuffled_epochs_and_truth():
 def test_old_faithful_ships_and_matches_known_statistics():
     p = ROOT / "resources" / "old_faithful.csv"
     assert p.read_text().splitlines()[0] == "eruptions,waiting"
-    f = csvdata.load_csv("old-faithful")
+    f = csvdata.load_csv(csvdata.dataset_path("old-faithful"))
     assert Path(f.path).resolve() == p.resolve()
     assert f.data.shape == (272, 2) and f.n_skipped == 0 and f.columns == ["eruptions", "waiting"]
     np.testing.assert_allclose(f.data.mean(0), [3.487783, 70.897059], atol=1e-6)
@@ -261,7 +261,7 @@ def test_old_faithful_ships_and_matches_known_statistics():
     ("student-t", {"df": 4.0}),
     ("mixture", {"separation": 3.0, "weight": 0.4}),
     ("drifting", {"drift_rate": 0.01, "rotation_rate": 0.1}),
-    ("csv", {"path": "old-faithful", "standardize": True}),
+    ("csv", {"dataset": "old-faithful", "standardize": True}),
 ])
 def test_settings_build_every_kind_and_round_trip(kind, params):
     s = Settings(target=TargetSettings(kind=kind, dim=2, cov=ILL_COV, seed=3, params=params))
@@ -292,8 +292,8 @@ def test_settings_build_every_kind_and_round_trip(kind, params):
     ("drifting", {"drift_rate": -0.1}, "drifting: parameter 'drift_rate'"),
     ("drifting", {"rotation_rate": float("nan")}, "drifting: parameter 'rotation_rate'"),
     ("csv", {}, "csv: parameter 'path'"),
-    ("csv", {"path": "old-faithful", "columns": 3}, "csv: parameter 'columns'"),
-    ("csv", {"path": "old-faithful", "standardize": "yes"}, "csv: parameter 'standardize'"),
+    ("csv", {"dataset": "old-faithful", "columns": 3}, "csv: parameter 'columns'"),
+    ("csv", {"dataset": "old-faithful", "standardize": "yes"}, "csv: parameter 'standardize'"),
     ("gaussian", {"df": 3}, r"gaussian: unknown parameter\(s\) df"),
     ("cauchy", {}, "target kind must be one of"),
 ])

@@ -93,7 +93,7 @@ def test_old_faithful_built_in(qtbot, make_window):
     view = w.panel.target_kind
     choose(view, "old-faithful")
     t = w.settings.target
-    assert t.kind == "csv" and t.params["path"] == "old-faithful" and t.dim == 2
+    assert t.kind == "csv" and t.params["dataset"] == "old-faithful" and t.dim == 2
     assert "old_faithful.csv: 272 rows, columns eruptions, waiting" in view.problems.text()
     qtbot.waitUntil(lambda: w.shown_snapshot.true_mean is not None
                     and abs(w.shown_snapshot.true_mean[0] - 3.4878) < 1e-3, timeout=WAIT_MS)
