@@ -21,11 +21,13 @@ def add_parsers(sub) -> None:
 
 
 def cmd_render(a: argparse.Namespace) -> int:
-    from ..core.fileio import check_can_create, output_folder
+    from ..core.fileio import check_can_create, deferred_signals, output_folder
 
     if not a.preset and getattr(a, "session", None) is None:
         raise UsageError("render needs --preset NAME or --session FILE")
-    from ..gui.image_export import DEFAULT_WIDTH, check_formats, check_width, file_names, write_files
+    with deferred_signals():  # Qt loads whole or not at all (an interrupted import can crash the exit)
+        from ..gui.image_export import DEFAULT_WIDTH, check_formats, check_width, file_names, write_files
+        from ..gui.render import render_files
 
     try:
         formats = check_formats(a.format.split(","))
@@ -43,8 +45,6 @@ def cmd_render(a: argparse.Namespace) -> int:
         for name in file_names(formats):  # fail now, not after the run
             check_can_create(out / name, a.force)
         snap = run_with_progress(s)
-        from ..gui.render import render_files
-
         files = render_files(snap, s, formats, width)
         paths = write_files(out, files, force=a.force)  # all of them or none
     for f, path in zip(files, paths):

@@ -48,8 +48,11 @@ def add_parsers(sub) -> None:
 
 
 def cmd_sweep(a: argparse.Namespace) -> int:
-    from ..core.fileio import check_can_create, output_folder, write_file_set
+    from ..core.fileio import check_can_create, deferred_signals, output_folder, write_file_set
     from ..core.sweep import default_base, make_spec, run_sweep
+
+    with deferred_signals():  # Qt loads whole or not at all (an interrupted import can crash the exit)
+        from ..gui.heatmap import stability_map_png
 
     if not 400 <= a.width <= 20_000:
         raise ValueError(f"--width must be from 400 to 20000 pixels; got {a.width}")
@@ -70,7 +73,6 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     with output_folder(Path(a.out)) as out:
         for name in names.values():  # fail now, not after the sweep
             check_can_create(out / name, a.force)
-        from ..gui.heatmap import stability_map_png
         bar = Progress(spec.n_chains * spec.steps, f"sweep {spec.n_chains:,} chains")
         result = run_sweep(spec, progress=lambda f: bar.update(round(f * bar.total)))
         bar.close()

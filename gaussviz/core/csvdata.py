@@ -156,15 +156,15 @@ def moments(x: np.ndarray, shift: np.ndarray | None = None, scale: np.ndarray | 
     """Mean and covariance (divided by N) of the rows of ``x`` (each row first mapped to
     ``(row - shift) / scale`` if given), accumulated in blocks: no copy of ``x``."""
     n, d = x.shape
-    if shift is None:
-        mean = x.mean(axis=0)
-    else:
-        mean = np.zeros(d)
-        for i in range(0, n, MOMENT_BLOCK):
-            mean += ((x[i:i + MOMENT_BLOCK] - shift) / scale).sum(axis=0)
-        mean /= n
-    c = np.zeros((d, d))
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is the caller's message
+        if shift is None:
+            mean = x.mean(axis=0)
+        else:
+            mean = np.zeros(d)
+            for i in range(0, n, MOMENT_BLOCK):
+                mean += ((x[i:i + MOMENT_BLOCK] - shift) / scale).sum(axis=0)
+            mean /= n
+        c = np.zeros((d, d))
         for i in range(0, n, MOMENT_BLOCK):
             xb = x[i:i + MOMENT_BLOCK]
             if shift is not None:

@@ -111,6 +111,12 @@ def open_regular(path: str | os.PathLike, max_bytes: int | None = None) -> tuple
     except IsADirectoryError:
         raise NotAFile("Is a directory") from None
     except (OSError, TypeError, ValueError) as e:
+        try:
+            special = not stat.S_ISREG(os.stat(path).st_mode)  # a socket cannot even be opened
+        except (OSError, TypeError, ValueError):
+            special = False
+        if special:
+            raise NotAFile("not a regular file: a device, pipe or socket") from None
         reason = _reason(e) if isinstance(e, OSError) else str(e)
         raise ValueError(f"cannot open it ({reason})") from None
     try:
@@ -310,6 +316,8 @@ def write_file_set(folder: str | os.PathLike, files: Sequence[tuple[str, bytes]]
                 for final, bak in replaced:
                     with contextlib.suppress(OSError):
                         os.replace(bak, final)
+                    with contextlib.suppress(OSError):  # a rename onto its own hard link does nothing
+                        os.unlink(bak)
                 if isinstance(e, OSError) and not isinstance(e, (WriteError, OverwriteError)):
                     raise WriteError(f"cannot write {final}: {_reason(e)}", e.errno) from None
                 raise

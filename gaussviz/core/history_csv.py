@@ -57,8 +57,8 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def text_cell(text: object) -> str:
     """A CSV cell for text from a user or a file: a leading apostrophe when it would start a
     formula in a spreadsheet (and when it already starts with an apostrophe before one, so
-    ``read_text_cell`` gives the text back exactly)."""
-    t = str(text)
+    ``read_text_cell`` gives the text back exactly); line breaks as ``\\n`` (quoted by the writer)."""
+    t = str(text).replace("\r\n", "\n").replace("\r", "\n")  # a bare CR would not be quoted: a broken row
     if t.startswith(FORMULA_START) or (t.startswith("'") and t[1:].startswith((*FORMULA_START, "'"))):
         return "'" + t
     return t

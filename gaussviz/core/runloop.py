@@ -21,7 +21,7 @@ from .metrics import eig_and_kl, mean_loglik
 from .reference import RunningMLE
 from .snapshot import ChainState, Snapshot, available
 from .sources import SampleSource
-from .validation import MAX_STEPS, quote
+from .validation import MAX_ALPHA, MAX_STEPS, MIN_ALPHA, quote
 
 #: samples kept for the cloud plot
 RECENT_SAMPLES = 5000
@@ -41,23 +41,27 @@ def check_changes(changes: Any, n_chains: int) -> None:
         raise ValueError(f"changes must be a list; got {type(changes).__name__}")
     last = 0
     keys = {"step", "chain", "field", "value"}
-    for i, c in enumerate(changes):
-        if not isinstance(c, dict) or c.keys() != keys:
+    checks = {name: c.check for name, c in LIVE_CHANGES.items()}
+    for i, c in enumerate(changes):  # millions in a long session: keep the common path short
+        if type(c) is not dict or c.keys() != keys:
             raise ValueError(f"changes[{i}] must have exactly the keys step, chain, field, value; got {quote(c)}")
-        step, chain, name = c["step"], c["chain"], c["field"]
+        step, chain, name, value = c["step"], c["chain"], c["field"], c["value"]
         if type(step) is not int or not last <= step <= MAX_STEPS:
             if isinstance(step, int) and not isinstance(step, bool) and last <= step:
                 raise ValueError(f"changes[{i}].step must be at most {MAX_STEPS:,}; got {step}")
             raise ValueError(f"changes[{i}].step must be an integer >= {last} (in order); got {quote(step)}")
         if type(chain) is not int or not 0 <= chain < n_chains:
             raise ValueError(f"changes[{i}].chain must be an estimator index 0..{n_chains - 1}; got {quote(chain)}")
-        change = LIVE_CHANGES.get(name) if isinstance(name, str) else None
-        if change is None:
-            raise ValueError(f"changes[{i}].field must be one of {', '.join(LIVE_CHANGES)}; got {quote(name)}")
-        try:
-            change.check(c["value"])
-        except ValueError as e:
-            raise ValueError(f"changes[{i}] ({name} at update {step}): {e}") from None
+        if name == "alpha" and type(value) is float and MIN_ALPHA <= value <= MAX_ALPHA:
+            pass  # the usual change, checked here at once
+        else:
+            check = checks.get(name) if type(name) is str else None
+            if check is None:
+                raise ValueError(f"changes[{i}].field must be one of {', '.join(LIVE_CHANGES)}; got {quote(name)}")
+            try:
+                check(value)
+            except ValueError as e:
+                raise ValueError(f"changes[{i}] ({name} at update {step}): {e}") from None
         last = step
 
 
@@ -88,7 +92,8 @@ class RunLoop:
         #: settings at step 0 (a session dict) and the live changes applied so far
         self._session_start = session
         self.changes: list[dict] = []
-        self._scheduled = [dict(c) for c in changes]
+        # shared, not copied (a session may hold millions): scheduled changes are only read
+        self._scheduled = list(changes)
         #: how many of the scheduled changes have been applied (the window syncs its controls)
         self.replayed = 0
         self._session_cache: dict | None = None
@@ -149,7 +154,7 @@ class RunLoop:
             return self._recent[: self._n_recent].copy()
         return np.roll(self._recent, -self._recent_pos, axis=0)
 
-    def apply_change(self, name: str, value: Any = None, chain: int = 0) -> None:
+    def apply_change(self, name: str, value: Any = None, chain: int = 0, _scheduled: dict | None = None) -> None:
         """A live change before the next update, recorded so a session replays it at the same step.
 
         Shared changes (``batch_size``, ``resume``) apply to every chain, the others to ``chain``.
@@ -159,8 +164,12 @@ class RunLoop:
         change = live.get(name)
         if not (isinstance(chain, int) and 0 <= chain < est.K):
             raise ValueError(f"chain must be 0..{est.K - 1}; got {chain!r}")
-        value = change.apply(est, value, chain)
-        self.changes.append({"step": self.step, "chain": chain, "field": name, "value": value})
+        recorded = change.apply(est, value, chain)
+        if _scheduled is not None and _scheduled["step"] == self.step and type(recorded) is type(value) \
+                and recorded == value:
+            self.changes.append(_scheduled)  # the replayed entry as it is (shared: a timeline is read-only)
+        else:
+            self.changes.append({"step": self.step, "chain": chain, "field": name, "value": recorded})
         self._session_cache = None
 
     def session(self) -> dict | None:
@@ -188,7 +197,7 @@ class RunLoop:
         while (at := self._next_scheduled()) is not None and at <= self.step:
             c = self._scheduled[self.replayed]
             try:
-                self.apply_change(c["field"], c["value"], c["chain"])
+                self.apply_change(c["field"], c["value"], c["chain"], _scheduled=c)
             except (ValueError, TypeError) as e:
                 raise ValueError(f"session change at update {c['step']} ({c['field']}): {e}") from None
             self.replayed += 1
@@ -198,17 +207,59 @@ class RunLoop:
 
         Scheduled changes (a replayed session's) apply exactly at their update:
         the chunk is split there, which changes nothing else (streams and
-        kernels are chunk-size independent).
+        kernels are chunk-size independent). Where changes come closer together
+        than the history records points (a timeline of millions), the updates
+        between them run on one draw of samples and the stretch records one
+        point (``_advance_dense``), so replaying n changes costs O(n) with a
+        small constant.
         """
-        n_updates = int(n_updates)
-        self._apply_scheduled()
-        while n_updates > 0 and (at := self._next_scheduled()) is not None and at < self.step + n_updates:
-            first = at - self.step
-            self._advance(first)
-            n_updates -= first
+        end = self.step + int(n_updates)
+        while True:
+            self._apply_scheduled()  # a change right after the last update belongs to this step
+            if self.step >= end:
+                return
+            at = self._next_scheduled()
+            if at is None or at >= end:
+                self._advance(end - self.step)
+            elif at - self.step >= self.history.stride:
+                self._advance(at - self.step)
+            else:
+                self._advance_dense(min(end, self.step + self.history.stride))
+
+    def _advance_dense(self, limit: int) -> None:
+        """Updates up to ``limit`` (at most one history stride) through the scheduled changes in
+        between: one draw of samples, the kernels run piece by piece between the changes
+        without recording, and the last piece records as usual. A mini-batch change ends the
+        stretch (it changes how many samples an update takes)."""
+        est = self.estimator
+        b = est.batch_size
+        stop = min(limit, self.step + max(1, SAMPLE_BUDGET // (b * self.d)))
+        for i in range(self.replayed, len(self._scheduled)):
+            c = self._scheduled[i]
+            if c["step"] >= stop:
+                break
+            if c["field"] == "batch_size":
+                stop = c["step"]
+                break
+        n_total = stop - self.step
+        Y = np.ascontiguousarray(self.source.sample(n_total * b))
+        Y3 = Y[None]  # one stream shared by every chain
+        streams = np.zeros(est.K, dtype=np.int64)
+        offsets = np.zeros(est.K, dtype=np.int64)
+        done = 0
+        while (at := self._next_scheduled()) is not None and at < stop:
+            n = at - self.step
+            if n > 0:
+                offsets[:] = done * b
+                est.advance(Y3, n, streams=streams, offsets=offsets)
+                self.step += n
+                done += n
             self._apply_scheduled()
-        self._advance(n_updates)
-        self._apply_scheduled()  # a change right after the last update belongs to this step
+        head = Y[:done * b]
+        self.reference.update(head)
+        self._remember(head)
+        self.n_samples += head.shape[0]
+        self._advance_piece(n_total - done, Y[done * b:], head.shape[0])
 
     def _advance(self, n_updates: int) -> None:
         """Updates in pieces that draw at most SAMPLE_BUDGET sample values each, planned from
@@ -219,10 +270,13 @@ class RunLoop:
             self._advance_piece(n)
             n_updates -= n
 
-    def _advance_piece(self, n_updates: int) -> None:
+    def _advance_piece(self, n_updates: int, Y: np.ndarray | None = None, drawn_before: int = 0) -> None:
+        """``n_updates`` updates on fresh samples (or on ``Y``, the tail of a draw that began
+        ``drawn_before`` samples earlier), recorded in the history."""
         est = self.estimator
         b = est.batch_size
-        Y = np.ascontiguousarray(self.source.sample(n_updates * b))
+        if Y is None:
+            Y = np.ascontiguousarray(self.source.sample(n_updates * b))
         every = max(self.history.stride, -(-n_updates // MAX_RECORDS_PER_CHUNK))
         rec_alpha, rec_mu, rec_cov, rec_asym = est.advance(Y, n_updates, record_every=every)
         R = rec_mu.shape[1]
@@ -237,7 +291,7 @@ class RunLoop:
         moving = getattr(self.source, "chunk_truth", None)
         if moving is not None:
             # A drifting truth: each history point against the truth of its own moment.
-            tms, tcs = moving(local * b)
+            tms, tcs = moving(local * b + drawn_before)
             for j in range(R):
                 kl[:, j] = eig_and_kl(rec_mu[:, j], rec_cov[:, j], tms[j], tcs[j])[1]
         # Points after a chain's failure hold its frozen last state: mark them "no data".

@@ -154,7 +154,13 @@ def _object(pairs: list[tuple[str, Any]]) -> dict:
 
 
 def _depth(x: Any, limit: int) -> int:
-    """Nesting depth of parsed JSON, stopping as soon as it passes ``limit`` (no deep recursion)."""
+    """Nesting depth of parsed JSON, stopping as soon as it passes ``limit`` (no deep recursion).
+
+    A session's timeline (``changes``, maybe millions of entries) is left out: each entry is
+    checked to be a flat object of plain values (``runloop.check_changes``) before anything
+    walks it."""
+    if isinstance(x, dict) and isinstance(x.get("changes"), list):
+        x = {k: v for k, v in x.items() if k != "changes"}
     stack = [(x, 1)]
     deepest = 0
     while stack:

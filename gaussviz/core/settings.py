@@ -31,6 +31,7 @@ from .validation import (
     check_batch_size,
     check_choice,
     check_seed,
+    check_truth,
     clip,
     quote,
 )
@@ -84,7 +85,9 @@ class TargetSettings:
     def cov_matrix(self) -> np.ndarray:
         if self.cov is not None:
             return as_spd(self.cov, "target covariance", self.dim)
-        return cov_from_condition(self.dim, self.cond, self.rotation_deg, self.scale)
+        with np.errstate(all="ignore"):  # a scale near the float range's ends: as_spd says so
+            c = cov_from_condition(self.dim, self.cond, self.rotation_deg, self.scale)
+        return as_spd(c, "target covariance", self.dim)
 
     def validate(self) -> None:
         if isinstance(self.dim, bool) or not isinstance(self.dim, int) or not 1 <= self.dim <= MAX_DIM:
@@ -104,8 +107,7 @@ class TargetSettings:
         if self.kind == "csv":  # the file decides mean, covariance and dim (set here)
             targets.validate(self)
             return
-        self.mean_vector()
-        self.cov_matrix()
+        check_truth(self.mean_vector(), self.cov_matrix(), "target")
         if self.kind != "gaussian" or self.params:
             targets.validate(self)  # kind and params; errors name the parameter
 
@@ -162,15 +164,35 @@ class Settings:
         if not _finite(self.speed) or not 0 <= self.speed <= MAX_SPEED:
             raise ValueError(f"speed must be from 0 (as fast as possible) to {MAX_SPEED:g} updates/s; "
                              f"got {quote(self.speed)}")
-        check_changes(self.changes, len(self.compare) + 1)
+        self._check_timeline()
         return self
+
+    def _check_timeline(self) -> None:
+        # A timeline may hold millions of changes: checked once per list (the list itself is
+        # remembered, so a new list, even at the same address, is checked again).
+        key = (len(self.changes) if isinstance(self.changes, list) else -1, len(self.compare) + 1)
+        if self.__dict__.get("_timeline_checked", (None, None))[0] is self.changes and \
+                self.__dict__["_timeline_checked"][1] == key:
+            return
+        check_changes(self.changes, len(self.compare) + 1)
+        self.__dict__["_timeline_checked"] = (self.changes, key)
+
+    def _timeline_is_checked(self) -> bool:
+        mark = self.__dict__.get("_timeline_checked")
+        return mark is not None and mark[0] is self.changes and \
+            mark[1] == (len(self.changes), len(self.compare) + 1)
 
     def all_estimators(self) -> list[EstimatorSettings]:
         return [self.estimator, *self.compare]
 
     def copy(self) -> Settings:
-        """A deep copy (validated: a copy is always a usable settings object)."""
-        return from_dict(to_dict(self))
+        """A copy (validated: a copy is always a usable settings object). Every section is
+        copied; the timeline's entries are shared, not copied (a session may hold millions:
+        they are read-only records, never changed in place), and a timeline this object has
+        checked is not checked again."""
+        d = to_dict(replace(self, changes=[]))
+        d["changes"] = list(self.changes) if isinstance(self.changes, list) else deepcopy(self.changes)
+        return from_dict(d, timeline_checked=self._timeline_is_checked())
 
 
 def check_preset_name(name: Any) -> str:
@@ -245,8 +267,7 @@ def build_estimator(s: Settings) -> BatchEstimator:
 def build_run(s: Settings, history_capacity: int | None = None) -> RunLoop:
     """The run a settings object describes, at step 0, with its live changes scheduled."""
     s.validate()
-    start = s.copy()
-    start.changes, start.steps = [], 0
+    start = replace(s, changes=[], steps=0).copy()
     return RunLoop(build_source(s.target), build_estimator(s), history_capacity=history_capacity,
                    session=to_dict(start), changes=s.changes)
 
@@ -294,11 +315,12 @@ def _section(cls, data: Any, where: str):
     return obj
 
 
-def from_dict(data: Any, base_dir: str | os.PathLike | None = None) -> Settings:
+def from_dict(data: Any, base_dir: str | os.PathLike | None = None, timeline_checked: bool = False) -> Settings:
     """Settings from a session dict; ValueError naming the bad key otherwise.
 
     ``base_dir``: the folder of the session file, against which a relative data file path is
-    read (``targets.csv_params_read``; also maps an older session's data set name)."""
+    read (``targets.csv_params_read``; also maps an older session's data set name).
+    ``timeline_checked``: the changes are a copy of a checked timeline (``Settings.copy``)."""
     if not isinstance(data, dict):
         raise ValueError("session: the file must hold a JSON object")
     fmt = data.get("format", SESSION_FORMAT)
@@ -333,6 +355,8 @@ def from_dict(data: Any, base_dir: str | os.PathLike | None = None) -> Settings:
         speed=body.get("speed", 0.0),
         changes=body.get("changes", []),
     )
+    if timeline_checked and isinstance(s.changes, list):
+        s.__dict__["_timeline_checked"] = (s.changes, (len(s.changes), len(s.compare) + 1))
     # Validate section by section so the message says where in the file the problem is.
     _in_section("target", s.target.validate)
     _in_section("start", lambda: s.start.validate(s.target.dim))

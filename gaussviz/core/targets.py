@@ -344,8 +344,13 @@ class CsvSource(FixedTruthSource):
                 raise ValueError(f"{where}: a column is constant; it cannot be standardized")
             self._shift, self._scale = mean, sd
             mean, cov = moments(x, mean, sd)
-        check_truth(mean, cov, where + (" (standardized)" if self.standardize else
-                                        "; tick standardize (--standardize) to shift and scale each column"))
+        try:
+            check_truth(mean, cov, where + (" (standardized)" if self.standardize else ""))
+        except ValueError as e:
+            if self.standardize:
+                raise
+            raise ValueError(f"{e}; standardize (--standardize, or the check box) shifts and scales each "
+                             "column to mean 0 and variance 1") from None
         self._mean, self._cov = mean, cov
         self._rng = _streams(seed, 2)[1]
         self._order = self._rng.permutation(x.shape[0])

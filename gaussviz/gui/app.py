@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -77,8 +78,25 @@ def run_app(args: argparse.Namespace) -> int:
     if os.environ.get("GAUSSVIZ_EXIT_AFTER_FIRST_FRAME"):
         _report_first_frames(window)  # benchmarks/gui_bench.py (start-up time)
     window.show()
-    app.exec()
-    window.shutdown()
+
+    def on_signal(signum: int, _frame) -> None:
+        # Ctrl+C or SIGTERM: close the window as its Quit would (the worker stops; a screenshot
+        # being written is finished first: atomic writes hold the signal over their rename).
+        result["code"] = 128 + signum
+        window.close()
+
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            old[sig] = signal.signal(sig, on_signal)
+        except ValueError:  # not the main thread
+            pass
+    try:
+        app.exec()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        window.shutdown()
     return result["code"]
 
 

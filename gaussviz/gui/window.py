@@ -117,7 +117,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panel.sig_preset.connect(self.load_preset)
         self.panel.sig_cloud_axes.connect(self._update_cloud_axes)
         self.panel.sig_message.connect(self._on_message)
-        self.worker.sig_error.connect(self.panel.show_message)
+        self.worker.sig_error.connect(self._on_worker_error)
         self.panel.set_running(running)
         self._show_explanation()
 
@@ -325,6 +325,14 @@ class MainWindow(QtWidgets.QMainWindow):
             self._worker_running = running
             self._want_running = running
             self.panel.set_running(running)
+
+    def _on_worker_error(self, text: str) -> None:
+        """A command failed, or the run did (the worker then paused): say so, and show the
+        worker's state now (a failure may have paused it before a redraw saw it running)."""
+        self.panel.show_message(text)
+        running = self.worker.running
+        self._worker_running = self._want_running = running
+        self.panel.set_running(running)
 
     def _on_message(self, text: str) -> None:
         if text:

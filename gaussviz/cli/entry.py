@@ -1,0 +1,95 @@
+"""The command line's parser and dispatch (``gaussviz.cli.main`` imports this once its signal
+handlers are in place; see ``gaussviz/cli/__init__.py``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .. import __version__
+from ..core.presets import PRESETS
+from ..core.validation import MAX_AFTER_S, one_line
+from . import render, run, sweep
+from .common import Parser, UsageError
+
+#: options of the window (before any command): with a command they would be silently ignored
+WINDOW_OPTIONS = {"preset": "--preset", "session": "--session", "screenshot": "--screenshot",
+                  "after": "--after", "force": "--force"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = Parser(prog="gaussviz", description="Watch online Gaussian MLE converge, crawl or blow up.")
+    p.add_argument("--version", action="version", version=f"gaussviz {__version__}")
+    p.add_argument("--preset", choices=list(PRESETS), help="open the window with a preset")
+    p.add_argument("--session", help="open the window with a session file (JSON, or a PNG/SVG gaussviz exported)")
+    p.add_argument("--screenshot", help="save a PNG of the window after --after seconds and exit")
+    p.add_argument("--after", type=float, default=3.0,
+                   help=f"seconds to run before --screenshot (0 to {MAX_AFTER_S:g}; default 3)")
+    p.add_argument("--force", action="store_true", help="--screenshot may replace an existing file")
+    sub = p.add_subparsers(dest="command", parser_class=Parser)
+    for module in (run, sweep, render):
+        module.add_parsers(sub)
+    return p
+
+
+def check_window_args(a: argparse.Namespace) -> None:
+    """The window's options: only without a command, --after and --force only with --screenshot."""
+    if a.command is not None:
+        wrong = [flag for dest, flag in WINDOW_OPTIONS.items() if a.__dict__.get(f"_top_{dest}")]
+        if wrong:
+            raise UsageError(f"{', '.join(wrong)} before '{a.command}' {'applies' if len(wrong) == 1 else 'apply'} "
+                             f"to the window; write {'it' if len(wrong) == 1 else 'them'} after '{a.command}' "
+                             "if the command takes it")
+        return
+    if a.screenshot is None:
+        for dest in ("after", "force"):
+            if a.__dict__.get(f"_top_{dest}"):
+                raise UsageError(f"{WINDOW_OPTIONS[dest]} applies only with --screenshot")
+
+
+def _top_level_given(p: argparse.ArgumentParser, argv: list[str]) -> dict[str, bool]:
+    """Which window options appear before the command (argparse lets a command's own defaults
+    overwrite them, so they are found in the arguments themselves)."""
+    commands = set()
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            commands = set(action.choices)
+    out = {}
+    flags = {flag: dest for dest, flag in WINDOW_OPTIONS.items()}
+    for arg in argv:
+        if arg in commands or arg == "--":
+            break
+        name = arg.split("=", 1)[0]
+        if name in flags:
+            out[f"_top_{flags[name]}"] = True
+    return out
+
+
+def dispatch(argv: list[str]) -> int:
+    """Parse and run; every error is one line (exit 2), an interrupt exit 130 or 143."""
+    parser = build_parser()
+    try:
+        a = parser.parse_args(argv)
+        a.__dict__.update(_top_level_given(parser, argv))
+        check_window_args(a)
+        if a.command is None:
+            from ..core.fileio import deferred_signals
+
+            with deferred_signals():  # Qt loads whole or not at all (an interrupted import can crash the exit)
+                from ..gui.app import run_app
+
+            return run_app(a)
+        return a.func(a)
+    except (UsageError, ValueError, OSError) as e:
+        print(f"gaussviz: error: {one_line(e)}", file=sys.stderr)
+        return 2
+    except Exception as e:  # a bug, but still one line: the traceback only when asked for
+        if os.environ.get("GAUSSVIZ_DEBUG"):
+            raise
+        print(f"gaussviz: error: unexpected {type(e).__name__}: {one_line(e)} "
+              "(set GAUSSVIZ_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+__all__ = ["build_parser", "dispatch"]
