@@ -20,6 +20,7 @@ import io
 import json
 import re
 import shutil
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -140,7 +141,7 @@ class PartialStore:
                 part = _read_part(path, lo, hi, K, d, keep)
                 if covered[lo:hi].any():
                     raise ValueError("overlaps another task file")
-            except (OSError, ValueError, KeyError, EOFError) as e:
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
                 problems.append(f"{path.name}: {e}; its chains run again")
                 with contextlib.suppress(OSError):
                     path.unlink()
@@ -158,7 +159,7 @@ def _read_part(path: Path, lo: int, hi: int, K: int, d: int, keep: bool) -> Swee
     if not 0 <= lo < hi <= K:
         raise ValueError(f"chains {lo} to {hi - 1} are not in this sweep of {K}")
     n = hi - lo
-    with np.load(path, allow_pickle=False) as z:
+    with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:  # (a bad file: no handle left open)
         a = {k: z[k] for k in z.files}
     chains = np.asarray(a["chains"], dtype=np.int64)
     if not np.array_equal(chains, np.arange(lo, hi)):
