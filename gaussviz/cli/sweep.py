@@ -131,6 +131,9 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     where = "in this process" if scheduler is None else f"on {scheduler.describe()}"
     try:
         with open_cluster(scheduler) as cluster:
+            if cluster is not None and cluster.threads() == 0:
+                print(f"gaussviz: no worker has joined {scheduler.address} yet; the sweep starts when one does "
+                      f"(Ctrl-C stops, --resume continues)", file=sys.stderr)
             store.start(spec)
             result = run_tasks(spec, done, cluster, save=store.save, progress=progress, task_seconds=task_seconds)
     except KeyboardInterrupt:
