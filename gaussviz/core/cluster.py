@@ -140,7 +140,7 @@ class Cluster:
                     # one thread per worker process: the kernel runs one chain block per core
                     self._local = LocalCluster(n_workers=scheduler.workers, threads_per_worker=1, processes=True,
                                                host="127.0.0.1", scheduler_port=0, dashboard_address=None,
-                                               silence_logs=logging.ERROR)
+                                               silence_logs=logging.ERROR, preload=[__name__])
                     self.client = Client(self._local, timeout=connect_timeout)
                 else:
                     _probe(scheduler.address, connect_timeout)
@@ -184,6 +184,19 @@ class Cluster:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def dask_setup(worker) -> None:
+    """Dask preload of a LocalCluster's workers (this module): ignore SIGINT.
+
+    Ctrl-C in a terminal reaches the whole process group; the sweep's own
+    process handles it (saves what is done, closes the cluster, says how to
+    resume), and the worker processes would only print tracebacks.
+    """
+    import signal
+
+    with contextlib.suppress(ValueError):  # not the main thread: nothing to do
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _one_line(e: BaseException) -> str:
