@@ -138,8 +138,12 @@ def cmd_sweep(a: argparse.Namespace) -> int:
             result = run_tasks(spec, done, cluster, save=store.save, progress=progress, task_seconds=task_seconds)
     except KeyboardInterrupt:
         line.close()
-        print(f"gaussviz: interrupted; {store.chains_done():,} of {spec.n_chains:,} chains are saved in "
-              f"{store.folder}: run the same command with --resume to continue", file=sys.stderr)
+        if store.chains_done():
+            print(f"gaussviz: interrupted; {store.chains_done():,} of {spec.n_chains:,} chains are saved in "
+                  f"{store.folder}: run the same command with --resume to continue", file=sys.stderr)
+        else:  # nothing finished: nothing to resume, no folder that would block the next run
+            store.remove()
+            print("gaussviz: interrupted before a task finished; nothing saved", file=sys.stderr)
         return 130
     except ClusterError as e:
         line.close()

@@ -135,28 +135,26 @@ class Cluster:
         self._local = None
         self.client = None
         try:
-            with dask.config.set({"distributed.comm.timeouts.connect": f"{connect_timeout}s"}):
-                if scheduler.kind == "local":
-                    # one thread per worker process: the kernel runs one chain block per core
-                    self._local = LocalCluster(n_workers=scheduler.workers, threads_per_worker=1, processes=True,
-                                               host="127.0.0.1", scheduler_port=0, dashboard_address=None,
-                                               silence_logs=logging.ERROR, preload=[__name__])
-                    self.client = Client(self._local, timeout=connect_timeout)
-                else:
-                    _probe(scheduler.address, connect_timeout)
+            if scheduler.kind == "local":
+                # one thread per worker process: the kernel runs one chain block per core
+                self._local = LocalCluster(n_workers=scheduler.workers, threads_per_worker=1, processes=True,
+                                           host="127.0.0.1", scheduler_port=0, dashboard_address=None,
+                                           silence_logs=logging.ERROR, preload=[__name__])
+                self.client = Client(self._local)
+            else:
+                _probe(scheduler.address, connect_timeout)
+                # the short timeout only for reaching the scheduler (a bad address fails fast); a local
+                # cluster's workers keep Dask's default, which a loaded machine may need
+                with dask.config.set({"distributed.comm.timeouts.connect": f"{connect_timeout}s"}):
                     self.client = Client(scheduler.address, timeout=connect_timeout)
         except ClusterError:
             self.close()
             raise
-        except (OSError, TimeoutError) as e:
-            self.close()
-            raise ClusterError(f"no Dask scheduler answered at {scheduler.address} within {connect_timeout:g} s "
-                               f"({_one_line(e)})", status=2) from None
         except Exception as e:
             self.close()
             if scheduler.kind == "tcp":
-                raise ClusterError(f"{scheduler.address} did not answer as a Dask scheduler ({_one_line(e)})",
-                                   status=2) from None
+                raise ClusterError(f"{scheduler.address} did not answer as a Dask scheduler within "
+                                   f"{connect_timeout:g} s ({_one_line(e)})", status=2) from None
             raise ClusterError(f"could not start a local Dask cluster: {_one_line(e)}") from None
 
     def threads(self) -> int:
