@@ -265,3 +265,32 @@ def test_without_dask_the_message_says_what_to_install(tmp_path, capsys, monkeyp
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "gaussviz[cluster]" in err[0]
     assert not (tmp_path / "o").exists()
+
+
+def test_progress_on_a_terminal_shows_chains_rate_and_eta(tmp_path):
+    import pty
+
+    leader, follower = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "gaussviz", "sweep", *GRID, "--steps", "40000", "--task-seconds",
+                          "0.05", "--out", str(tmp_path / "tty")], stdout=subprocess.DEVNULL, stderr=follower,
+                         env=env())
+    os.close(follower)
+    data = b""
+    try:
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the other end closed: the process ended
+                break
+            if not chunk:
+                break
+            data += chunk
+        p.wait(RUN_TIMEOUT)
+    finally:
+        os.close(leader)
+        stop(p)
+    assert p.returncode == 0
+    frames = [f.strip() for f in data.decode().split("\r") if f.strip()]
+    assert len(frames) >= 2  # rewritten in place
+    assert frames[-1].startswith("sweep [") and "80 of 80 chains" in frames[-1]
+    assert any("chains/s" in f and "updates/s" in f and "ETA 0:" in f for f in frames)
