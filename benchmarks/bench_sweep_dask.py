@@ -56,7 +56,7 @@ def record(key: str, value: float, unit: str = "", goal: tuple[str, float] | Non
 
 
 def specs(quick: bool) -> dict[int, object]:
-    """Sweeps of all five rules at learning rates where none diverges (every chain does all its work)."""
+    """Sweeps of all five rules at small learning rates (rates count the updates really run)."""
     s = 1 if quick else 3
     d2 = make_spec(1e-4, 2e-3, 20, seeds=16, steps=20_000 * s, base=default_base())
     base10 = Settings(target=TargetSettings(dim=10, cond=10.0), start=StartSettings(mean=0.0))
