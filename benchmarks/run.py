@@ -209,6 +209,29 @@ def bench_gui(quick: bool) -> None:
                 GOALS[key] = (op, float(target))
 
 
+def bench_sweep(quick: bool) -> None:
+    """7. sweeps in this process vs a Dask LocalCluster (issue 17): a subprocess, since the
+    cluster's worker processes are spawned and import the main module."""
+    script = os.path.join(HERE, "bench_sweep_dask.py")
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        print("7. sweeps on Dask: dask[distributed] not installed (pip install -e '.[cluster]'), skipped")
+        return
+    args = [sys.executable, script] + (["--quick"] if quick else [])
+    out = subprocess.run(args, capture_output=True, text=True, timeout=1800, check=False)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            _, key, value, op, target = line.split()
+            RESULTS[key] = float(value)
+            if op != "-":
+                GOALS[key] = (op, float(target))
+        else:
+            print(line)
+    if out.returncode != 0:
+        print(out.stderr[-2000:])
+
+
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (platform.processor() is often empty on Linux)."""
     try:
@@ -223,7 +246,7 @@ def cpu_model() -> str:
 
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "numpy": np.__version__}
-    for name in ("numba", "scipy", "PySide6", "pyqtgraph"):
+    for name in ("numba", "scipy", "PySide6", "pyqtgraph", "dask", "distributed"):
         try:
             out[name] = __import__(name).__version__
         except Exception:
@@ -235,10 +258,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a short version of everything (< 2 min)")
     ap.add_argument("--json", help="write every figure and ratio to this file")
-    ap.add_argument("--only", help="comma-separated subset: single,reference,batched,gui,memory")
+    ap.add_argument("--only", help="comma-separated subset: single,reference,batched,gui,memory,sweep")
     a = ap.parse_args()
     benches = {"single": bench_single_chain, "reference": bench_reference, "batched": bench_batched,
-               "gui": bench_gui, "memory": bench_memory}
+               "gui": bench_gui, "memory": bench_memory, "sweep": bench_sweep}
     chosen = a.only.split(",") if a.only else list(benches)
     v = versions()
     print(f"gaussviz benchmarks ({'quick' if a.quick else 'full'}) on {cpu_model()}, {os.cpu_count()} cores, "

@@ -59,6 +59,24 @@ _JIT = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
 
 
 @nb.njit(**_JIT)
+def times_transpose(z: np.ndarray, m: np.ndarray, out: np.ndarray) -> None:
+    """out = z @ m.T, each row summed in a fixed order (k = 0 .. d-1).
+
+    A row's value then depends only on that row, never on how many rows are
+    transformed at once: BLAS's blocked product changes the last bit with the
+    row count, which made a sample stream depend on the chunk sizes it was read in.
+    """
+    n, d = z.shape
+    e = m.shape[0]
+    for i in range(n):
+        for j in range(e):
+            s = 0.0
+            for k in range(d):
+                s += z[i, k] * m[j, k]
+            out[i, j] = s
+
+
+@nb.njit(**_JIT)
 def learning_rate(alpha: float, schedule: int, t: int) -> float:
     """Learning rate of update number t + 1 (t updates already applied)."""
     if schedule == INVERSE:

@@ -11,7 +11,22 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from . import kernels as kn
 from .validation import as_mean, as_spd
+
+
+def times_transpose(z: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``z @ m.T`` row by row in a fixed order, so a sample never depends on how many are drawn at once.
+
+    (numpy's ``@`` goes to BLAS, whose blocked product rounds a row differently
+    depending on the number of rows; then a stream read in other chunk sizes,
+    or a sweep split into other tasks, differed in the last bit.)
+    """
+    z = np.ascontiguousarray(z, dtype=float)
+    m = np.ascontiguousarray(m, dtype=float)
+    out = np.empty((z.shape[0], m.shape[0]))
+    kn.times_transpose(z, m, out)
+    return out
 
 
 @runtime_checkable
@@ -76,9 +91,9 @@ class GaussianSource(FixedTruthSource):
     def sample(self, n: int) -> np.ndarray:
         z = self._rng.standard_normal((int(n), self.dim))
         self.drawn += int(n)
-        return z @ self._chol.T + self._mean
+        return times_transpose(z, self._chol) + self._mean
 
     def heldout(self, n: int) -> np.ndarray:
         # A separate stream (seed sequence spawned from the seed), never the training one.
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed).spawn(1)[0]))
-        return rng.standard_normal((int(n), self.dim)) @ self._chol.T + self._mean
+        return times_transpose(rng.standard_normal((int(n), self.dim)), self._chol) + self._mean

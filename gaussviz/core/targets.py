@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .csvdata import CsvData, CsvProblem, load_csv_cached
-from .sources import FixedTruthSource
+from .sources import FixedTruthSource, times_transpose
 from .validation import as_mean, as_spd
 
 
@@ -64,7 +64,7 @@ class StudentTSource(FixedTruthSource):
     def _draw(self, rz: np.random.Generator, rw: np.random.Generator, n: int) -> np.ndarray:
         z = rz.standard_normal((n, self.dim))
         w = rw.chisquare(self.df, n)
-        return self._mean + (z @ self._chol.T) * np.sqrt(self.df / w)[:, None]
+        return self._mean + times_transpose(z, self._chol) * np.sqrt(self.df / w)[:, None]
 
     def sample(self, n: int) -> np.ndarray:
         n = int(n)
@@ -150,8 +150,8 @@ class MixtureSource(FixedTruthSource):
     def _draw(self, ru: np.random.Generator, rz: np.random.Generator, n: int) -> np.ndarray:
         first = ru.random(n) < self.weights[0]
         z = rz.standard_normal((n, self.dim))
-        y0 = z @ self._chols[0].T + self.means[0]
-        y1 = z @ self._chols[1].T + self.means[1]
+        y0 = times_transpose(z, self._chols[0]) + self.means[0]
+        y1 = times_transpose(z, self._chols[1]) + self.means[1]
         return np.where(first[:, None], y0, y1)
 
     def sample(self, n: int) -> np.ndarray:
@@ -250,10 +250,10 @@ class DriftingSource:
     def sample(self, n: int) -> np.ndarray:
         n = int(n)
         d = self.dim
-        steps = (self.drift_rate * self._rxi.standard_normal((n, d))) @ self._chol0.T
+        steps = times_transpose(self.drift_rate * self._rxi.standard_normal((n, d)), self._chol0)
         # cumsum from the current mean is sequential, so chunking cannot change the path
         path = np.cumsum(np.concatenate([self._mu[None], steps]), axis=0)
-        z = self._rz.standard_normal((n, d)) @ self._chol0.T
+        z = times_transpose(self._rz.standard_normal((n, d)), self._chol0)
         theta = self._angles(np.arange(self.index, self.index + n, dtype=float))
         y = path[:n] + self._rotate(z, theta)
         self._mu = path[n].copy()
@@ -276,7 +276,7 @@ class DriftingSource:
     def heldout(self, n: int) -> np.ndarray:
         """Samples of the START distribution (the run loop asks once, at step 0)."""
         rz = _streams(self.seed, 4)[3]
-        return rz.standard_normal((int(n), self.dim)) @ self._chol0.T + self._mean0
+        return times_transpose(rz.standard_normal((int(n), self.dim)), self._chol0) + self._mean0
 
     def fork(self, seed: int) -> DriftingSource:
         """The target as it is now (current mean and angle), drifting on from here on a fresh stream."""
