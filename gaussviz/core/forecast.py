@@ -33,7 +33,13 @@ expected batch scatter E[C] = Sigma + e e^T, e = mean error):
 - ``natural``: D -> (1 - a) D: a < 2 in expectation; but one step
   (1 - a) Sigma + a r r^T is positive definite for every sample only when
   a < 1 (for a > 1 and d >= 2 it is indefinite at once), so alpha_max = 1.
+- ``riemannian``: to first order in the error it is the natural step,
+  X -> (1 - a) X with Sigma = Sigma*^1/2 (I + X) Sigma*^1/2: a < 2; every step
+  is positive definite (docs/MATH.md), so there is no PD limit.
 - wrong sign (s = -1): every factor is 1 + a t > 1: unstable at every alpha.
+- optimizers (``optimizer_bound``, appended below): momentum and Nesterov are
+  linear and act alike on every coordinate, so each mode h of the sgd
+  linearization (factor 1 - a h) keeps its own 2 x 2 recursion.
 
 The expected update depends on the data only through their mean and
 covariance, so these bounds hold for every target (heavy tails, mixtures,
@@ -53,7 +59,15 @@ from typing import Any
 import numpy as np
 
 from .estimator import BatchEstimator
-from .options import PARAMETERIZATIONS, as_mean, check_choice, effective_sign
+from .options import (
+    OPTIMIZER_DEFAULTS,
+    OPTIMIZERS,
+    PARAMETERIZATIONS,
+    as_mean,
+    check_beta,
+    check_choice,
+    effective_sign,
+)
 
 #: chains and horizon of the empirical forecast by default
 DEFAULT_CHAINS = 32
@@ -86,6 +100,8 @@ class LinearBound:
             why = f"min(2 l_min, 4 / l_max^2) = min({self.mean_bound:.3g}, {self.cov_bound:.3g})"
         elif p == "natural":
             why = "the expected update is stable for alpha < 2, but one step stays positive definite only for alpha < 1"
+        elif p == "riemannian":
+            why = "the expected update contracts the error by 1 - alpha (as natural's); every step is positive definite"
         else:
             why = f"min(2 l_min, 2 / t_max) = min({self.mean_bound:.3g}, {self.cov_bound:.3g})"
         return f"{head}; {why}. Noise makes divergence likely far below this: see the forecast."
@@ -140,16 +156,20 @@ def linear_bound(parameterization: str, cov: Any, sign: float = 1.0, basis: str 
     pd_limit = math.inf
     if parameterization == "natural":
         mean_b, cov_b, pd_limit = 2.0, 2.0, 1.0
+    elif parameterization == "riemannian":
+        mean_b, cov_b = 2.0, 2.0
     else:
         mean_b = 2.0 * lo
         if parameterization == "covariance":
             cov_b = 4.0 * lo * lo
         elif parameterization == "precision":
             cov_b = 4.0 / (hi * hi)
-        else:
+        elif parameterization in ("cholesky", "log-cholesky"):
             M = cholesky_operator(cov, log_diagonal=parameterization == "log-cholesky")
             t = np.linalg.eigvals(M).real
             cov_b = 2.0 / float(np.max(t))
+        else:
+            raise ValueError(f"no linearized bound for update rule {parameterization!r}")
     alpha_max = min(mean_b, cov_b, pd_limit)
     if sign < 0:
         alpha_max = 0.0
@@ -195,7 +215,7 @@ def _settings_dict(settings: Any) -> dict:
     if not isinstance(settings, dict):
         raise ValueError(f"settings must be a dict or EstimatorSettings; got {type(settings).__name__}")
     s = {"parameterization": "covariance", "alpha": 0.002, "objective": "loglik", "direction": "ascent",
-         "schedule": "constant", "batch_size": 1, "symmetrize": False}
+         "schedule": "constant", "batch_size": 1, "symmetrize": False, **OPTIMIZER_DEFAULTS}
     unknown = set(settings) - set(s)
     if unknown:
         raise ValueError(f"settings: unknown key(s) {', '.join(sorted(unknown))}")
@@ -212,7 +232,8 @@ def _fork(source: Any, seed: int):
 def empirical_forecast(mean: Any, cov: Any, settings: Any, source: Any, *,
                        n_chains: int = DEFAULT_CHAINS, n_updates: int = DEFAULT_UPDATES,
                        seed: int | None = None, steps: int = 0, stored: Any = None,
-                       alpha: float | None = None, time_budget: float | None = None) -> Forecast:
+                       alpha: float | None = None, time_budget: float | None = None,
+                       optimizer_state: dict | None = None) -> Forecast:
     """Run ``n_chains`` copies of an estimator from (mean, cov) on fresh samples; count divergences.
 
     ``settings``: an ``EstimatorSettings`` or a dict like ``BatchEstimator.settings(k)``;
@@ -226,6 +247,9 @@ def empirical_forecast(mean: Any, cov: Any, settings: Any, source: Any, *,
     With ``time_budget`` (seconds) the copies run in slices and stop after
     the slice that crosses it: ``Forecast.n_updates`` is then the horizon
     actually reached (fewer updates at large d, where one costs ~d^2.5).
+    ``optimizer_state`` (as ``BatchEstimator.optimizer_state(k)``) continues a
+    momentum/Adam chain's moments instead of starting them at zero. Averaging
+    never changes when a chain diverges, so the copies do not average.
     """
     t0 = time.perf_counter()
     s = _settings_dict(settings)
@@ -245,14 +269,15 @@ def empirical_forecast(mean: Any, cov: Any, settings: Any, source: Any, *,
         raise ValueError(f"source dimension {source.dim} != state dimension {d}")
     est = BatchEstimator(m, c, parameterization=s["parameterization"], alpha=s["alpha"],
                          objective=s["objective"], direction=s["direction"], schedule=s["schedule"],
-                         batch_size=s["batch_size"], symmetrize=bool(s["symmetrize"]), n_chains=K)
-    # Inside the core: continue the schedule and the exact stored state of the chain.
-    est._steps[:] = int(steps)
+                         batch_size=s["batch_size"], symmetrize=bool(s["symmetrize"]), n_chains=K,
+                         optimizer=s["optimizer"], beta1=s["beta1"], beta2=s["beta2"], eps=s["eps"])
+    # Continue the schedule, the exact stored state and the optimizer's moments of the chain.
+    th = est.stored[0]
     if stored is not None:
         th = np.asarray(stored, dtype=float)
         if th.shape != (d, d) or not np.all(np.isfinite(th)):
             raise ValueError(f"stored parameter must be a finite ({d}, {d}) array")
-        est._th[:] = th
+    est.set_state(m, th, int(steps), optimizer_state=optimizer_state)
     b = est.batch_size
     if seed is None:
         seed = (int(getattr(source, "seed", 0)) * 7919 + 104_729) % (2**62)
@@ -307,7 +332,8 @@ def forecast_chain(estimator: BatchEstimator, k: int, source: Any, *, alpha: flo
     return empirical_forecast(
         estimator.means[k], estimator.covs[k], estimator.settings(k), source,
         n_chains=n_chains, n_updates=n_updates, seed=seed, steps=int(estimator.steps[k]),
-        stored=estimator.stored[k], alpha=alpha, time_budget=time_budget)
+        stored=estimator.stored[k], alpha=alpha, time_budget=time_budget,
+        optimizer_state=estimator.optimizer_state(k))
 
 
 def chain_bound(estimator: BatchEstimator, k: int, true_cov: Any | None) -> LinearBound:
@@ -319,12 +345,94 @@ def chain_bound(estimator: BatchEstimator, k: int, true_cov: Any | None) -> Line
     return linear_bound(s["parameterization"], estimator.covs[k], sign, "current estimate")
 
 
+# ----------------------------------------------------- with an optimizer
+#: what the linearized bound of each optimizer is, relative to sgd's (h = one mode's curvature,
+#: sgd factor 1 - a h; b = beta1). Derivation in ``optimizer_bound``.
+OPTIMIZER_BOUND_RULE = {
+    "sgd": "a h < 2",
+    "momentum": "a h < 2 (1 + beta1)",
+    "nesterov": "a h < 2 (1 + beta1) / (1 + 2 beta1)",
+    "rmsprop": "no closed form",
+    "adam": "no closed form",
+}
+
+
+@dataclass(frozen=True)
+class OptimizerBound:
+    """The linearized bound of an update rule under an optimizer (``alpha_max`` None: no closed form)."""
+
+    parameterization: str
+    optimizer: str
+    beta1: float
+    alpha_max: float | None
+    #: alpha_max over the sgd edge min(mean_bound, cov_bound): 1 + beta1 for momentum
+    factor: float | None
+    #: the sgd bound it scales (its pd_limit only holds for sgd's own step)
+    sgd: LinearBound
+
+    @property
+    def text(self) -> str:
+        o = self.optimizer
+        if o == "sgd":
+            return self.sgd.text
+        if self.sgd.alpha_max == 0.0:
+            return f"wrong sign: {o} walks away from the MLE too (at every alpha)"
+        if self.alpha_max is None:
+            return (f"{o}: no closed-form linearized bound (the step is normalized per entry, not linear "
+                    "in the error); see the forecast")
+        return (f"linearized bound with {o} (beta1 = {self.beta1:.3g}): alpha < {self.alpha_max:.3g}, "
+                f"{self.factor:.3g} x the sgd edge ({OPTIMIZER_BOUND_RULE[o]} per mode). "
+                "Noise makes divergence likely far below this: see the forecast.")
+
+
+def optimizer_bound(parameterization: str, cov: Any, optimizer: str = "sgd", beta1: float = 0.9,
+                    sign: float = 1.0, basis: str = "true covariance") -> OptimizerBound:
+    """The linearized expected-update bound of ``linear_bound`` under an optimizer.
+
+    One mode of the sgd linearization: error e, direction D = -h e, factor
+    1 - a h. Momentum and Nesterov are linear with the same beta1 on every
+    coordinate, so each mode keeps its own recursion in (e, v), stable iff both
+    roots of z^2 - T z + Delta lie inside the unit circle, i.e. (Jury)
+    |Delta| < 1 and |T| < 1 + Delta. With x = a h and b = beta1 in [0, 1):
+
+    - momentum (heavy ball): v' = b v - h e, e' = e + a v':
+      T = 1 + b - x, Delta = b: stable iff 0 < x < 2 (1 + b).
+    - nesterov (v' = b v + D, e' = e + a (b v' + D)):
+      e' = (1 - x (1 + b)) e + a b^2 v, so T = 1 + b - x (1 + b) and
+      Delta = b (1 - x). 1 - T + Delta = x > 0; 1 + T + Delta > 0 iff
+      x < 2 (1 + b) / (1 + 2 b); |Delta| < 1 iff x < 1 + 1/b, which is
+      larger. Stable iff 0 < x < 2 (1 + b) / (1 + 2 b) (2 at b = 0, as sgd).
+    - rmsprop, adam: the step divides by a running root mean square of D,
+      so it is not linear in the error: no closed form (``alpha_max`` None).
+
+    The sgd bound of every mode scales by the same factor, so ``alpha_max`` is
+    that factor times min(mean_bound, cov_bound). natural's PD limit (alpha < 1)
+    is a property of one sgd step and does not carry over: v mixes past
+    directions. Averaging does not change stability (it only reads the states).
+    With the wrong sign every mode has x < 0: unstable for every optimizer.
+    """
+    check_choice("optimizer", optimizer, OPTIMIZERS)
+    b = check_beta(beta1, "beta1")
+    base = linear_bound(parameterization, cov, sign, basis)
+    if optimizer == "sgd":
+        return OptimizerBound(parameterization, optimizer, b, base.alpha_max, 1.0, base)
+    if optimizer in ("rmsprop", "adam"):
+        return OptimizerBound(parameterization, optimizer, b, None, None, base)
+    factor = 1.0 + b if optimizer == "momentum" else (1.0 + b) / (1.0 + 2.0 * b)
+    edge = min(base.mean_bound, base.cov_bound)
+    alpha_max = 0.0 if sign < 0 else factor * edge
+    return OptimizerBound(parameterization, optimizer, b, alpha_max, factor, base)
+
+
 __all__ = [
+    "OPTIMIZER_BOUND_RULE",
     "Forecast",
     "LinearBound",
+    "OptimizerBound",
     "chain_bound",
     "cholesky_operator",
     "empirical_forecast",
     "forecast_chain",
     "linear_bound",
+    "optimizer_bound",
 ]

@@ -15,6 +15,7 @@ PARAMETERIZATIONS: dict[str, int] = {
     "cholesky": k.CHOLESKY,
     "log-cholesky": k.LOG_CHOLESKY,
     "natural": k.NATURAL,
+    "riemannian": k.RIEMANNIAN,
 }
 OBJECTIVES = ("loglik", "neg-loglik")
 DIRECTIONS = ("ascent", "descent")
@@ -23,8 +24,37 @@ SCHEDULES: dict[str, int] = {
     "inverse": k.INVERSE,
     "inverse-sqrt": k.INVERSE_SQRT,
 }
-#: parameterizations whose update can drift asymmetric (MATH.md "Asymmetry drift").
+#: parameterizations whose update can drift asymmetric (docs/MATH.md "Asymmetry drift").
 SYMMETRIZABLE = ("covariance", "precision")
+
+#: optimizers on top of an update rule (docs/MATH.md "Optimizers"); the codes are
+#: part of the session format: append, never reorder.
+OPTIMIZERS: dict[str, int] = {
+    "sgd": k.SGD,
+    "momentum": k.MOMENTUM,
+    "nesterov": k.NESTEROV,
+    "rmsprop": k.RMSPROP,
+    "adam": k.ADAM,
+}
+#: the optimizer settings and their defaults (docs/MATH.md: beta1 0.9, beta2 0.999, eps 1e-8)
+OPTIMIZER_DEFAULTS: dict[str, Any] = {
+    "optimizer": "sgd",
+    "beta1": 0.9,
+    "beta2": 0.999,
+    "eps": 1e-8,
+    "averaging": False,
+}
+#: update rules that take optimizer "sgd" only: an optimizer's state lives in one
+#: tangent space, and riemannian steps along the SPD manifold (it would need parallel transport).
+SGD_ONLY = ("riemannian",)
+
+OPTIMIZER_HELP = {
+    "sgd": "theta += alpha_t D: the plain step of the update rule",
+    "momentum": "heavy ball: v = beta1 v + D; theta += alpha_t v",
+    "nesterov": "v = beta1 v + D; theta += alpha_t (beta1 v + D)",
+    "rmsprop": "each entry's step divided by the root mean square of its D (beta2, eps)",
+    "adam": "bias-corrected first and second moments of D (beta1, beta2, eps)",
+}
 
 PARAMETERIZATION_HELP = {
     "covariance": "Sigma itself, the seed's update: step ~ inv(Sigma)^2, can leave the PD cone",
@@ -32,6 +62,7 @@ PARAMETERIZATION_HELP = {
     "cholesky": "Sigma = L L^T: stays PSD, a diagonal entry of L can cross zero",
     "log-cholesky": "L with log-diagonal: unconstrained, always PD",
     "natural": "Fisher-preconditioned: an exponential moving average, always PD for alpha < 1",
+    "riemannian": "exponential map of the Fisher (SPD) metric: PD for every alpha and both signs; sgd only",
 }
 
 
@@ -80,6 +111,50 @@ def check_alpha(alpha: Any, name: str = "alpha") -> float:
     if not math.isfinite(a) or a <= 0.0:
         raise ValueError(f"{name} must be a positive finite number; got {alpha!r}")
     return a
+
+
+def check_beta(beta: Any, name: str = "beta1") -> float:
+    """A decay rate in [0, 1): at 1 the moment never forgets its zero start, above it grows."""
+    msg = f"{name} must be a number in [0, 1); got {beta!r}"
+    if isinstance(beta, (bool, np.bool_, str)) or _is_complex(beta) or (
+            isinstance(beta, np.ndarray) and beta.ndim > 0):
+        raise ValueError(msg)
+    try:
+        b = float(beta)
+    except (TypeError, ValueError):
+        raise ValueError(msg) from None
+    if not (0.0 <= b < 1.0):  # also refuses NaN
+        raise ValueError(msg)
+    return b
+
+
+def check_eps(eps: Any, name: str = "eps") -> float:
+    """The denominator guard of RMSProp/Adam: positive and finite (0 divides by zero at D = 0)."""
+    msg = f"{name} must be a positive finite number; got {eps!r}"
+    if isinstance(eps, (bool, np.bool_, str)) or _is_complex(eps) or (
+            isinstance(eps, np.ndarray) and eps.ndim > 0):
+        raise ValueError(msg)
+    try:
+        e = float(eps)
+    except (TypeError, ValueError):
+        raise ValueError(msg) from None
+    if not math.isfinite(e) or e <= 0.0:
+        raise ValueError(msg)
+    return e
+
+
+def check_flag(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_rule_optimizer(parameterization: str, optimizer: str) -> None:
+    """Refuse an update rule with an optimizer it cannot take (riemannian: sgd only)."""
+    if parameterization in SGD_ONLY and optimizer != "sgd":
+        raise ValueError(
+            f"the {parameterization} update rule takes optimizer 'sgd' only; got optimizer {optimizer!r} "
+            "(momentum or moment estimates on the SPD manifold would need parallel transport)")
 
 
 def check_batch_size(batch_size: Any) -> int:
