@@ -574,18 +574,43 @@ def _opt_elem(opt, D, v1, v2, a, b1, b2, eps, bc1, bc2):
     if opt == ADAM:
         n1 = b1 * v1 + (1.0 - b1) * D
         n2 = b2 * v2 + (1.0 - b2) * (D * D)
-        return n1, n2, a * (n1 / bc1) / (math.sqrt(n2 / bc2) + eps)
+        # x / 1.0 == x exactly: skipping the division once the correction is 1 changes no bit.
+        m_hat = n1 if bc1 == 1.0 else n1 / bc1
+        u_hat = n2 if bc2 == 1.0 else n2 / bc2
+        return n1, n2, a * m_hat / (math.sqrt(u_hat) + eps)
     if opt == SGD:
         return v1, v2, a * D
     return v1, v2, math.nan
 
 
 @nb.njit(**_JIT)
-def bias_corrections(opt, b1, b2, t):
-    """Adam's (1 - beta1^t, 1 - beta2^t) for its update number t (1-based); (1, 1) for the others."""
+def bias_horizon(b):
+    """An update count from which 1 - b^t == 1.0 exactly in floating point.
+
+    From t = ceil(70 ln 2 / -ln b) + 1 on, b^t <= 2^-70, far below the 2^-54
+    that 1 - x needs to round to 1: skipping ``pow`` from there changes no bit
+    (Adam with beta2 = 0.999: after about 48,500 updates).
+    """
+    if b <= 0.0:
+        return 1
+    q = 70.0 * math.log(2.0) / -math.log(b)
+    if q > 4e18:
+        return 2**62
+    return math.ceil(q) + 1
+
+
+@nb.njit(**_JIT)
+def bias_corrections(opt, b1, b2, t, h1, h2):
+    """Adam's (1 - beta1^t, 1 - beta2^t) for its update number t (1-based); (1, 1) for the others.
+
+    (h1, h2) are ``bias_horizon(b1)``, ``bias_horizon(b2)``: past them the
+    correction is exactly 1 and ``pow`` is skipped.
+    """
     if opt == ADAM:
         tf = float(t)
-        return 1.0 - math.pow(b1, tf), 1.0 - math.pow(b2, tf)
+        bc1 = 1.0 if t >= h1 else 1.0 - math.pow(b1, tf)
+        bc2 = 1.0 if t >= h2 else 1.0 - math.pow(b2, tf)
+        return bc1, bc2
     return 1.0, 1.0
 
 
@@ -846,7 +871,7 @@ def _inv2(a00, a01, a10, a11):
     return True, b00, b01, b10, b11
 
 
-@nb.njit(**_JIT)
+@nb.njit(inline="always", **_JIT)
 def _dir2(code, sym, scale, m0, m1, t00, t01, t10, t11, Y, i0, n):
     """``_batch_stats`` + ``_direction`` at d = 2 in scalars: (status, mean 0, mean 1, th 00, 01, 10, 11).
 
@@ -959,7 +984,7 @@ def _dir2(code, sym, scale, m0, m1, t00, t01, t10, t11, Y, i0, n):
     return OK, scale * g0, scale * g1, d00, d01, d10, d11
 
 
-@nb.njit(**_JIT)
+@nb.njit(inline="always", **_JIT)
 def _check2(code, sym, t00, t11, nm0, nm1, n00, n01, n10, n11):
     """``check_state`` at d = 2 in scalars, the same tests in the same order: (status, detail, value).
 
@@ -1031,35 +1056,183 @@ def _step2(code, sym, s, a, mu, th, Y, i0, n):
     tests cover both paths), about ten times faster because nothing loops or
     touches scratch arrays. Writes (mu, th) only when the new state passes the
     checks; returns (status, detail, value).
+
+    This is the path sessions replay bit for bit, kept in one piece as it was
+    before the optimizers came (split into ``_dir2`` + ``_check2`` it ran ~10%
+    slower); ``step2_opt`` uses those two, and the bit-identity tests tie both
+    to the general path.
     """
-    if code == RIEMANNIAN:
-        return _riemann_step2(s, a, mu, th, Y, i0, n)
     t00, t01, t10, t11 = th[0, 0], th[0, 1], th[1, 0], th[1, 1]
     m0, m1 = mu[0], mu[1]
-    st, g0, g1, d00, d01, d10, d11 = _dir2(code, sym, a * s, m0, m1, t00, t01, t10, t11, Y, i0, n)
-    if st == NOT_PD:
-        return NOT_PD, DETAIL_EIG, 0.0
-    if st != OK:
+    s00 = s01 = s10 = s11 = 0.0
+    p00 = p01 = p10 = p11 = 0.0
+    l00 = l10 = l11 = 0.0
+    if code == COVARIANCE:
+        s00, s01, s10, s11 = t00, t01, t10, t11
+        ok, p00, p01, p10, p11 = _inv2(t00, t01, t10, t11)
+        if not ok:
+            return NOT_PD, DETAIL_EIG, 0.0
+        if sym:
+            v = 0.5 * (p01 + p10)
+            p01 = v
+            p10 = v
+    elif code == PRECISION:
+        p00, p01, p10, p11 = t00, t01, t10, t11
+        ok, s00, s01, s10, s11 = _inv2(t00, t01, t10, t11)
+        if not ok:
+            return NOT_PD, DETAIL_EIG, 0.0
+        if sym:
+            v = 0.5 * (s01 + s10)
+            s01 = v
+            s10 = v
+    elif code == NATURAL:
+        s00, s01, s10, s11 = t00, t01, t10, t11
+    elif code == CHOLESKY or code == LOG_CHOLESKY:
+        l00, l10, l11 = t00, t10, t11
+        if code == LOG_CHOLESKY:
+            l00 = math.exp(t00)
+            l11 = math.exp(t11)
+        s00 = l00 * l00
+        s10 = l10 * l00
+        s01 = s10
+        s11 = l10 * l10 + l11 * l11
+        ok, p00, p01, p10, p11 = _inv2(s00, s01, s10, s11)
+        if not ok:
+            return NOT_PD, DETAIL_EIG, 0.0
+        v = 0.5 * (p01 + p10)
+        p01 = v
+        p10 = v
+    elif code == RIEMANNIAN:
+        return _riemann_step2(s, a, mu, th, Y, i0, n)
+    else:
         return INVALID, DETAIL_RULE_CODE, float(code)
-    n00 = t00 + d00
-    n01 = t01 if (code == CHOLESKY or code == LOG_CHOLESKY) else t01 + d01
-    n10 = t10 + d10
-    n11 = t11 + d11
+    inv_n = 1.0 / n
+    rb0 = rb1 = 0.0
+    c00 = c01 = c10 = c11 = 0.0
+    outer_pr = code == COVARIANCE or code == CHOLESKY or code == LOG_CHOLESKY
+    for b in range(n):
+        r0 = Y[i0 + b, 0] - m0
+        r1 = Y[i0 + b, 1] - m1
+        rb0 += r0
+        rb1 += r1
+        if outer_pr:
+            u0 = p00 * r0 + p01 * r1
+            u1 = p10 * r0 + p11 * r1
+        else:
+            u0 = r0
+            u1 = r1
+        c00 += u0 * u0
+        c01 += u0 * u1
+        c10 += u1 * u0
+        c11 += u1 * u1
+    rb0 *= inv_n
+    rb1 *= inv_n
+    c00 *= inv_n
+    c01 *= inv_n
+    c10 *= inv_n
+    c11 *= inv_n
+    step = a * s
+    if code == NATURAL:
+        g0, g1 = rb0, rb1
+    else:
+        g0 = p00 * rb0 + p01 * rb1
+        g1 = p10 * rb0 + p11 * rb1
+    n00, n01, n10, n11 = t00, t01, t10, t11
+    if code == COVARIANCE:
+        n00 += step * (-0.5 * (p00 - c00))
+        n01 += step * (-0.5 * (p01 - c01))
+        n10 += step * (-0.5 * (p10 - c10))
+        n11 += step * (-0.5 * (p11 - c11))
+    elif code == PRECISION:
+        n00 += step * (0.5 * (s00 - c00))
+        n01 += step * (0.5 * (s01 - c01))
+        n10 += step * (0.5 * (s10 - c10))
+        n11 += step * (0.5 * (s11 - c11))
+    elif code == NATURAL:
+        n00 += step * (c00 - s00)
+        n01 += step * (c01 - s01)
+        n10 += step * (c10 - s10)
+        n11 += step * (c11 - s11)
+    else:
+        G00 = -0.5 * (p00 - c00)
+        G01 = -0.5 * (p01 - c01)
+        G10 = -0.5 * (p10 - c10)
+        G11 = -0.5 * (p11 - c11)
+        M00 = 2.0 * (G00 * l00 + G01 * l10)
+        M10 = 2.0 * (G10 * l00 + G11 * l10)
+        M11 = 2.0 * (G11 * l11)
+        if code == LOG_CHOLESKY:
+            n00 += step * M00 * l00
+            n11 += step * M11 * l11
+        else:
+            n00 += step * M00
+            n11 += step * M11
+        n10 += step * M10
     if (code == COVARIANCE or code == PRECISION) and sym:
         v = 0.5 * (n01 + n10)
         n01 = v
         n10 = v
-    nm0 = m0 + g0
-    nm1 = m1 + g1
-    st, det, val = _check2(code, sym, t00, t11, nm0, nm1, n00, n01, n10, n11)
-    if st == OK:
-        mu[0] = nm0
-        mu[1] = nm1
-        th[0, 0] = n00
-        th[0, 1] = n01
-        th[1, 0] = n10
-        th[1, 1] = n11
-    return st, det, val
+    nm0 = m0 + step * g0
+    nm1 = m1 + step * g1
+    # ---- checks, in the order of MATH.md
+    if not math.isfinite(nm0):
+        return NON_FINITE, DETAIL_MEAN, nm0
+    if not math.isfinite(nm1):
+        return NON_FINITE, DETAIL_MEAN, nm1
+    for v in (n00, n01, n10, n11):
+        if not math.isfinite(v):
+            return NON_FINITE, DETAIL_PARAM, v
+    if (code == COVARIANCE or code == PRECISION) and not sym:
+        f = _asym_scale(n00, n01, n10, n11)  # as relative_asymmetry: 1 unless squares over/underflow
+        x00, x01, x10, x11 = n00 / f, n01 / f, n10 / f, n11 / f
+        den = x00 * x00 + x01 * x01 + x10 * x10 + x11 * x11
+        dd = x01 - x10
+        asym = math.sqrt((dd * dd + dd * dd) / den) if den != 0.0 else 0.0
+        if asym > ASYMMETRY_TOL:
+            return ASYMMETRIC, DETAIL_NONE, asym
+    if code == CHOLESKY:
+        if n00 == 0.0 or (n00 > 0.0) != (t00 > 0.0):
+            return NOT_PD, DETAIL_CHOL_ZERO, 0.0
+        if n11 == 0.0 or (n11 > 0.0) != (t11 > 0.0):
+            return NOT_PD, DETAIL_CHOL_ZERO, 1.0
+    if code == CHOLESKY or code == LOG_CHOLESKY:
+        q00, q10, q11 = n00, n10, n11
+        if code == LOG_CHOLESKY:
+            q00 = math.exp(n00)
+            q11 = math.exp(n11)
+            if q00 == 0.0:
+                return NOT_PD, DETAIL_CHOL_ZERO, 0.0
+            if q11 == 0.0:
+                return NOT_PD, DETAIL_CHOL_ZERO, 1.0
+        e00 = q00 * q00
+        e01 = q10 * q00
+        e11 = q10 * q10 + q11 * q11
+        if not (math.isfinite(e00) and math.isfinite(e11)):
+            # L L^T overflows: exploded, as in check_state
+            return EXPLODED, DETAIL_LARGEST, e00 if not math.isfinite(e00) else e11
+        rr = 0.5 * (e01 + e01)
+    else:
+        e00, e11 = n00, n11
+        rr = 0.5 * (n01 + n10)
+    mm = 0.5 * (e00 + e11)
+    h = math.hypot(0.5 * (e00 - e11), rr)
+    lo = mm - h
+    hi = mm + h
+    if not (lo > 0.0):
+        return NOT_PD, DETAIL_EIG, lo
+    if code == PRECISION:
+        lo, hi = 1.0 / hi, 1.0 / lo
+    if hi > EXPLODE_LIMIT:
+        return EXPLODED, DETAIL_LARGEST, hi
+    if hi > EXPLODE_LIMIT * lo:
+        return EXPLODED, DETAIL_COND, hi / lo
+    mu[0] = nm0
+    mu[1] = nm1
+    th[0, 0] = n00
+    th[0, 1] = n01
+    th[1, 0] = n10
+    th[1, 1] = n11
+    return OK, DETAIL_NONE, 0.0
 
 
 @nb.njit(**_JIT)
@@ -1201,12 +1374,14 @@ def _advance_chain2(
         b1 = opt_params[k, 0]
         b2 = opt_params[k, 1]
         eps = opt_params[k, 2]
+        h1 = bias_horizon(b1)
+        h2 = bias_horizon(b2)
         sm = opt_mu[k]
         sth = opt_th[k]
         to = opt_t[k]
         for i in range(n_updates):
             a = learning_rate(alpha, sched, t)
-            bc1, bc2 = bias_corrections(opt, b1, b2, to + 1)
+            bc1, bc2 = bias_corrections(opt, b1, b2, to + 1, h1, h2)
             st, det, val = step2_opt(code, sym, s, a, opt, b1, b2, eps, bc1, bc2, mk, tk, sm, sth,
                                      Ys, off + i * batch, batch)
             if st != OK:
@@ -1223,6 +1398,8 @@ def _advance_chain2(
     b1 = opt_params[k, 0]
     b2 = opt_params[k, 1]
     eps = opt_params[k, 2]
+    h1 = bias_horizon(b1)
+    h2 = bias_horizon(b2)
     sm = opt_mu[k]
     sth = opt_th[k]
     to = opt_t[k]
@@ -1233,7 +1410,7 @@ def _advance_chain2(
             if opt == SGD:
                 st, det, val = _step2(code, sym, s, a, mk, tk, Ys, off + i * batch, batch)
             else:
-                bc1, bc2 = bias_corrections(opt, b1, b2, to + 1)
+                bc1, bc2 = bias_corrections(opt, b1, b2, to + 1, h1, h2)
                 st, det, val = step2_opt(code, sym, s, a, opt, b1, b2, eps, bc1, bc2, mk, tk, sm, sth,
                                          Ys, off + i * batch, batch)
             if st != OK:
@@ -1295,6 +1472,8 @@ def _advance_chain(
     b1 = opt_params[k, 0]
     b2 = opt_params[k, 1]
     eps = opt_params[k, 2]
+    h1 = bias_horizon(b1)
+    h2 = bias_horizon(b2)
     if opt != SGD:
         new_mu = np.empty((2, d))
         new_th = np.empty((2, d, d))
@@ -1315,7 +1494,7 @@ def _advance_chain(
                 ok = one_update(code, sym, s, a, mu[k], th[k], Ys, i0, batch,
                                 sigma, P, G, rbar, C, r, u, w, work, piv)
             else:
-                bc1, bc2 = bias_corrections(opt, b1, b2, opt_t[k] + 1)
+                bc1, bc2 = bias_corrections(opt, b1, b2, opt_t[k] + 1, h1, h2)
                 ok = optimizer_update(code, sym, s, a, opt, b1, b2, eps, bc1, bc2, mu[k], th[k], Ys, i0, batch,
                                       sigma, P, G, rbar, C, r, u, work, piv, opt_mu[k], opt_th[k], new_mu, new_th)
             if ok:
