@@ -780,6 +780,15 @@ def _riemannian_update(s, a, mu, th, Y, i0, n, L, C, W, B, rbar, r):
                         v -= L[i, k] * C[k, j]
                     C[i, j] = v / L[i, i]
             _symmetrize(C)
+            for i in range(d):
+                for j in range(d):
+                    if not math.isfinite(C[i, j]):
+                        # r r^T overflowed: no eigen-decomposition (LAPACK would raise); the
+                        # update fails as non-finite, as every other rule's does.
+                        for p in range(d):
+                            for q in range(d):
+                                th[p, q] = math.nan
+                        return True
             ev, Q = np.linalg.eigh(C)
             for k in range(d):
                 ev[k] = math.exp(step * (ev[k] - 1.0))
