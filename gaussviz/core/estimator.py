@@ -507,8 +507,16 @@ class BatchEstimator:
         for i in self._chains(chains):
             self._status[i] = kn.OK
 
-    def settings(self, i: int = 0) -> dict:
-        return {
+    def settings(self, i: int = 0, full: bool = False) -> dict:
+        """Chain i's settings as a dict (the keys of ``EstimatorSettings`` plus the optimizer's).
+
+        The optimizer keys (``OPTIMIZER_DEFAULTS``: optimizer, beta1, beta2, eps,
+        averaging) appear when they differ from their defaults, or always with
+        ``full``: a plain sgd chain reads exactly as before the optimizers came
+        (the CLI's JSON and its tests compare this dict). Missing keys mean the
+        defaults; ``forecast.empirical_forecast`` fills them in.
+        """
+        out = {
             "parameterization": self._params[i],
             "alpha": float(self._alphas[i]),
             "objective": self._objectives[i],
@@ -516,12 +524,16 @@ class BatchEstimator:
             "schedule": self._schedule_names[i],
             "batch_size": self.batch_size,
             "symmetrize": bool(self._syms[i]),
+        }
+        opt = {
             "optimizer": self._opt_names[i],
             "beta1": float(self._opt_params[i, 0]),
             "beta2": float(self._opt_params[i, 1]),
             "eps": float(self._opt_params[i, 2]),
             "averaging": bool(self._avg_flags[i]),
         }
+        out.update(opt if full else {k: v for k, v in opt.items() if v != OPTIMIZER_DEFAULTS[k]})
+        return out
 
     # ---------------------------------------------------------------- update
     def advance(

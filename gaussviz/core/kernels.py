@@ -1326,10 +1326,19 @@ def _average(code, mu, th, n, avg_mu, avg_sigma, sigma, work, piv):
     in mu/Sigma space, so the average of PD matrices stays PD.
     """
     stored_to_sigma(th, code, sigma, work, piv)
+    d = mu.shape[0]
+    if n == 1:
+        # The average of one state is that state; the increment form would round a state far
+        # below the start (Sigma 1e-300 after Sigma 1) to (1e-300 - 1) + 1 = 0.
+        for i in range(d):
+            avg_mu[i] = mu[i]
+            for j in range(d):
+                avg_sigma[i, j] = sigma[i, j]
+        return
     tf = float(n)
-    for i in range(mu.shape[0]):
+    for i in range(d):
         avg_mu[i] += (mu[i] - avg_mu[i]) / tf
-        for j in range(mu.shape[0]):
+        for j in range(d):
             avg_sigma[i, j] += (sigma[i, j] - avg_sigma[i, j]) / tf
 
 

@@ -15,6 +15,8 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gaussviz.core import BatchEstimator, Estimator
 from gaussviz.core import estimator as estimator_module
@@ -25,6 +27,7 @@ from gaussviz.core.options import OPTIMIZER_DEFAULTS, OPTIMIZERS, PARAMETERIZATI
 from gaussviz.core.presets import ILL_COV
 
 from .test_finite_differences import PAIRS, fd_grad, random_state, sigma_of
+from .test_properties import _SCALE, FAST, assert_valid_state, kwargs_of, materialize, run_cases, verdicts
 
 RULES = ["covariance", "precision", "cholesky", "log-cholesky", "natural"]
 OPTS = ["sgd", "momentum", "nesterov", "rmsprop", "adam"]
@@ -32,6 +35,7 @@ OPTS = ["sgd", "momentum", "nesterov", "rmsprop", "adam"]
 B1, B2, EPS = 0.7, 0.9, 1e-3
 ALPHA = 0.01
 N_UPDATES = 5
+N_OPT_CASES = int(_SCALE * 200)
 
 
 # ------------------------------------------------------------------ oracle
@@ -382,7 +386,8 @@ def test_optimizer_state_resets_on_rule_or_optimizer_switch_only(d):
     assert est.optimizer_state(0)["t"] == 0
     est.advance(Y[200:210])
     est.set_optimizer("momentum", beta1=0.5)
-    assert est.settings(0)["beta1"] == 0.5 and est.settings(0)["beta2"] == 0.999
+    assert est.settings(0)["beta1"] == 0.5 and est.settings(0, full=True)["beta2"] == 0.999
+    assert "beta2" not in est.settings(0)  # the default: left out
     assert est.optimizer_state(0)["t"] == 0
 
 
@@ -394,9 +399,13 @@ def test_settings_report_the_optimizer_and_defaults_match_math_md():
     assert est.averaged_mean is None and est.averaged_cov is None
     b = BatchEstimator(np.zeros(2), np.eye(2), n_chains=2, optimizer=["adam", "rmsprop"], beta1=[0.5, 0.6],
                        beta2=0.95, eps=[1e-6, 1e-7], averaging=[True, False])
-    s = b.settings(1)
+    s = b.settings(1, full=True)
     assert {k: s[k] for k in OPTIMIZER_DEFAULTS} == {"optimizer": "rmsprop", "beta1": 0.6, "beta2": 0.95,
                                                       "eps": 1e-7, "averaging": False}
+    assert "averaging" not in b.settings(1) and b.settings(0)["averaging"] is True
+    # a plain sgd chain reads as before the optimizers came (the CLI's JSON compares this dict)
+    assert set(Estimator([0.0], [[1.0]])._b.settings(0)) == {"parameterization", "alpha", "objective", "direction",
+                                                            "schedule", "batch_size", "symmetrize"}
     assert b.optimizers == ["adam", "rmsprop"] and b.averaging.tolist() == [True, False]
     assert np.all(np.isnan(b.averaged_means[1])) and np.array_equal(b.averaged_means[0], [0.0, 0.0])
     assert list(OPTIMIZERS.values()) == [0, 1, 2, 3, 4]  # codes are part of the session format
@@ -502,6 +511,7 @@ def test_bad_live_changes_raise_and_change_nothing():
     assert b.parameterizations == ["riemannian", "covariance"]
     after = (b.settings(0), b.settings(1), b.stored, b.means)
     assert after[0] == before[0] and after[1] == {**before[1], "optimizer": "nesterov"}
+    assert b.settings(1, full=True)["optimizer"] == "nesterov"
     assert np.array_equal(after[2], before[2]) and np.array_equal(after[3], before[3])
     with pytest.raises(ValueError, match="stored"):
         b.set_state(np.zeros(2), np.full((2, 2), np.nan), 0)
@@ -605,3 +615,57 @@ def test_optimizer_bound_closed_forms():
         optimizer_bound("covariance", ILL_COV, "adagrad")
     with pytest.raises(ValueError, match="beta1"):
         optimizer_bound("covariance", ILL_COV, "momentum", 1.0)
+
+
+# ------------------------------------------------------- any input (hypothesis)
+def _candidate(param, sym, s, a, opt, b1, b2, eps, t, mu, th, state, Yb):
+    """The state the kernels computed for a failing update, before their checks threw it away."""
+    d = mu.size
+    m = [np.empty((d, d)) for _ in range(5)]
+    v = [np.empty(d) for _ in range(3)]
+    mu2, th2 = mu.copy(), th.copy()
+    bc1, bc2 = kn.bias_corrections(OPTIMIZERS[opt], b1, b2, t + 1, kn.bias_horizon(b1), kn.bias_horizon(b2))
+    ok = kn.optimizer_update(PARAMETERIZATIONS[param], sym, s, a, OPTIMIZERS[opt], b1, b2, eps, bc1, bc2, mu2, th2,
+                             np.ascontiguousarray(Yb), 0, Yb.shape[0], m[0], m[1], m[2], v[0], m[3], v[1], v[2], m[4],
+                             np.empty(d, dtype=np.int64), state["moments_mu"], state["moments_stored"],
+                             np.empty((2, d)), np.empty((2, d, d)))
+    return bool(ok), mu2, th2
+
+
+@settings(FAST, max_examples=N_OPT_CASES)
+@given(run_cases(max_samples=3000), st.sampled_from(OPTS[1:]), st.floats(0, 0.999), st.floats(0, 0.9999),
+       st.floats(-12, 0))
+def test_optimizers_never_raise_never_lie(case, opt, b1, b2, log_eps):
+    """Any start, scale, stream and setting: accepted states are valid (numpy's check) and a stop names
+    an update that really fails, for the reason given."""
+    mean0, cov0, Y = materialize(case)
+    eps = 10.0 ** log_eps
+    kw = dict(kwargs_of(case), optimizer=opt, beta1=b1, beta2=b2, eps=eps, averaging=True)
+    b = case["batch"]
+    n_full = Y.shape[0] // b
+    be = BatchEstimator(mean0, cov0, **kw)
+    rec_alpha, rec_mu, rec_cov, rec_asym = be.advance(np.ascontiguousarray(Y[: n_full * b]), n_full, record_every=1)
+    good = int(be.steps[0])
+    for i in range(good):
+        assert_valid_state(case["param"], case["symmetrize"], rec_mu[0, i], rec_cov[0, i])
+    for arr in (rec_alpha, rec_mu, rec_cov, rec_asym, be.averaged_means, be.averaged_covs):
+        assert np.all(np.isfinite(arr))
+    div = be.divergence(0)
+    if div is None:
+        assert good == n_full
+        return
+    assert div.reason in ("non-finite", "asymmetric", "not-positive-definite", "exploded")
+    assert div.step == good + 1
+    sgn = 1.0 if (case["sign"][0] == "loglik") == (case["sign"][1] == "ascent") else -1.0
+    th_old = be.stored[0]
+    ok, mu_new, th_new = _candidate(case["param"], case["symmetrize"], sgn, float(be.alpha_t[0]), opt, b1, b2, eps,
+                                    be.optimizer_state(0)["t"], be.means[0], th_old, be.optimizer_state(0),
+                                    Y[good * b:(good + 1) * b])
+    if not ok:
+        assert div.reason == "not-positive-definite"
+        return
+    with np.errstate(all="ignore"):
+        v = verdicts(case["param"], case["symmetrize"], th_old, mu_new, th_new)
+    reasons = ("non-finite", "asymmetric", "not-positive-definite", "exploded")
+    assert v[div.reason] != "pass", (div, v)
+    assert all(v[r] != "fail" for r in reasons[: reasons.index(div.reason)]), (div, v)
