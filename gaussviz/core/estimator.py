@@ -20,9 +20,9 @@ from .options import (
     OBJECTIVES,
     OPTIMIZER_DEFAULTS,
     OPTIMIZERS,
-    PARAMETERIZATIONS,
     SCHEDULES,
     SYMMETRIZABLE,
+    UPDATE_RULES,
     _is_complex,
     as_mean,
     as_samples,
@@ -197,9 +197,9 @@ class BatchEstimator:
         self.d = d
         self.K = K
         self.batch_size = check_batch_size(batch_size)
-        self._params = [check_choice("parameterization", p, PARAMETERIZATIONS)
+        self._params = [check_choice("parameterization", p, UPDATE_RULES)
                         for p in _per_chain(parameterization, K, "parameterization")]
-        self._codes = np.array([PARAMETERIZATIONS[p] for p in self._params], dtype=np.int64)
+        self._codes = np.array([UPDATE_RULES[p] for p in self._params], dtype=np.int64)
         self._alphas = np.array([check_alpha(a) for a in _per_chain(alpha, K, "alpha")])
         self._objectives = [check_choice("objective", o, OBJECTIVES) for o in _per_chain(objective, K, "objective")]
         self._directions = [check_choice("direction", o, DIRECTIONS) for o in _per_chain(direction, K, "direction")]
@@ -410,7 +410,7 @@ class BatchEstimator:
         Resets the chains' optimizer state (the stored coordinates change,
         docs/MATH.md); the averages and the step count carry on.
         """
-        code = PARAMETERIZATIONS[check_choice("parameterization", parameterization, PARAMETERIZATIONS)]
+        code = UPDATE_RULES[check_choice("parameterization", parameterization, UPDATE_RULES)]
         idx = list(self._chains(chains))
         for i in idx:
             check_rule_optimizer(parameterization, self._opt_names[i])
@@ -624,7 +624,7 @@ class Estimator:
         if c.ndim == 2 and c.shape[0] == c.shape[1] and c.shape[0] != d:
             raise ValueError(f"cov must have shape ({d}, {d}) to match mean of length {d}; got shape {c.shape}")
         c = as_spd(c, "cov", d)
-        check_choice("parameterization", parameterization, PARAMETERIZATIONS)
+        check_choice("parameterization", parameterization, UPDATE_RULES)
         if not isinstance(symmetrize, (bool, np.bool_)):
             raise ValueError(f"symmetrize must be True or False; got {symmetrize!r}")
         if symmetrize and parameterization not in SYMMETRIZABLE:

@@ -62,7 +62,7 @@ from .estimator import BatchEstimator
 from .options import (
     OPTIMIZER_DEFAULTS,
     OPTIMIZERS,
-    PARAMETERIZATIONS,
+    UPDATE_RULES,
     as_mean,
     check_beta,
     check_choice,
@@ -150,7 +150,7 @@ def linear_bound(parameterization: str, cov: Any, sign: float = 1.0, basis: str 
     estimate tolerates (e.g. after a start far too small), which is a local
     reading, not a convergence criterion; ``basis`` names which one for the text.
     """
-    check_choice("parameterization", parameterization, PARAMETERIZATIONS)
+    check_choice("parameterization", parameterization, UPDATE_RULES)
     ev, _ = _spd_eigs(cov, basis)
     lo, hi = float(ev[0]), float(ev[-1])
     pd_limit = math.inf

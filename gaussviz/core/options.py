@@ -15,6 +15,12 @@ PARAMETERIZATIONS: dict[str, int] = {
     "cholesky": k.CHOLESKY,
     "log-cholesky": k.LOG_CHOLESKY,
     "natural": k.NATURAL,
+}
+#: every update rule the estimators take: PARAMETERIZATIONS plus the rules the
+#: window, CLI, sweeps and session files do not offer yet (their integration
+#: widens PARAMETERIZATIONS, which those read). Codes: append, never reorder.
+UPDATE_RULES: dict[str, int] = {
+    **PARAMETERIZATIONS,
     "riemannian": k.RIEMANNIAN,
 }
 OBJECTIVES = ("loglik", "neg-loglik")

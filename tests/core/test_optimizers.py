@@ -23,7 +23,7 @@ from gaussviz.core import estimator as estimator_module
 from gaussviz.core import kernels as kn
 from gaussviz.core.estimator import sigma_to_stored
 from gaussviz.core.forecast import OPTIMIZER_BOUND_RULE, linear_bound, optimizer_bound
-from gaussviz.core.options import OPTIMIZER_DEFAULTS, OPTIMIZERS, PARAMETERIZATIONS
+from gaussviz.core.options import OPTIMIZER_DEFAULTS, OPTIMIZERS, PARAMETERIZATIONS, UPDATE_RULES
 from gaussviz.core.presets import ILL_COV
 
 from .test_finite_differences import PAIRS, fd_grad, random_state, sigma_of
@@ -409,7 +409,7 @@ def test_settings_report_the_optimizer_and_defaults_match_math_md():
     assert b.optimizers == ["adam", "rmsprop"] and b.averaging.tolist() == [True, False]
     assert np.all(np.isnan(b.averaged_means[1])) and np.array_equal(b.averaged_means[0], [0.0, 0.0])
     assert list(OPTIMIZERS.values()) == [0, 1, 2, 3, 4]  # codes are part of the session format
-    assert PARAMETERIZATIONS["riemannian"] == 5
+    assert UPDATE_RULES["riemannian"] == 5 and list(UPDATE_RULES)[:5] == list(PARAMETERIZATIONS)
 
 
 # ------------------------------------------------------------- averaging
