@@ -232,7 +232,7 @@ def test_d2_optimizer_path_is_bit_identical_to_the_general_path(param, opt, sym,
         a, s = 10 ** rng.uniform(-3, 0), rng.choice([-1.0, 1.0])
         b1, b2, eps = rng.uniform(0, 0.99), rng.uniform(0, 0.999), 10 ** rng.uniform(-10, -2)
         t = int(rng.integers(1, 10**5)) if trial % 2 else int(rng.integers(1, 5))
-        bc1, bc2 = kn.bias_corrections(oc, b1, b2, t, kn.bias_horizon(b1), kn.bias_horizon(b2))
+        c1, c2 = kn.bias_corrections(oc, b1, b2, t, kn.bias_horizon(b1), kn.bias_horizon(b2))
         sm = rng.standard_normal((2, d)) * 0.1
         st = rng.standard_normal((2, d, d)) * 0.1
         st = 0.5 * (st + st.transpose(0, 2, 1))  # the moments of symmetric directions are symmetric
@@ -240,11 +240,13 @@ def test_d2_optimizer_path_is_bit_identical_to_the_general_path(param, opt, sym,
         if param in ("cholesky", "log-cholesky"):
             st[:, 0, 1] = 0.0  # not a coordinate: never touched
         mu_g, th_g, new_mu, new_th = mu.copy(), th.copy(), np.empty((2, d)), np.empty((2, d, d))
-        ok = kn.optimizer_update(code, sym, s, a, oc, b1, b2, eps, bc1, bc2, mu_g, th_g, Y, 0, n,
+        ok = kn.optimizer_update(code, sym, s, a, oc, b1, b2, eps, c1, c2, mu_g, th_g, Y, 0, n,
                                  sigma, P, G, rbar, C, r, u, work, piv, sm, st, new_mu, new_th)
         st_g = kn.check_state(code, sym, mu_g, th_g, th, work, work2, vals)[0] if ok else kn.NOT_PD
         mu_s, th_s, sm_s, st_s = mu.copy(), th.copy(), sm.copy(), st.copy()
-        status = kn.step2_opt(code, sym, s, a, oc, b1, b2, eps, bc1, bc2, mu_s, th_s, sm_s, st_s, Y, 0, n)[0]
+        S = kn.load_state2(sm_s, st_s)
+        status, _, _, S2 = kn.step2_opt(code, sym, s, a, oc, b1, b2, eps, c1, c2, mu_s, th_s, S, Y, 0, n)
+        kn.store_state2(S2, sm_s, st_s)
         assert status == st_g
         if status == kn.OK:
             n_ok += 1
@@ -263,8 +265,8 @@ def test_bias_horizon_skips_pow_only_where_it_changes_no_bit():
             assert 1.0 - math.pow(b, t) == 1.0
         got = kn.bias_corrections(kn.ADAM, b, b, h, h, h)
         assert got == (1.0, 1.0)
-    # below the horizon the correction is computed
-    assert kn.bias_corrections(kn.ADAM, 0.9, 0.999, 3, 462, 48498) == (1 - 0.9**3, 1 - 0.999**3)
+    # below the horizon the correction is computed (as a factor 1 / (1 - beta^t))
+    assert kn.bias_corrections(kn.ADAM, 0.9, 0.999, 3, 462, 48498) == (1 / (1 - 0.9**3), 1 / (1 - 0.999**3))
     assert kn.bias_corrections(kn.MOMENTUM, 0.9, 0.999, 3, 462, 48498) == (1.0, 1.0)
 
 
@@ -624,8 +626,8 @@ def _candidate(param, sym, s, a, opt, b1, b2, eps, t, mu, th, state, Yb):
     m = [np.empty((d, d)) for _ in range(5)]
     v = [np.empty(d) for _ in range(3)]
     mu2, th2 = mu.copy(), th.copy()
-    bc1, bc2 = kn.bias_corrections(OPTIMIZERS[opt], b1, b2, t + 1, kn.bias_horizon(b1), kn.bias_horizon(b2))
-    ok = kn.optimizer_update(PARAMETERIZATIONS[param], sym, s, a, OPTIMIZERS[opt], b1, b2, eps, bc1, bc2, mu2, th2,
+    c1, c2 = kn.bias_corrections(OPTIMIZERS[opt], b1, b2, t + 1, kn.bias_horizon(b1), kn.bias_horizon(b2))
+    ok = kn.optimizer_update(PARAMETERIZATIONS[param], sym, s, a, OPTIMIZERS[opt], b1, b2, eps, c1, c2, mu2, th2,
                              np.ascontiguousarray(Yb), 0, Yb.shape[0], m[0], m[1], m[2], v[0], m[3], v[1], v[2], m[4],
                              np.empty(d, dtype=np.int64), state["moments_mu"], state["moments_stored"],
                              np.empty((2, d)), np.empty((2, d, d)))
