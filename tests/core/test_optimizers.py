@@ -671,3 +671,33 @@ def test_optimizers_never_raise_never_lie(case, opt, b1, b2, log_eps):
     reasons = ("non-finite", "asymmetric", "not-positive-definite", "exploded")
     assert v[div.reason] != "pass", (div, v)
     assert all(v[r] != "fail" for r in reasons[: reasons.index(div.reason)]), (div, v)
+
+
+# ------------------------------------------------------------ forecast
+def test_the_forecast_continues_the_chains_optimizer_state():
+    """forecast_chain copies the chain's moments and Adam's t: its copy diverges exactly where a
+    hand-made copy given the same state and the same fork of the source does."""
+    from gaussviz.core.forecast import empirical_forecast, forecast_chain
+    from gaussviz.core.sources import GaussianSource
+    from gaussviz.core.targets import fork_source
+
+    src = GaussianSource([0.0, 0.0], ILL_COV, seed=3)
+    est = BatchEstimator([1.0, 1.0], np.eye(2), parameterization="covariance", alpha=0.01, optimizer="adam",
+                         symmetrize=True, beta1=0.8)
+    est.advance(src.sample(300))
+    assert est.divergence(0) is None and est.optimizer_state(0)["t"] == 300
+    before = (est.means, est.stored, est.steps, est.optimizer_state(0)["moments_stored"])
+    alpha = 0.08
+    f = forecast_chain(est, 0, src, n_chains=1, n_updates=3000, seed=11, alpha=alpha)
+    after = (est.means, est.stored, est.steps, est.optimizer_state(0)["moments_stored"])
+    assert all(np.array_equal(x, y) for x, y in zip(before, after))  # the run is left alone
+    copy = BatchEstimator(est.means[0], np.eye(2), parameterization="covariance", alpha=alpha, optimizer="adam",
+                          symmetrize=True, beta1=0.8)
+    copy.set_state(est.means[0], est.stored[0], 300, optimizer_state=est.optimizer_state(0))
+    copy.advance(fork_source(src, 11).sample(3000))
+    div = copy.divergence(0)
+    assert div is not None and f.n_diverged == 1  # an informative alpha: the copy does diverge
+    assert f.first_step == div.step - 300
+    # settings(k) with its optimizer keys is a valid settings dict for the forecast
+    g = empirical_forecast(est.means[0], est.covs[0], est.settings(0), src, n_chains=4, n_updates=200, seed=1)
+    assert g.n_chains == 4
