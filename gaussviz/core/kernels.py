@@ -1165,7 +1165,7 @@ def _check2(code, sym, t00, t11, nm0, nm1, n00, n01, n10, n11):
     return OK, DETAIL_NONE, 0.0
 
 
-@nb.njit(**_JIT)
+@nb.njit(inline="always", **_JIT)
 def _step2(code, sym, s, a, mu, th, Y, i0, n):
     """One sgd update and its divergence checks at d = 2, in scalars.
 
@@ -1219,9 +1219,7 @@ def _step2(code, sym, s, a, mu, th, Y, i0, n):
         v = 0.5 * (p01 + p10)
         p01 = v
         p10 = v
-    elif code == RIEMANNIAN:
-        return _riemann_step2(s, a, mu, th, Y, i0, n)
-    else:
+    else:  # riemannian has its own step (_riemann_step2), called by the chain loops
         return INVALID, DETAIL_RULE_CODE, float(code)
     inv_n = 1.0 / n
     rb0 = rb1 = 0.0
@@ -1476,9 +1474,82 @@ def _advance_chain2(
 ):
     """``_advance_chain`` at d = 2: the same calls in the same order (bit-identical), with the
     chain's settings, step and status held in locals, views taken once and no scratch arrays
-    unless the chunk records, averages or runs an optimizer (~40% more updates per second on
-    one core). Each step function has one call site here: numba inlines ``step2_opt`` (and
-    its helpers) wherever it is called, and every copy costs compile time."""
+    unless the chunk records or averages (~40% more updates per second on one core).
+
+    sgd runs here in the form it had before the optimizers came (its speed depends on this
+    function and ``_step2`` staying small: LLVM inlines ``_step2`` into these loops); any
+    other optimizer, and the riemannian rule, run in ``_advance_chain2_opt``.
+    """
+    if opt_codes[k] != SGD or codes[k] == RIEMANNIAN:
+        _advance_chain2_opt(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                            opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                            Y, streams, offsets, batch, n_updates,
+                            status, fail_step, fail_detail, fail_value,
+                            rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+        return
+    n_rec = rec_mu.shape[1]
+    code = codes[k]
+    sym = syms[k]
+    s = signs[k]
+    alpha = alphas[k]
+    sched = schedules[k]
+    off = offsets[k]
+    Ys = Y[streams[k]]
+    mk = mu[k]
+    tk = th[k]
+    t = steps[k]
+    stat = status[k]
+    avg = avg_flags[k]
+    if stat != OK and n_rec == 0:
+        return
+    # One loop, one call site: numba inlines _step2 here (a second site would double its
+    # compile time); recording and averaging are branches the predictor learns.
+    work = np.empty((2, 2)) if n_rec > 0 or avg else np.empty((0, 0))
+    sig = np.empty((2, 2)) if avg else np.empty((0, 0))
+    piv = np.empty(2, dtype=np.int64) if n_rec > 0 or avg else np.empty(0, dtype=np.int64)
+    an = avg_n[k]
+    for i in range(n_updates):
+        if stat == OK:
+            a = learning_rate(alpha, sched, t)
+            st, det, val = _step2(code, sym, s, a, mk, tk, Ys, off + i * batch, batch)
+            if st != OK:
+                stat = st
+                status[k] = st
+                fail_step[k] = t + 1
+                fail_detail[k] = det
+                fail_value[k] = val
+                if n_rec == 0:
+                    break
+            else:
+                t += 1
+                if avg:
+                    an += 1
+                    _average(code, mk, tk, an, avg_mu[k], avg_sigma[k], sig, work, piv)
+        if n_rec > 0 and ((i + 1) % rec_every == 0 or i == n_updates - 1):
+            j = i // rec_every
+            if j >= n_rec:
+                j = n_rec - 1
+            rec_alpha[k, j] = learning_rate(alpha, sched, t)
+            stored_to_sigma(tk, code, rec_sigma[k, j], work, piv)
+            rec_asym[k, j] = relative_asymmetry(rec_sigma[k, j])
+            rec_mu[k, j, 0] = mk[0]
+            rec_mu[k, j, 1] = mk[1]
+    steps[k] = t
+    avg_n[k] = an
+
+
+@nb.njit(**_JIT)
+def _advance_chain2_opt(
+    k, codes, syms, signs, schedules, alphas, steps, mu, th,
+    opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """``_advance_chain2`` for a chain with an optimizer, or with the riemannian rule (sgd
+    only): ``step2_opt`` is inlined into this one loop (its only call site: every inlined copy
+    costs numba compile time) and the optimizer state rides along in a tuple, written back
+    once per chunk."""
     n_rec = rec_mu.shape[1]
     code = codes[k]
     sym = syms[k]
@@ -1493,18 +1564,7 @@ def _advance_chain2(
     stat = status[k]
     opt = opt_codes[k]
     avg = avg_flags[k]
-    if n_rec == 0 and not avg and opt == SGD:
-        # The seed's rule, flat out: the loop sessions replay bit for bit.
-        if stat != OK:
-            return
-        for i in range(n_updates):
-            a = learning_rate(alpha, sched, t)
-            st, det, val = _step2(code, sym, s, a, mk, tk, Ys, off + i * batch, batch)
-            if st != OK:
-                _fail(k, st, det, val, t, status, fail_step, fail_detail, fail_value)
-                break
-            t += 1
-        steps[k] = t
+    if stat != OK and n_rec == 0:
         return
     work = np.empty((2, 2))
     sig = np.empty((2, 2))
@@ -1520,8 +1580,8 @@ def _advance_chain2(
     for i in range(n_updates):
         if stat == OK:
             a = learning_rate(alpha, sched, t)
-            if opt == SGD:
-                st, det, val = _step2(code, sym, s, a, mk, tk, Ys, off + i * batch, batch)
+            if code == RIEMANNIAN:  # sgd only (check_codes)
+                st, det, val = _riemann_step2(s, a, mk, tk, Ys, off + i * batch, batch)
             else:
                 c1, c2 = bias_corrections(opt, b1, b2, to + 1, h1, h2)
                 st, det, val, S = step2_opt(code, sym, s, a, opt, b1, b2, eps, c1, c2, mk, tk, S,
