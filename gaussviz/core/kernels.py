@@ -706,20 +706,54 @@ def bias_horizon(b):
     return math.ceil(q) + 1
 
 
+#: Adam's beta^t: ``pow`` at every multiple of this, running products in between (a pow
+#: costs as much as the rest of a d = 2 Adam step). Both depend on t alone, never on where
+#: a chunk starts, so any chunking gives the same bits.
+POW_BLOCK = 64
+
+
+@nb.njit(**_JIT)
+def bias_start(b1, b2, t):
+    """The running powers for Adam's update t: (B1, Q1, B2, Q2) with beta^t = B Q,
+    B = pow(beta, t0) at t0 = t rounded down to ``POW_BLOCK``, Q = beta^(t - t0) by
+    successive multiplications (the very operations ``bias_advance`` does)."""
+    t0 = (t // POW_BLOCK) * POW_BLOCK
+    q1 = 1.0
+    q2 = 1.0
+    for _ in range(t - t0):
+        q1 *= b1
+        q2 *= b2
+    return math.pow(b1, float(t0)), q1, math.pow(b2, float(t0)), q2
+
+
+@nb.njit(inline="always", **_JIT)
+def bias_advance(b1, b2, t, P):
+    """``bias_start(b1, b2, t)`` from ``P = bias_start(b1, b2, t - 1)`` in one or two multiplications."""
+    if t % POW_BLOCK == 0:
+        return math.pow(b1, float(t)), 1.0, math.pow(b2, float(t)), 1.0
+    return P[0], P[1] * b1, P[2], P[3] * b2
+
+
+@nb.njit(inline="always", **_JIT)
+def bias_factors(opt, t, h1, h2, P):
+    """Adam's (1 / (1 - beta1^t), 1 / (1 - beta2^t)) for update t from its running powers P;
+    (1, 1) for the other optimizers, and each factor exactly 1 from its ``bias_horizon`` on."""
+    if opt != ADAM:
+        return 1.0, 1.0
+    c1 = 1.0 if t >= h1 else 1.0 / (1.0 - P[0] * P[1])
+    c2 = 1.0 if t >= h2 else 1.0 / (1.0 - P[2] * P[3])
+    return c1, c2
+
+
 @nb.njit(**_JIT)
 def bias_corrections(opt, b1, b2, t, h1, h2):
-    """Adam's factors (1 / (1 - beta1^t), 1 / (1 - beta2^t)) for its update number t (1-based);
-    (1, 1) for the other optimizers.
+    """Adam's factors (1 / (1 - beta1^t), 1 / (1 - beta2^t)) for its update number t (1-based),
+    computed as the chain loops compute them; (1, 1) for the other optimizers.
 
     (h1, h2) are ``bias_horizon(b1)``, ``bias_horizon(b2)``: past them the
-    factor is exactly 1 and ``pow`` is skipped.
+    factor is exactly 1.
     """
-    if opt == ADAM:
-        tf = float(t)
-        c1 = 1.0 if t >= h1 else 1.0 / (1.0 - math.pow(b1, tf))
-        c2 = 1.0 if t >= h2 else 1.0 / (1.0 - math.pow(b2, tf))
-        return c1, c2
-    return 1.0, 1.0
+    return bias_factors(opt, t, h1, h2, bias_start(b1, b2, t))
 
 
 @nb.njit(**_JIT)
@@ -1576,6 +1610,7 @@ def _advance_chain2_opt(
     h2 = bias_horizon(b2)
     S = load_state2(opt_mu[k], opt_th[k]) if opt != SGD else (0.0,) * 12
     to = opt_t[k]
+    BP = bias_start(b1, b2, to + 1) if opt == ADAM else (1.0, 1.0, 1.0, 1.0)
     an = avg_n[k]
     for i in range(n_updates):
         if stat == OK:
@@ -1583,7 +1618,7 @@ def _advance_chain2_opt(
             if code == RIEMANNIAN:  # sgd only (check_codes)
                 st, det, val = _riemann_step2(s, a, mk, tk, Ys, off + i * batch, batch)
             else:
-                c1, c2 = bias_corrections(opt, b1, b2, to + 1, h1, h2)
+                c1, c2 = bias_factors(opt, to + 1, h1, h2, BP)
                 st, det, val, S = step2_opt(code, sym, s, a, opt, b1, b2, eps, c1, c2, mk, tk, S,
                                             Ys, off + i * batch, batch)
             if st != OK:
@@ -1593,6 +1628,8 @@ def _advance_chain2_opt(
                 t += 1
                 if opt != SGD:
                     to += 1
+                    if opt == ADAM and (to < h1 or to < h2):
+                        BP = bias_advance(b1, b2, to + 1, BP)
                 if avg:
                     an += 1
                     _average(code, mk, tk, an, avg_mu[k], avg_sigma[k], sig, work, piv)
@@ -1649,6 +1686,7 @@ def _advance_chain(
     eps = opt_params[k, 2]
     h1 = bias_horizon(b1)
     h2 = bias_horizon(b2)
+    BP = bias_start(b1, b2, opt_t[k] + 1) if opt == ADAM else (1.0, 1.0, 1.0, 1.0)
     if opt != SGD:
         new_mu = np.empty((2, d))
         new_th = np.empty((2, d, d))
@@ -1669,7 +1707,7 @@ def _advance_chain(
                 ok = one_update(code, sym, s, a, mu[k], th[k], Ys, i0, batch,
                                 sigma, P, G, rbar, C, r, u, w, work, piv)
             else:
-                c1, c2 = bias_corrections(opt, b1, b2, opt_t[k] + 1, h1, h2)
+                c1, c2 = bias_factors(opt, opt_t[k] + 1, h1, h2, BP)
                 ok = optimizer_update(code, sym, s, a, opt, b1, b2, eps, c1, c2, mu[k], th[k], Ys, i0, batch,
                                       sigma, P, G, rbar, C, r, u, work, piv, opt_mu[k], opt_th[k], new_mu, new_th)
             if ok:
@@ -1688,6 +1726,8 @@ def _advance_chain(
                     opt_mu[k] = new_mu
                     opt_th[k] = new_th
                     opt_t[k] += 1
+                    if opt == ADAM and (opt_t[k] < h1 or opt_t[k] < h2):
+                        BP = bias_advance(b1, b2, opt_t[k] + 1, BP)
                 if avg:
                     avg_n[k] += 1
                     _average(code, mu[k], th[k], avg_n[k], avg_mu[k], avg_sigma[k], sigma, work, piv)

@@ -266,7 +266,12 @@ def test_bias_horizon_skips_pow_only_where_it_changes_no_bit():
         got = kn.bias_corrections(kn.ADAM, b, b, h, h, h)
         assert got == (1.0, 1.0)
     # below the horizon the correction is computed (as a factor 1 / (1 - beta^t))
-    assert kn.bias_corrections(kn.ADAM, 0.9, 0.999, 3, 462, 48498) == (1 / (1 - 0.9**3), 1 / (1 - 0.999**3))
+    got = kn.bias_corrections(kn.ADAM, 0.9, 0.999, 3, 462, 48498)
+    assert got == pytest.approx((1 / (1 - 0.9**3), 1 / (1 - 0.999**3)), rel=1e-14)
+    # beta^t from pow at multiples of POW_BLOCK and products in between: pow's value to round-off
+    for t in (1, 63, 64, 65, 1000, 40_001):
+        got = kn.bias_corrections(kn.ADAM, 0.99, 0.9999, t, 10**9, 10**9)
+        assert got == pytest.approx((1 / (1 - 0.99**t), 1 / (1 - 0.9999**t)), rel=1e-12)
     assert kn.bias_corrections(kn.MOMENTUM, 0.9, 0.999, 3, 462, 48498) == (1.0, 1.0)
 
 
