@@ -173,7 +173,7 @@ def bench_optimizers(quick: bool) -> None:
             k = est.update(Y)
             return k / (time.perf_counter() - t0)
 
-        single[o] = best_of(rate, 3)
+        single[o] = best_of(rate, 5)
         record(f"optimizer.single.d2.{o}", single[o], unit="updates/s")
     for o in OPTIMIZERS[1:]:
         record(f"optimizer.single.d2.{o}.ratio", single[o] / single["sgd"],
@@ -192,7 +192,7 @@ def bench_optimizers(quick: bool) -> None:
             b.advance(Yb)
             return K * steps / (time.perf_counter() - t0)
 
-        batched[o] = best_of(brate, 3)
+        batched[o] = best_of(brate, 5)
         record(f"optimizer.batched.k{K}.{o}", batched[o], unit="chain-updates/s")
     for o in OPTIMIZERS[1:]:
         record(f"optimizer.batched.k{K}.{o}.ratio", batched[o] / batched["sgd"], unit="x sgd")
