@@ -506,14 +506,14 @@ class BatchEstimator:
             "batch_size": self.batch_size,
             "symmetrize": bool(self._syms[i]),
         }
-        opt = {
+        optimizer = {
             "optimizer": self._opt_names[i],
             "beta1": float(self._opt_params[i, 0]),
             "beta2": float(self._opt_params[i, 1]),
             "eps": float(self._opt_params[i, 2]),
             "averaging": bool(self._avg_flags[i]),
         }
-        out.update(opt if full else {k: v for k, v in opt.items() if v != opt.DEFAULTS[k]})
+        out.update(optimizer if full else {k: v for k, v in optimizer.items() if v != opt.DEFAULTS[k]})
         return out
 
     # ---------------------------------------------------------------- update

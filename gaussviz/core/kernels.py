@@ -58,7 +58,7 @@ CONSTANT = 0
 INVERSE = 1
 INVERSE_SQRT = 2
 
-# Chain status codes (0 = running). The reason order is the check order of MATH.md.
+# Chain status codes (0 = running). The reason order is the check order of docs/MATH.md.
 OK = 0
 NON_FINITE = 1
 ASYMMETRIC = 2
@@ -121,7 +121,7 @@ def _inverse(a, out, work, piv):
     This is the algorithm of ``numpy.linalg.inv`` (LAPACK getrf + getrs on the
     identity). It does not assume symmetry: for a symmetric input the result
     is often asymmetric in the last bit, the round-off that seeds the
-    asymmetry drift of MATH.md. Returns False when the matrix is singular.
+    asymmetry drift of docs/MATH.md. Returns False when the matrix is singular.
     """
     d = a.shape[0]
     for i in range(d):
@@ -356,7 +356,7 @@ def check_state(code, sym, mu, th, th_old, work, work2, vals):
 
 @nb.njit(**_JIT)
 def relative_asymmetry(a):
-    """||A - A^T||_F / ||A||_F: the drift MATH.md says a one-triangle check misses."""
+    """||A - A^T||_F / ||A||_F: the drift docs/MATH.md says a one-triangle check misses."""
     d = a.shape[0]
     f = _asym_scale_d(a)
     num = 0.0
@@ -603,7 +603,7 @@ def one_update(code, sym, s, a, mu, th, Y, i0, n, sigma, P, G, rbar, C, r, u, w,
             # implementation of the seed does. In exact arithmetic this is
             # P r r^T P; in floating point it is exactly symmetric, so the
             # antisymmetric part of inv(Sigma) is the only one left and grows by
-            # 1 + a/(2 l_i l_j) per update (MATH.md "Asymmetry drift").
+            # 1 + a/(2 l_i l_j) per update (docs/MATH.md "Asymmetry drift").
             for i in range(d):
                 su = 0.0
                 for k in range(d):
@@ -1341,7 +1341,7 @@ def _step2(code, sym, s, a, mu, th, Y, i0, n):
         n10 = v
     nm0 = m0 + step * g0
     nm1 = m1 + step * g1
-    # ---- checks, in the order of MATH.md
+    # ---- checks, in the order of docs/MATH.md
     if not math.isfinite(nm0):
         return NON_FINITE, DETAIL_MEAN, nm0
     if not math.isfinite(nm1):

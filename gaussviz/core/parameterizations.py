@@ -69,6 +69,9 @@ class Parameterization:
     color: str
     #: takes optimizer "sgd" only (riemannian: an optimizer's moments would need parallel transport)
     sgd_only: bool = False
+    #: is the step alpha times the direction (True), or a map that equals it to first order in
+    #: alpha only (riemannian's exponential map)?
+    linear_step: bool = True
 
 
 def _sym(sigma: np.ndarray) -> np.ndarray:
@@ -191,7 +194,8 @@ PARAMETERIZATIONS: dict[str, Parameterization] = {p.name: p for p in [
     Parameterization(
         "riemannian", kn.RIEMANNIAN,
         "exponential map of the Fisher (SPD) metric: PD for every alpha and both signs; sgd only",
-        "Sigma", "Sigma", False, _copy, _identity, False, "fisher", _bound_riemannian, "#56B4E9", sgd_only=True),
+        "Sigma", "Sigma", False, _copy, _identity, False, "fisher", _bound_riemannian, "#56B4E9", sgd_only=True,
+        linear_step=False),
 ]}
 
 #: names in their canonical order (CLI choices, combo boxes, compare mode, sweep panels)
