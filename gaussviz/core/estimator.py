@@ -524,6 +524,7 @@ class BatchEstimator:
         streams: np.ndarray | None = None,
         offsets: np.ndarray | None = None,
         record_every: int = 0,
+        parallel: bool | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
         """Apply ``n_updates`` batches from ``Y`` to every running chain.
 
@@ -532,6 +533,9 @@ class BatchEstimator:
         every that many updates (and after the last) is returned as
         ``(alpha_t, mu, sigma, asymmetry)`` with shapes (K, R), (K, R, d), (K, R, d, d), (K, R).
         ``Y`` must already be validated and contiguous (the hot path skips checks).
+        ``parallel`` spreads the chains over all cores (True) or keeps them on
+        one (False; e.g. a Dask worker that is one of several on a machine);
+        None chooses by the amount of work. The numbers are the same either way.
         """
         if Y.ndim == 2:
             Y = Y[None]
@@ -553,8 +557,9 @@ class BatchEstimator:
             record_every = 1
         # Many chains: spread them over the cores. Few chains (the window): one
         # core, leaving the other to the GUI.
-        kernel = kn.advance_chains_parallel if self.K * n_updates >= PARALLEL_WORK and self.K >= 64 \
-            else kn.advance_chains
+        if parallel is None:
+            parallel = self.K * n_updates >= PARALLEL_WORK and self.K >= 64
+        kernel = kn.advance_chains_parallel if parallel else kn.advance_chains
         kernel(
             self._codes, self._syms, self._signs, self._schedules, self._alphas, self._steps,
             self._mu, self._th,
