@@ -28,9 +28,22 @@ def ellipse_points(mean: np.ndarray, cov: np.ndarray, radius: float) -> tuple[np
     return pts[0], pts[1]
 
 
+def sigma_ellipses(mean: np.ndarray, cov: np.ndarray, radii=(1.0, 2.0)
+                   ) -> list[tuple[np.ndarray, np.ndarray]] | None:
+    """``ellipse_points`` for several radii from one eigendecomposition (None if not PD)."""
+    first = ellipse_points(mean, cov, 1.0)
+    if first is None:
+        return None
+    m = np.asarray(mean, dtype=float)
+    out = []
+    for r in radii:
+        out.append((m[0] + r * (first[0] - m[0]), m[1] + r * (first[1] - m[1])))
+    return out
+
+
 def gaussian_pdf(x: np.ndarray, mean: float, var: float) -> np.ndarray:
     """The 1-D normal density (the histogram's true, estimated and reference curves)."""
     return np.exp(-0.5 * (x - mean) ** 2 / var) / np.sqrt(2.0 * np.pi * var)
 
 
-__all__ = ["ELLIPSE_POINTS", "ellipse_points", "gaussian_pdf"]
+__all__ = ["ELLIPSE_POINTS", "ellipse_points", "gaussian_pdf", "sigma_ellipses"]
