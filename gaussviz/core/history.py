@@ -27,9 +27,21 @@ def frozen_copy(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def frozen_view(a: np.ndarray) -> np.ndarray:
+    """A read-only view of ``a`` (no copy): for history buffers whose viewed part is never
+    written again (appends go past it, thinning writes new buffers)."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
 @dataclass(frozen=True)
 class HistoryView:
-    """An immutable copy of the history, safe to hand to another thread.
+    """An immutable view of the history, safe to hand to another thread.
+
+    Read-only views of the history's buffers, not copies: the part a view shows is never
+    written again (new points go after it; thinning and compaction write new buffers), so a
+    snapshot costs no copying however long the history (it cost ~2 ms for five chains).
 
     Per-chain arrays have the chain as first axis; entries after a chain
     diverged are NaN (no data), which plots and exports drop.
@@ -184,7 +196,10 @@ class History:
             start += take
 
     def _thin(self) -> None:
-        """Keep about half the points: the first in each linear and each log bin, plus the recent tail."""
+        """Keep about half the points: the first in each linear and each log bin, plus the recent tail.
+
+        Into new buffers: snapshots taken so far keep viewing the old ones.
+        """
         n = self.n
         steps = self._steps[:n].astype(float)
         last = max(steps[-1], 1.0)
@@ -201,15 +216,23 @@ class History:
             old = idx[: -self.capacity // 8]
             idx = np.concatenate([old[::2], idx[-self.capacity // 8:]])
         m = idx.size
-        self._steps[:m] = self._steps[idx]
-        for a in self._arrays():
-            a[:, :m] = a[:, idx]
-        self._ref_mean[:m] = self._ref_mean[idx]
-        self._ref_cov[:m] = self._ref_cov[idx]
-        self._ref_kl[:m] = self._ref_kl[idx]
+
+        def moved(a: np.ndarray, per_chain: bool) -> np.ndarray:
+            b = np.zeros_like(a)
+            if per_chain:
+                b[:, :m] = a[:, idx]
+            else:
+                b[:m] = a[idx]
+            return b
+
+        self._steps = moved(self._steps, False)
+        self._alpha, self._mean, self._cov, self._eig, self._kl, self._asym = (
+            moved(a, True) for a in self._arrays())
+        self._ref_mean, self._ref_cov, self._ref_kl = (moved(a, False) for a in (self._ref_mean, self._ref_cov,
+                                                                                  self._ref_kl))
         if self._true_mean is not None:
-            self._true_mean[:m] = self._true_mean[idx]
-            self._true_eig[:m] = self._true_eig[idx]
+            self._true_mean = moved(self._true_mean, False)
+            self._true_eig = moved(self._true_eig, False)
         self.n = m
         # Record more sparsely from now on so the buffer fills at a steady pace.
         self.stride = max(self.stride, int(last) // max(1, self.capacity // 2))
@@ -218,61 +241,92 @@ class History:
         n = self.n
         tail = self._tail.view() if self._tail is not None else None
         return HistoryView(
-            steps=frozen_copy(self._steps[:n]),
-            alpha=frozen_copy(self._alpha[:, :n]),
-            mean=frozen_copy(self._mean[:, :n]),
-            cov=frozen_copy(self._cov[:, :n]),
-            eig=frozen_copy(self._eig[:, :n]),
-            kl=frozen_copy(self._kl[:, :n]),
-            asym=frozen_copy(self._asym[:, :n]),
-            ref_mean=frozen_copy(self._ref_mean[:n]),
-            ref_cov=frozen_copy(self._ref_cov[:n]),
-            ref_kl=frozen_copy(self._ref_kl[:n]),
-            true_mean=None if self._true_mean is None else frozen_copy(self._true_mean[:n]),
-            true_eig=None if self._true_eig is None else frozen_copy(self._true_eig[:n]),
+            steps=frozen_view(self._steps[:n]),
+            alpha=frozen_view(self._alpha[:, :n]),
+            mean=frozen_view(self._mean[:, :n]),
+            cov=frozen_view(self._cov[:, :n]),
+            eig=frozen_view(self._eig[:, :n]),
+            kl=frozen_view(self._kl[:, :n]),
+            asym=frozen_view(self._asym[:, :n]),
+            ref_mean=frozen_view(self._ref_mean[:n]),
+            ref_cov=frozen_view(self._ref_cov[:n]),
+            ref_kl=frozen_view(self._ref_kl[:n]),
+            true_mean=None if self._true_mean is None else frozen_view(self._true_mean[:n]),
+            true_eig=None if self._true_eig is None else frozen_view(self._true_eig[:n]),
             tail=tail,
         )
 
 
 class _Ring:
-    """The newest ``capacity`` points, oldest first when viewed (the history's fine tail)."""
+    """The newest ``capacity`` points, oldest first (the history's fine tail).
+
+    Stored in a buffer twice as long, appended at its end; when that is full the newest
+    ``capacity`` points move to the front (one copy per ``capacity`` points). The view is then
+    one contiguous slice: a plain copy, where a wrapped ring needed a gather (~2 ms a snapshot
+    for five chains).
+    """
 
     def __init__(self, K: int, d: int, capacity: int) -> None:
         C = self.capacity = int(capacity)
+        B = 2 * C
         self.d = d
-        self.steps = np.zeros(C, dtype=np.int64)
-        self.per_chain = [np.zeros((K, C)), np.zeros((K, C, d)), np.zeros((K, C, d, d)), np.zeros((K, C, d)),
-                          np.zeros((K, C)), np.zeros((K, C))]
-        self.shared = [np.zeros((C, d)), np.zeros((C, d, d)), np.zeros(C)]
+        self.steps = np.zeros(B, dtype=np.int64)
+        self.per_chain = [np.zeros((K, B)), np.zeros((K, B, d)), np.zeros((K, B, d, d)), np.zeros((K, B, d)),
+                          np.zeros((K, B)), np.zeros((K, B))]
+        self.shared = [np.zeros((B, d)), np.zeros((B, d, d)), np.zeros(B)]
         self.truth: list[np.ndarray] | None = None
-        self.pos = 0  # next slot
+        self.end = 0  # one past the newest point
         self.n = 0
+
+    def _compact(self) -> None:
+        """Move the newest points to the front of new buffers (snapshots keep the old ones)."""
+        C, e = self.capacity, self.end
+        keep = min(self.n, C)
+        src = slice(e - keep, e)
+
+        def moved(a: np.ndarray, per_chain: bool) -> np.ndarray:
+            b = np.zeros_like(a)
+            if per_chain:
+                b[:, :keep] = a[:, src]
+            else:
+                b[:keep] = a[src]
+            return b
+
+        self.steps = moved(self.steps, False)
+        self.per_chain = [moved(a, True) for a in self.per_chain]
+        self.shared = [moved(a, False) for a in self.shared]
+        if self.truth is not None:
+            self.truth = [moved(a, False) for a in self.truth]
+        self.end = keep
+        self.n = keep
 
     def append(self, steps, alpha, mean, cov, eig, kl, asym, ref_mean, ref_cov, ref_kl, true_mean, true_eig):
         R = steps.shape[0]
         C = self.capacity
-        first = max(0, R - C)  # more points than the ring holds: the newest C
-        idx = (self.pos + np.arange(R - first)) % C
-        self.steps[idx] = steps[first:]
+        first = max(0, R - C)  # more points than the tail holds: the newest C
+        m = R - first
+        if self.end + m > 2 * C:
+            self._compact()
+        sl = slice(self.end, self.end + m)
+        self.steps[sl] = steps[first:]
         for dst, val in zip(self.per_chain, (alpha, mean, cov, eig, kl, asym)):
-            dst[:, idx] = val[:, first:]
+            dst[:, sl] = val[:, first:]
         for dst, val in zip(self.shared, (ref_mean, ref_cov, ref_kl)):
-            dst[idx] = val[first:]
+            dst[sl] = val[first:]
         if true_mean is not None and self.truth is None:
-            self.truth = [np.full((C, self.d), np.nan), np.full((C, self.d), np.nan)]
+            self.truth = [np.full((2 * C, self.d), np.nan), np.full((2 * C, self.d), np.nan)]
         if self.truth is not None:
             for dst, val in zip(self.truth, (true_mean, true_eig)):
-                dst[idx] = np.nan if val is None else np.asarray(val)[first:]
-        self.pos = int((self.pos + R - first) % C)
-        self.n = min(C, self.n + R - first)
+                dst[sl] = np.nan if val is None else np.asarray(val)[first:]
+        self.end += m
+        self.n = min(C, self.n + m)
 
     def view(self) -> HistoryView:
-        C, n = self.capacity, self.n
-        order = (np.arange(self.pos - n, self.pos)) % C
-        pc = [frozen_copy(a[:, order]) for a in self.per_chain]
-        sh = [frozen_copy(a[order]) for a in self.shared]
-        tr = [None, None] if self.truth is None else [frozen_copy(a[order]) for a in self.truth]
-        return HistoryView(frozen_copy(self.steps[order]), *pc, *sh, true_mean=tr[0], true_eig=tr[1])
+        sl = slice(self.end - self.n, self.end)
+        pc = [frozen_view(a[:, sl]) for a in self.per_chain]
+        sh = [frozen_view(a[sl]) for a in self.shared]
+        tr = [None, None] if self.truth is None else [frozen_view(a[sl]) for a in self.truth]
+        return HistoryView(frozen_view(self.steps[sl]), *pc, *sh, true_mean=tr[0], true_eig=tr[1])
 
 
-__all__ = ["History", "HistoryView", "default_capacity", "default_tail_capacity", "frozen_copy"]
+__all__ = ["History", "HistoryView", "default_capacity", "default_tail_capacity", "frozen_copy", "frozen_view"]

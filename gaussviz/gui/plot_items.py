@@ -407,7 +407,8 @@ class Canvas(pg.GraphicsObject):
         lk = t.look
         if not lk.marker:
             return
-        spr = self._sprite(lk.marker, lk.size * scale, (lk.edge_width if lk.edge else 0.0) * scale)
+        stroke = lk.marker in ("x", "+", "_")  # drawn with a stroke of edge_width, in the fill colour
+        spr = self._sprite(lk.marker, lk.size * scale, (lk.edge_width if lk.edge or stroke else 0.0) * scale)
         raster.stamp(buf, x, y, spr, t.fill_argb, t.edge_argb, affine)
 
     # -------------------------------------------------------------- vector
@@ -554,6 +555,81 @@ def legend_sample(look: Look, line: bool = True) -> pg.PlotDataItem:
     return pg.PlotDataItem(**kw)
 
 
+class FlowLegend(pg.GraphicsWidget):
+    """The chains' legend: entries (a line sample and a name) placed left to right and wrapped
+    to the width it is given, each as wide as its own text. (pyqtgraph's LegendItem is a grid:
+    every column as wide as the widest entry, so it needed more rows than the window had.)
+
+    ``items`` holds (sample, label) pairs like LegendItem's; ``sample.item`` is the entry's
+    stand-alone PlotDataItem, ``label.text`` its name.
+    """
+
+    SAMPLE_W = 24
+    GAP = 18
+
+    def __init__(self, text_size: str = style.LEGEND_POINT_SIZE) -> None:
+        super().__init__()
+        self.items: list[tuple[Any, pg.LabelItem]] = []
+        self._text_size = text_size
+        self._width = 600.0
+
+    def addItem(self, item: pg.PlotDataItem, name: str) -> None:
+        from pyqtgraph.graphicsItems.LegendItem import ItemSample
+
+        sample = ItemSample(item)
+        sample.setParentItem(self)
+        label = pg.LabelItem(name, justify="left", size=self._text_size, color="#000")
+        label.setParentItem(self)
+        self.items.append((sample, label))
+        self._place()
+
+    def clear(self) -> None:
+        for sample, label in self.items:
+            for it in (sample, label):
+                if it.scene() is not None:
+                    it.scene().removeItem(it)
+                else:
+                    it.setParentItem(None)
+        self.items = []
+
+    def _entries(self) -> list[tuple[float, float]]:
+        return [(label.item.boundingRect().width(), label.item.boundingRect().height()) for _, label in self.items]
+
+    def height_for(self, width: float) -> float:
+        """The height the entries need at ``width`` (they wrap)."""
+        rows, x = 1, 0.0
+        row_h = 0.0
+        for w, h in self._entries():
+            need = self.SAMPLE_W + w + self.GAP
+            if x > 0 and x + need > width:
+                rows += 1
+                x = 0.0
+            x += need
+            row_h = max(row_h, h)
+        return rows * row_h if self.items else 0.0
+
+    def set_width(self, width: float) -> float:
+        """Lay the entries out for ``width``; returns the height they take."""
+        self._width = float(width)
+        self._place()
+        return self.height_for(width)
+
+    def _place(self) -> None:
+        x = y = 0.0
+        row_h = max((h for _, h in self._entries()), default=0.0)
+        for (sample, label), (w, _h) in zip(self.items, self._entries()):
+            need = self.SAMPLE_W + w + self.GAP
+            if x > 0 and x + need > self._width:
+                x = 0.0
+                y += row_h
+            sample.setPos(x, y + (row_h - 20) / 2)
+            label.setPos(x + self.SAMPLE_W, y)
+            x += need
+
+    def resizeEvent(self, ev) -> None:
+        self.set_width(self.size().width())
+
+
 class PlotHost:
     """What ``ChainItems`` needs from the plots widget: a canvas per plot."""
 
@@ -626,5 +702,5 @@ class ChainItems:
         self.div_step = None
 
 
-__all__ = ["KINDS", "Canvas", "ChainItems", "LogAxis", "PlotHost", "Trace", "legend_sample", "linear_tick_label",
-           "log_tick_label", "put_data", "sub"]
+__all__ = ["KINDS", "Canvas", "ChainItems", "FlowLegend", "LogAxis", "PlotHost", "Trace", "legend_sample",
+           "linear_tick_label", "log_tick_label", "put_data", "sub"]

@@ -44,7 +44,7 @@ from ..core.plotdata import (
 )
 from ..core.settings import STEP_AXES
 from . import style
-from .plot_items import Canvas, ChainItems, LogAxis, Trace, put_data, sub
+from .plot_items import Canvas, ChainItems, FlowLegend, LogAxis, Trace, put_data, sub
 from .style import Look
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ ARRANGEMENTS = {
 #: the smallest plot (pixels, title and axes included) that still reads; below it the grid
 #: takes fewer columns, then scrolls
 MIN_PLOT_W = 290
-MIN_PLOT_H = 190
+MIN_PLOT_H = 165
 HIST_BINS = 50
 DENSITY_POINTS = 400
 SHORT_REASON = {
@@ -113,6 +113,10 @@ def _loose_label(label: pg.LabelItem) -> None:
         label.updateGeometry()
 
     label.updateMin = update_min  # type: ignore[method-assign]
+
+
+def _ordinal(n: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
 
 
 def _key_glyph(color: str, text: str) -> str:
@@ -184,8 +188,7 @@ class LivePlots(QtWidgets.QWidget):
         # One legend above the plots (inside a plot it would cover data): a line per chain,
         # then a key that names every line style and marker. Column count and wrapping follow
         # the width (see _fit_layout).
-        self.legend = pg.LegendItem(colCount=3, labelTextSize=style.LEGEND_POINT_SIZE, horSpacing=22,
-                                    brush=(255, 255, 255, 0), pen=None)
+        self.legend = FlowLegend(style.LEGEND_POINT_SIZE)
         self.key = pg.LabelItem("", justify="left")
         _loose_label(self.key)
         self.key.item.setTextWidth(600)
@@ -280,41 +283,35 @@ class LivePlots(QtWidgets.QWidget):
         plot.hideButtons()  # the "A" (autorange) button sits on the data; the context menu has it
 
     def _set_title(self, name: str, text: str) -> None:
-        """A plot's title. setTitle re-lays out the whole grid (a few ms): only when the text
-        changed, and a text that changes every frame (the spectrum's numbers) but keeps its height
-        is swapped in place."""
-        old = self._titles.get(name)
-        if old == text:
+        """A plot's title, wrapped to the plot's width (never cut). Changing the title row's height
+        re-lays out the whole grid (a few ms): a text that changes every frame (the spectrum's
+        numbers) but keeps its height is swapped in place."""
+        if self._titles.get(name) == text:
             return
         self._titles[name] = text
-        plot = self.plot_items[name]
-        label = plot.titleLabel
-        if old is not None and old.count("<br>") == text.count("<br>"):
-            item = label.item
-            h0 = item.boundingRect().height()
-            item.setHtml(f"<span style='color: #000000; font-size: {style.TITLE_SIZE}'>{text}</span>")
-            if abs(item.boundingRect().height() - h0) < 0.5:
-                br = item.boundingRect()
-                item.setPos(max(0.0, (label.width() - br.width()) / 2), 0.0)
-                return
-        plot.setTitle(text, size=style.TITLE_SIZE, color="#000")
+        label = self.plot_items[name].titleLabel
+        label.text = text
+        label.item.setHtml(f"<span style='color: #000000; font-size: {style.TITLE_SIZE}'>{text}</span>")
         self._fit_title(name)
 
     def _fit_title(self, name: str) -> None:
-        """Wrap a title that is wider than its plot (never cut it), and give its row the height."""
+        """Wrap a title that is wider than its plot, give its row the height, centre it."""
         plot = self.plot_items[name]
         label = plot.titleLabel
         item = label.item
-        width = plot.geometry().width() - 8
+        # the title sits over the view (its column of the plot's layout), not over the axes
+        width = label.geometry().width() if label.geometry().width() > 40 else plot.geometry().width() - 130
         item.setTextWidth(-1)
         if width > 40 and item.boundingRect().width() > width:
             item.setTextWidth(width)
-        h = max(22.0, item.boundingRect().height())
-        label.setMaximumHeight(h)
-        label.setMinimumHeight(h)
-        plot.layout.setRowFixedHeight(0, h)
-        label.setMinimumWidth(10)
-        label.resizeEvent(None)
+        h = max(22.0, np.ceil(item.boundingRect().height()))
+        if label.maximumHeight() != h or label.minimumHeight() != h:
+            label.setMaximumHeight(h)
+            label.setMinimumHeight(h)
+            plot.layout.setRowFixedHeight(0, h)
+        label.setVisible(True)
+        br = item.boundingRect()
+        item.setPos(max(0.0, (label.width() - br.width()) / 2), 0.0)
 
     def title_text(self, name: str) -> str:
         """The full text of a plot's title (as shown: HTML tags removed)."""
@@ -568,30 +565,25 @@ class LivePlots(QtWidgets.QWidget):
         self._fit_layout()
 
     def _draw_key(self, snap: Snapshot) -> None:
-        """One line (wrapped) that names every line style and marker drawn."""
+        """One line (wrapped when narrow) that names every line style and marker drawn."""
         d = int(snap.ref_mean.shape[0])
-        parts = [_key_glyph(style.TRUE_COLOR, "╌╌") + " true value",
-                 _key_glyph(style.REF_COLOR, "┈┈") + " exact running MLE (all samples so far)"]
+        g = _key_glyph
+        parts = [g(style.TRUE_COLOR, "╌") + " true", g(style.REF_COLOR, "┈") + " exact running MLE"]
         if d >= 2:
             n = min(d, MAX_TRAJECTORIES) if d <= MAX_TRAJECTORIES else 2
-            comps = []
-            for i in range(1, n):
-                comps.append(f"{style.COMPONENT_SYMBOLS[i]} {'2nd' if i == 1 else f'{i + 1}th' if i > 2 else '3rd'}")
-            names = "μ₁, λ₁ (smallest)" if d <= MAX_TRAJECTORIES else "the first of the pair / smallest"
-            parts.append(f"─ {names}; markers along a curve: " + ", ".join(comps) + " component")
-            parts.append(_key_glyph("#444", "●") + " estimate now · " + _key_glyph(style.TRUE_COLOR, "✕")
-                         + " true mean · ellipses 1σ (thick) and 2σ")
-        parts.append("spectrum: " + _key_glyph("#444", "●") + " estimated, " + _key_glyph(style.TRUE_COLOR, "▬")
-                     + " true eigenvalues; numbers: condition number λmax/λmin")
+            marks = ", ".join(f"{style.COMPONENT_SYMBOLS[i]} {_ordinal(i + 1)}" for i in range(1, n))
+            first = "μ₁ / smallest λ" if d <= MAX_TRAJECTORIES else "1st of the pair / smallest λ"
+            parts.append(f"─ {first}, {marks}")
+            parts.append(g("#444", "●") + " estimate " + g(style.TRUE_COLOR, "✕") + " true mean")
+        parts.append(g(style.TRUE_COLOR, "▬") + " true eigenvalue, numbers λmax/λmin")
         if any(c.divergence is not None for c in snap.chains):
-            parts.append(_key_glyph("#444", "┆") + " divergence (update where it failed) · "
-                         + _key_glyph("#444", "▼") + " last eigenvalue before the failure")
-        if snap.extra.get("drifting") or getattr(snap.history, "true_mean", None) is not None:
-            parts.append("thin black line: the true mean's path")
+            parts.append(g("#444", "┆") + " divergence " + g("#444", "▼") + " last λ₁ before it")
+        if getattr(snap.history, "true_mean", None) is not None:
+            parts.append("thin black line: the truth's path")
         text = " · ".join(parts)
         if text != self._key_html:
             self._key_html = text
-            self.key.setText(f"<span style='font-size:{style.TICK_POINT_SIZE + 0.5}pt; color:#222'>{text}</span>")
+            self.key.setText(f"<span style='font-size:{style.TICK_POINT_SIZE}pt; color:#222'>{text}</span>")
             self._fit_layout()
 
     # layout --------------------------------------------------------------------
@@ -608,10 +600,13 @@ class LivePlots(QtWidgets.QWidget):
     def _fit_layout(self) -> None:
         """Columns, heights and wrapping for the current size: every plot, title, axis and the
         legend inside the visible area (scrolling only below MIN_PLOT_H per row)."""
-        vw = self.scroll.viewport().width() if self.scroll.isVisible() else self.width()
-        vh = self.scroll.viewport().height() if self.scroll.isVisible() else self.height()
-        vw, vh = max(vw, 200), max(vh, 150)
-        width = vw
+        # the whole widget, less a vertical scroll bar if the plots will not fit (then they scroll)
+        vw, vh = max(self.width(), 200), max(self.height(), 150)
+        if self._fit_width(vw, vh) > vh:
+            self._fit_width(vw - self._scrollbar_w, vh)
+
+    def _fit_width(self, width: float, vh: float) -> int:
+        """Lay the grid out ``width`` wide; returns the height it takes."""
         cols = self._columns_for(width - 12)
         _places, shares, rows = ARRANGEMENTS[cols]
         lay = self._glw.ci.layout
@@ -644,6 +639,14 @@ class LivePlots(QtWidgets.QWidget):
         for name in PARTS:
             self._fit_title(name)
         self._bins = {name: self._curve_bins(name) for name in TRAJECTORY_PLOTS}
+        return height
+
+    @property
+    def _scrollbar_w(self) -> int:
+        return self.scroll.verticalScrollBar().sizeHint().width()
+
+    def _legend_height(self, width: float) -> float:
+        return self.legend.height_for(width) + 2
 
     def _arrange(self, cols: int) -> None:
         ci = self._glw.ci
@@ -665,19 +668,7 @@ class LivePlots(QtWidgets.QWidget):
         return self._columns
 
     def _fit_legend(self, width: float) -> float:
-        entries = self.legend.items
-        if not entries:
-            self.legend.setMaximumWidth(width)
-            return 4.0
-        # the text's own width (a LabelItem's bounding rect is its layout cell)
-        widest = max(label.item.boundingRect().width() for _, label in entries) + 52  # + sample, spacing
-        cols = int(max(1, min(len(entries), width // widest)))
-        if cols != self.legend.columnCount:
-            self.legend.setColumnCount(cols)
-        self.legend.setMaximumWidth(min(width, cols * widest + 10))
-        row_h = max(label.item.boundingRect().height() for _, label in entries)
-        rows = -(-len(entries) // cols)
-        return rows * (row_h + 1) + 4
+        return self.legend.set_width(width) + 2 if self.legend.items else 2.0
 
     def _cloud_frame(self, locked: bool, xlabel: str, ylabel: str) -> None:
         """Aspect lock and axis labels of the cloud plot, set only when they change: each call

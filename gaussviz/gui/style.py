@@ -49,7 +49,7 @@ LINE_WIDTH = 2
 TITLE_SIZE = "12pt"
 LABEL_SIZE = "11pt"
 TICK_POINT_SIZE = 10
-LEGEND_POINT_SIZE = "11pt"
+LEGEND_POINT_SIZE = "10.5pt"
 
 #: markers along the curve of component i (mu_i, and the i-th smallest eigenvalue), and their names
 COMPONENT_MARKERS: tuple[str | None, ...] = (None, "o", "s", "^")

@@ -18,7 +18,7 @@ def shown(w):
 
 
 def test_session_after_dragging_alpha_and_switching_update_replays_exactly(qtbot, make_window, tmp_path):
-    w = make_window("ill-conditioned-natural", running=True)
+    w = make_window("ill-conditioned-natural", running=True, speed=0.0)
     qtbot.waitUntil(lambda: shown(w).step > 2000, timeout=WAIT_MS)
     w.panel.alpha.slider.setValue(math.log10(0.005))  # a drag mid-run
     qtbot.waitUntil(lambda: shown(w).chain.settings["alpha"] == 0.005, timeout=WAIT_MS)
