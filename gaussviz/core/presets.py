@@ -126,8 +126,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            "alpha/Sigma^2 is tiny: it blows up, then crawls.",
            lambda: _start(1e-4),
            event=Event("crawl", 100_000,
-                       "the first update throws Sigma up to ~1,600 (the jump at the left of the log step "
-                       "axis); after 100,000 more it has not come down"),
+                       "the very first update throws Sigma from 1e-4 up to ~1,600 (already there at update 1, "
+                       "the left edge of the log step axis); 100,000 updates later it has hardly come down"),
            pace=10_000.0, step_axis="log"),
     Preset("ill-conditioned-covariance", "2-D target, eigenvalues 0.21 and 1.29, covariance, alpha = 0.02",
            "Noise drives the divergence: one update can lower the smallest eigenvalue by "

@@ -83,6 +83,10 @@ class ForecastView(QtWidgets.QWidget):
         self.periodic.timeout.connect(self._on_periodic)
         self.periodic.start()
         self.sig_result.connect(self._show)
+        # every chain diverged and the run paused: show that, not the last forecast
+        diverged = getattr(worker, "sig_diverged", None)
+        if diverged is not None:
+            diverged.connect(lambda _snap: self.schedule())
         model.sig_changed.connect(self._on_changed)
         model.sig_replaced.connect(self.schedule)
         self.schedule()  # a first forecast once the worker has built the run
@@ -120,7 +124,8 @@ class ForecastView(QtWidgets.QWidget):
         who = f"{s['parameterization']}, α = {s['alpha']:.3g}"
         if len(self.model.settings.all_estimators()) > 1:
             who = "first estimator: " + who
-        note = " (from its last good state)" if result.job.diverged else ""
+        note = " (stopped: no forecast from a dead chain)" if result.job.divergence is not None \
+            else " (from its last good state)" if result.job.diverged else ""
         self.label.setText(f"<span style='color:{colour}; font-weight:bold'>{html.escape(text)}</span>"
                            f"<br><span style='color:#555'>{html.escape(who + note)}</span>")
 

@@ -48,6 +48,7 @@ def put_data(item, x=_EMPTY, y=_EMPTY) -> None:
     y = np.asarray(y, dtype=float)
     ox, oy = item.xData, item.yData
     if ox is not None and oy is not None and ox.shape == x.shape and oy.shape == y.shape \
+            and (x.size == 0 or (ox.flat[-1] == x.flat[-1] and oy.flat[-1] == y.flat[-1])) \
             and np.array_equal(ox, x) and np.array_equal(oy, y):
         return
     if isinstance(item, pg.PlotDataItem):
@@ -216,6 +217,10 @@ class Canvas(pg.GraphicsObject):
         self._frame_color = raster.hex_argb(style.FRAME_COLOR)
         self._cloud_shades = self._make_cloud_shades()
         self.paint_count = 0
+        self.raster_count = 0
+        #: bumped by every change that alters the picture; a repaint without one reuses the image
+        self._version = 0
+        self._drawn_key: tuple | None = None
         #: the view's rectangle, cached: Qt's scene index must be told before it changes
         self._rect = QtCore.QRectF(self.vb.boundingRect())
         self.setZValue(10)
@@ -232,6 +237,7 @@ class Canvas(pg.GraphicsObject):
         return t
 
     def changed(self) -> None:
+        self._version += 1
         self.update()
 
     def _on_resized(self, *_args) -> None:
@@ -239,10 +245,10 @@ class Canvas(pg.GraphicsObject):
         if rect != self._rect:
             self.prepareGeometryChange()
             self._rect = rect
-        self.update()
+        self.changed()
 
     def _on_view_changed(self, *_args) -> None:
-        self.update()
+        self.changed()
 
     def boundingRect(self) -> QtCore.QRectF:
         return self._rect
@@ -322,21 +328,27 @@ class Canvas(pg.GraphicsObject):
         if W * H > 40_000_000:
             self._paint_vector(p)
             return
-        buf = self._buffer(W, H)
-        # Opaque (the view's background is white anyway): Qt then copies the image rather than
-        # blending it, and draws it straight even where the repaint is not one rectangle.
-        buf.fill(0xFFFFFFFF)
         sx, tx, sy, ty = self._view_map()
         lx, ly = self.log_mode()
         # view coordinates -> device pixels of the buffer (the kernels take log10 on log axes)
         m = (dt.m11() * sx, dt.m11() * tx + dt.m31() - x0, dt.m22() * sy, dt.m22() * ty + dt.m32() - y0, lx, ly)
-        scale = max(abs(dt.m11()), 1e-9)  # device pixels per logical pixel (high-dpi screens)
-        if self.grid:
-            self._raster_grid(buf, m)
-        for t in self.traces:
-            if t.visible:
-                self._raster_trace(buf, t, m, scale)
-        raster.frame(buf, self._frame_color)
+        key = (self._version, W, H, m, self._grid_key())
+        if key != self._drawn_key or self._img is None:
+            # Only what changed is drawn again: a repaint of the area around this plot (another
+            # plot's stage, a title) reuses the last image.
+            buf = self._buffer(W, H)
+            # Opaque (the view's background is white anyway): Qt then copies the image rather
+            # than blending it, and draws it straight even where the repaint is not one rectangle.
+            buf.fill(0xFFFFFFFF)
+            scale = max(abs(dt.m11()), 1e-9)  # device pixels per logical pixel (high-dpi screens)
+            if self.grid:
+                self._raster_grid(buf, m)
+            for t in self.traces:
+                if t.visible:
+                    self._raster_trace(buf, t, m, scale)
+            raster.frame(buf, self._frame_color)
+            self._drawn_key = key
+            self.raster_count += 1
         img = self._img
         img.setDevicePixelRatio(dpr)
         p.save()
@@ -373,6 +385,10 @@ class Canvas(pg.GraphicsObject):
         values = np.asarray(axis.grid_values(lo, hi, size), dtype=float)
         self._grid_cache[name] = (key, values)
         return values
+
+    def _grid_key(self) -> tuple:
+        """What the grid depends on besides the view: the axes' tick levels (set by setTicks)."""
+        return tuple(id(self.plot.getAxis(n)._tickLevels) for n in ("bottom", "left"))
 
     def _raster_grid(self, buf: np.ndarray, m: tuple) -> None:
         raster.grid(buf, self._axis_grid("bottom"), self._axis_grid("left"), self._grid_color, m)
@@ -579,6 +595,7 @@ class FlowLegend(pg.GraphicsWidget):
         sample = ItemSample(item)
         sample.setParentItem(self)
         label = pg.LabelItem(name, justify="left", size=self._text_size, color="#000")
+        label.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         label.setParentItem(self)
         self.items.append((sample, label))
         self._place()

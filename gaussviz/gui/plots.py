@@ -22,6 +22,7 @@ rolling window of the last N updates (``set_step_axis``).
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -82,8 +83,10 @@ SHORT_REASON = {
     "asymmetric": "asymmetric",
     "exploded": "exploded",
 }
+#: the spectrum's numbers are re-set at most this often while a run goes on (s)
+TITLE_NUMBERS_INTERVAL = 0.25
 #: fixed width of the right axes that name the true values
-TRUTH_AXIS_WIDTH = 62
+TRUTH_AXIS_WIDTH = 72
 _EMPTY = np.zeros(0)
 
 
@@ -94,6 +97,13 @@ def _fmt(v: float) -> str:
     if 100 <= abs(v) < 1e5:
         return f"{v:.0f}"
     return f"{v:.3g}"
+
+
+def _short(v: float) -> str:
+    """A true value on a right axis (little room): 0.21, 1.3, 0, 1.5e+03."""
+    if not np.isfinite(v):
+        return "n/a"
+    return "0" if v == 0 else f"{v:.2g}"
 
 
 def _loose_label(label: pg.LabelItem) -> None:
@@ -166,6 +176,7 @@ class LivePlots(QtWidgets.QWidget):
         self._view = ViewBox()
         self._titles: dict[str, str] = {}
         self._spectrum_d: int | None = None
+        self._spectrum_title_at = 0.0
         self._legend_names: list[str] = []
         self._key_html = ""
         self._columns = 0
@@ -191,6 +202,7 @@ class LivePlots(QtWidgets.QWidget):
         self.legend = FlowLegend(style.LEGEND_POINT_SIZE)
         self.key = pg.LabelItem("", justify="left")
         _loose_label(self.key)
+        self.key.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.key.item.setTextWidth(600)
         self.plot_items: dict[str, pg.PlotItem] = {}
         self.canvases: dict[str, Canvas] = {}
@@ -226,9 +238,9 @@ class LivePlots(QtWidgets.QWidget):
         pl["covariance"].getAxis("right").setLogMode(True)
         pl["covariance"].setXLink(pl["mean"])
         self._set_title("mean", "Mean trajectory")
-        self._set_title("covariance", "Eigenvalues of Σ (log scale)")
+        self._set_title("covariance", "Eigenvalues of Σ")
         self._set_title("spectrum", "Eigenvalues of Σ now")
-        self._set_title("kl", "Distance to the truth: KL (log)")
+        self._set_title("kl", "Distance to the truth (KL)")
         self._set_title("cloud", "Samples and 1σ / 2σ ellipses")
         pl["spectrum"].enableAutoRange(x=False)
         # Autorange sees one invisible item per plot, spanning the data's range snapped to whole
@@ -277,6 +289,8 @@ class LivePlots(QtWidgets.QWidget):
             # area around an axis blits it instead of replaying ~100 drawing commands.
             axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
             axis.label.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # text is laid out and drawn glyph by glyph on every repaint: titles are kept as pixmaps
+        plot.titleLabel.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # the canvas draws the frame (an opaque canvas would hide the view's own border)
         plot.getAxis("left").setWidth(64)
         plot.setMenuEnabled(True)
@@ -368,8 +382,7 @@ class LivePlots(QtWidgets.QWidget):
                 self._log_x[name] = log
             xlabel = "step (log scale)" if log else "step" if mode == "linear" else f"step (the last {n:,})"
             self.plot_items[name].setLabel("bottom", xlabel, **{"font-size": style.LABEL_SIZE, "color": "#000"})
-        self._set_title("kl", "Distance to the truth: KL (log-log)" if self._log_step("kl")
-                        else "Distance to the truth: KL (log)")
+        self._set_title("kl", "Distance to the truth (KL)")
         if self._snap is not None:
             self._draw(self._snap, TRAJECTORY_PLOTS, redraw=True)
 
@@ -691,7 +704,7 @@ class LivePlots(QtWidgets.QWidget):
         self._cloud_frame(True, "y" + sub(i + 1), "y" + sub(j + 1))
         recent = snap.recent
         n = recent.shape[0]
-        self._set_title("cloud", f"Last {n:,} samples, 1σ and 2σ ellipses" if n else "Samples, 1σ and 2σ ellipses")
+        self._set_title("cloud", f"Last {n:,} samples, 1σ and 2σ" if n else "Samples, 1σ and 2σ ellipses")
         base = None
         if n:
             x, y = finite_xy(recent[:, i], recent[:, j])
@@ -914,7 +927,7 @@ class LivePlots(QtWidgets.QWidget):
         for v, idx in sorted(groups.items()):
             names = ",".join(sub(i + 1) for i in idx) if d > 1 else ""
             shown = 0.0 if abs(v) < 1e-9 * spread else v
-            ticks.append((v, f"μ{names}={_fmt(shown)}" if len(idx) < 3 else f"μ={_fmt(shown)}"))
+            ticks.append((v, f"μ{names}={_short(shown)}" if len(idx) < 3 else f"μ={_short(shown)}"))
         self._set_truth_ticks("mean", ticks, moving=true_path is not None)
         if d == 1:
             title = "Mean μ"
@@ -989,17 +1002,17 @@ class LivePlots(QtWidgets.QWidget):
             line.clear()
         if true_w is not None and x_ends.size:
             self._pads["covariance"] = self._pad_box(x_ends, true_w)
-            ticks = [(float(true_w[i]), f"λ{sub(i + 1)}={_fmt(float(true_w[i]))}") for i in which]
+            ticks = [(float(true_w[i]), f"λ{sub(i + 1)}={_short(float(true_w[i]))}") for i in which]
         else:
             self._pads["covariance"] = None
             ticks = []
         self._set_truth_ticks("covariance", ticks, moving=true_eig_path is not None)
         if d == 1:
-            title = "Variance Σ (log scale)"
+            title = "Variance Σ"
         else:
             keys = ", ".join(f"λ{sub(i + 1)} {style.COMPONENT_SYMBOLS[s % len(style.COMPONENT_SYMBOLS)] or '─'}"
                              for s, i in enumerate(which))
-            title = f"Eigenvalues of Σ (log): {keys}"
+            title = f"Eigenvalues of Σ: {keys}"
             if len(which) < d:
                 title += " (smallest, largest)"
         self._set_title("covariance", title)
@@ -1039,7 +1052,13 @@ class LivePlots(QtWidgets.QWidget):
             self._spectrum_d = d
             plot.setXRange(0.5, d + 0.5, padding=0.02)
             plot.getAxis("bottom").setTickSpacing(major=max(1, d // 10), minor=1)
-        self._set_title("spectrum", "Σ now: eigenvalues (log), λmax/λmin<br><span style='font-size:10.5pt'>"
+        # the numbers change with every frame of a running run: set ~4 times a second (laying out
+        # rich text is a good part of a frame), and always once the run holds still
+        now = time.perf_counter()
+        if snap.extra.get("running", False) and now - self._spectrum_title_at < TITLE_NUMBERS_INTERVAL:
+            return
+        self._spectrum_title_at = now
+        self._set_title("spectrum", "Σ now: eigenvalues, λmax/λmin<br><span style='font-size:10.5pt'>"
                         + " · ".join(parts) + "</span>")
 
     @staticmethod

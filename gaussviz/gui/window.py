@@ -82,6 +82,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._user_controls: bool | None = None
         self._user_lesson: bool | None = None
         self._banner_open = False
+        self._first_divergence: tuple | None = None
         self._want_running = running
         self._worker_running = running
 
@@ -564,6 +565,12 @@ class MainWindow(QtWidgets.QMainWindow):
         return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-9)
 
     def _show_divergence(self, snap: Snapshot) -> None:
+        first = snap.chains[0].divergence
+        key = None if first is None else (first.step, first.reason)
+        if key != self._first_divergence:
+            # the forecast is for the first estimator: its divergence (or Resume) changes what to say
+            self._first_divergence = key
+            self.forecast.schedule()
         failed = [c for c in snap.chains if c.divergence is not None]
         self.panel.set_diverged(bool(failed))
         if not failed:
