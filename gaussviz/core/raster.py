@@ -94,8 +94,9 @@ def _curve_runs(x, y, ax, bx, ay, by, lx, ly, W, top, bot):
             xi = _clampf(_map(x[prev], ax, bx, lx))
             yi = _clampf(_map(y[prev], ay, by, ly))
             if x1 > xi:
+                # the column edges b with xi < b <= x1: each ends the column on its left
                 b0 = max(math.floor(xi) + 1, 0)
-                b1 = min(math.ceil(x1) - 1, W)
+                b1 = min(math.floor(x1), W)
                 slope = (y1 - yi) / (x1 - xi)
                 for b in range(b0, b1 + 1):
                     yb = yi + slope * (b - xi)

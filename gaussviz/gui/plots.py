@@ -289,8 +289,6 @@ class LivePlots(QtWidgets.QWidget):
             # area around an axis blits it instead of replaying ~100 drawing commands.
             axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
             axis.label.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        # text is laid out and drawn glyph by glyph on every repaint: titles are kept as pixmaps
-        plot.titleLabel.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         # the canvas draws the frame (an opaque canvas would hide the view's own border)
         plot.getAxis("left").setWidth(64)
         plot.setMenuEnabled(True)
