@@ -338,14 +338,15 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_setting_changed(self, path: str) -> None:
         if self._syncing:  # the run already has this value (a replayed session change)
             return
-        self._modified = True
-        self._show_explanation()
-        if path == "speed":  # how fast to run: the viewer's choice, not the run's
+        # how fast to run and how to show it are the viewer's choices: the lesson is not modified
+        if path == "speed":
             self.worker.send("speed", self.settings.speed)
             return
-        if path.startswith("view."):  # how to show it: the plots alone
+        if path.startswith("view."):  # the plots alone, no restart
             self._apply_view()
             return
+        self._modified = True
+        self._show_explanation()
         change = live.change_of_path(path)
         if change is None:
             # A new target or start is a new experiment: a loaded session's live changes
