@@ -288,6 +288,8 @@ class Canvas(pg.GraphicsObject):
             if ly:  # bars need a base: not on a log axis
                 return _EMPTY, _EMPTY
             return (np.log10(x) if lx and np.all(x > 0) else x), y
+        if t.kind == "vline":  # only x matters (a line over the whole height)
+            ly = False
         if lx or ly:
             ok = np.ones(x.shape, dtype=bool)
             if lx:

@@ -198,3 +198,17 @@ def test_every_part_draws_in_every_step_axis_mode(plots):
         plots.show_snapshot(snap)
         for name in PARTS:
             assert any(t.xData.size for t in plots.canvases[name].traces), (mode, name)
+
+
+def test_exports_draw_the_same_traces_including_divergence_lines_on_log_axes(plots):
+    from gaussviz.gui.image_export import plot_svg
+
+    snap = _run(get_preset("ill-conditioned-covariance"), 2000)
+    plots.show_snapshot(snap)
+    cv = plots.canvases["covariance"]
+    line = plots._chains[0].div_lines["covariance"]
+    x, _ = cv._display(line)
+    assert x.tolist() == [85.0]  # the log y axis does not drop a vertical line
+    svg = plot_svg(plots, "covariance").decode()
+    colour = style.rule_color("covariance").lower()
+    assert svg.lower().count(colour) >= 3  # the curves, the marker of the last eigenvalue, the line
