@@ -1053,7 +1053,8 @@ class LivePlots(QtWidgets.QWidget):
         # the numbers change with every frame of a running run: set ~4 times a second (laying out
         # rich text is a good part of a frame), and always once the run holds still
         now = time.perf_counter()
-        if snap.extra.get("running", False) and now - self._spectrum_title_at < TITLE_NUMBERS_INTERVAL:
+        # (a snapshot that does not say whether its run goes on is taken to be running)
+        if snap.extra.get("running", True) and now - self._spectrum_title_at < TITLE_NUMBERS_INTERVAL:
             return
         self._spectrum_title_at = now
         self._set_title("spectrum", "Σ now: eigenvalues, λmax/λmin<br><span style='font-size:10.5pt'>"

@@ -525,7 +525,7 @@ class MainWindow(QtWidgets.QMainWindow):
         running = bool(snap.extra.get("running", False))
         # The numbers below change with every frame; shown 4 times a second they still read as
         # live, and the status bar (a row of widgets) is not repainted 60 times a second.
-        if running and now - self._status_at < STATUS_INTERVAL:
+        if snap.extra.get("running", True) and now - self._status_at < STATUS_INTERVAL:
             return
         self._status_at = now
         self.panel.show_asymmetry(c.asymmetry)

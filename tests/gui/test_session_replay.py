@@ -51,6 +51,7 @@ def test_opened_session_replays_its_changes_and_the_controls_follow(qtbot, make_
     d["changes"] = [{"step": 500, "chain": 0, "field": "alpha", "value": 0.004},
                     {"step": 800, "chain": 0, "field": "parameterization", "value": "log-cholesky"}]
     d["steps"] = 3000
+    d["speed"] = 0.0  # replayed as fast as possible
     path = tmp_path / "timeline.json"
     path.write_text(json.dumps(d))
     w = make_window("seed-question", running=False)
