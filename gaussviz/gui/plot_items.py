@@ -573,6 +573,48 @@ def legend_sample(look: Look, line: bool = True) -> pg.PlotDataItem:
     return pg.PlotDataItem(**kw)
 
 
+class RangeItem(pg.GraphicsObject):
+    """The one item a plot's autorange sees: a box of (x, y) extents we choose (snapped, so the
+    range changes in steps). It draws nothing and has no area, so it is never painted (an
+    invisible PlotDataItem still cost a paint and pyqtgraph's bookkeeping every frame)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.xData: np.ndarray = _EMPTY
+        self.yData: np.ndarray = _EMPTY
+        self._log = (False, False)
+
+    def setData(self, x=_EMPTY, y=_EMPTY) -> None:
+        self.xData = np.asarray(x, dtype=float)
+        self.yData = np.asarray(y, dtype=float)
+        vb = self.getViewBox()
+        if vb is not None:
+            vb.itemBoundsChanged(self)
+
+    def setLogMode(self, x: bool, y: bool) -> None:  # called by PlotItem.setLogMode
+        self._log = (bool(x), bool(y))
+        vb = self.getViewBox()
+        if vb is not None:
+            vb.itemBoundsChanged(self)
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):
+        a = self.xData if ax == 0 else self.yData
+        if not a.size:
+            return None, None
+        lo, hi = float(a.min()), float(a.max())
+        if self._log[ax]:
+            if not lo > 0:
+                return None, None
+            lo, hi = np.log10(lo), np.log10(hi)
+        return lo, hi
+
+    def boundingRect(self) -> QtCore.QRectF:
+        return QtCore.QRectF()
+
+    def paint(self, *args) -> None:
+        pass
+
+
 class FlowLegend(pg.GraphicsWidget):
     """The chains' legend: entries (a line sample and a name) placed left to right and wrapped
     to the width it is given, each as wide as its own text. (pyqtgraph's LegendItem is a grid:
@@ -721,5 +763,5 @@ class ChainItems:
         self.div_step = None
 
 
-__all__ = ["KINDS", "Canvas", "ChainItems", "FlowLegend", "LogAxis", "PlotHost", "Trace", "legend_sample",
+__all__ = ["KINDS", "Canvas", "ChainItems", "FlowLegend", "LogAxis", "PlotHost", "RangeItem", "Trace", "legend_sample",
            "linear_tick_label", "log_tick_label", "put_data", "sub"]

@@ -45,7 +45,7 @@ from ..core.plotdata import (
 )
 from ..core.settings import STEP_AXES
 from . import style
-from .plot_items import Canvas, ChainItems, FlowLegend, LogAxis, Trace, put_data, sub
+from .plot_items import Canvas, ChainItems, FlowLegend, LogAxis, RangeItem, Trace, put_data, sub
 from .style import Look
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ class LivePlots(QtWidgets.QWidget):
         self._ranged: dict[str, list[Trace]] = {name: [] for name in RANGED_PLOTS}
         self._pads: dict[str, np.ndarray | None] = {name: None for name in RANGED_PLOTS}
         self._forced_x: dict[str, tuple[float, float] | None] = {name: None for name in RANGED_PLOTS}
-        self._range_items: dict[str, pg.PlotDataItem] = {}
+        self._range_items: dict[str, RangeItem] = {}
         self._build()
         self.set_step_axis("linear")
 
@@ -246,11 +246,11 @@ class LivePlots(QtWidgets.QWidget):
         # Autorange sees one invisible item per plot, spanning the data's range snapped to whole
         # quanta: the range then changes in steps, not every frame (each change re-lays out an axis).
         for name in RANGED_PLOTS:
-            item = pg.PlotDataItem(pen=pg.mkPen(0, 0, 0, 0))
+            item = RangeItem()
             pl[name].addItem(item)
             self._range_items[name] = item
         # the only item the cloud's autorange sees: an invisible box we choose (see _update_view)
-        self._bounds = pg.PlotDataItem(pen=pg.mkPen(0, 0, 0, 0))
+        self._bounds = RangeItem()
         pl["cloud"].addItem(self._bounds)
 
         cv = self.canvases
