@@ -60,7 +60,7 @@ import numpy as np
 
 from . import optimizers as opt
 from . import parameterizations as pz
-from .estimator import BatchEstimator
+from .estimator import BatchEstimator, Divergence
 from .options import effective_sign
 from .targets import fork_source
 from .validation import as_mean, check_beta
@@ -140,6 +140,13 @@ class Forecast:
     median_step: float | None
     reasons: dict
     seconds: float
+    #: the horizon asked for; more than ``n_updates`` when the time budget cut it short (0: not known)
+    requested_updates: int = 0
+
+    @property
+    def cut_short(self) -> bool:
+        """Did the time budget stop the copies before the horizon asked for?"""
+        return 0 < self.n_updates < self.requested_updates
 
     @property
     def stderr(self) -> float:
@@ -256,7 +263,7 @@ def empirical_forecast(mean: Any, cov: Any, settings: Any, source: Any, *,
         fraction=len(divs) / K, n_diverged=len(divs), n_chains=K, n_updates=done, alpha=float(s["alpha"]),
         parameterization=s["parameterization"],
         first_step=int(at.min()) if divs else None, median_step=float(np.median(at)) if divs else None,
-        reasons=dict(Counter(v.reason for v in divs)), seconds=time.perf_counter() - t0,
+        reasons=dict(Counter(v.reason for v in divs)), seconds=time.perf_counter() - t0, requested_updates=N,
     )
 
 
@@ -377,6 +384,8 @@ class ForecastJob:
     true_cov: np.ndarray | None
     diverged: bool
     n_chains: int
+    #: why and when the chain stopped (None while it runs): no forecast is made from a dead chain
+    divergence: Divergence | None = None
 
 
 @dataclass(frozen=True)
@@ -402,12 +411,13 @@ def capture(run: Any, request: int, n_chains: int = DEFAULT_CHAINS) -> ForecastJ
         steps=int(est.steps[0]), settings=dict(est.settings(0)), alpha_t=float(est.alpha_t[0]),
         # A fork: the forecast thread must not touch the live source the worker samples from.
         source=fork_source(src, seed), seed=seed, true_cov=true_cov,
-        diverged=bool(est.diverged[0]), n_chains=n_chains)
+        diverged=bool(est.diverged[0]), n_chains=n_chains, divergence=est.divergence(0))
 
 
 def compute(job: ForecastJob, time_budget: float | None = None,
             n_updates: int = DEFAULT_UPDATES) -> ForecastResult:
-    """Both numbers for a captured state (any thread; no Qt)."""
+    """Both numbers for a captured state (any thread; no Qt); a chain that has diverged gets no
+    forecast (its result says why it stopped)."""
     s = job.settings
     bound = None
     try:
@@ -415,6 +425,9 @@ def compute(job: ForecastJob, time_budget: float | None = None,
             bound = linear_bound(s["parameterization"], job.true_cov,
                                           effective_sign(s.get("objective", "loglik"),
                                                          s.get("direction", "ascent")))
+        if job.divergence is not None:
+            d = job.divergence
+            return ForecastResult(job.request, job, bound, None, f"diverged at update {d.step:,}: {d.message}")
         fc = empirical_forecast(
             job.mean, job.cov, s, job.source, n_chains=job.n_chains, n_updates=n_updates, seed=job.seed,
             steps=job.steps, stored=job.stored, time_budget=time_budget)
@@ -424,8 +437,17 @@ def compute(job: ForecastJob, time_budget: float | None = None,
 
 
 def verdict(result: ForecastResult) -> tuple[str, str]:
-    """(level, one-line text) for a result; level is "bad", "warn" or "good"."""
+    """(level, one-line text) for a result; level is "bad", "warn" or "good".
+
+    Honest about what it knows: a chain that diverged shows its divergence ("bad"), not a
+    forecast from its dead state; a forecast whose time budget ran out before the horizon
+    asked for is never "good" (no divergence within fewer updates proves little).
+    """
     job, fc, b = result.job, result.forecast, result.bound
+    div = job.divergence
+    if div is not None:
+        return "bad", (f"diverged at update {div.step:,} ({div.reason}): {div.message}. "
+                       "Resume goes on from the last good state; Reset starts again")
     a_t = job.alpha_t
     parts = []
     over = False
@@ -439,9 +461,12 @@ def verdict(result: ForecastResult) -> tuple[str, str]:
     if fc is None:
         parts.append(f"forecast unavailable: {result.error}")
         return ("bad" if over else "warn"), " · ".join(parts)
-    parts.append(f"forecast: {fc.n_diverged}/{fc.n_chains} copies diverge within {fc.n_updates:,} updates")
+    text = f"forecast: {fc.n_diverged}/{fc.n_chains} copies diverge within {fc.n_updates:,} updates"
+    if fc.cut_short:
+        text += f" (of the {fc.requested_updates:,} asked for: the time budget ran out; too short to call safe)"
+    parts.append(text)
     frac = fc.fraction
-    level = "bad" if over or frac >= 0.5 else "warn" if frac > 0 else "good"
+    level = "bad" if over or frac >= 0.5 else "warn" if frac > 0 or fc.cut_short else "good"
     return level, " · ".join(parts)
 
 
