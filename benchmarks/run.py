@@ -24,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from gaussviz.core import BatchEstimator, Estimator  # noqa: E402
+from gaussviz.core.optimizers import NAMES as OPTIMIZER_NAMES  # noqa: E402
 from gaussviz.core.parameterizations import NAMES  # noqa: E402
 from gaussviz.core.reference import RunningMLE  # noqa: E402
 
@@ -155,6 +156,50 @@ def bench_batched(quick: bool) -> None:
         record(f"batched.k{K}.{p}.ratio", r / base, (">=", 300.0), unit="x loop")
 
 
+OPTIMIZERS = list(OPTIMIZER_NAMES)  # every optimizer in the registry
+
+
+def bench_optimizers(quick: bool) -> None:
+    """Each optimizer against sgd timed in the same run (goal: adam at least half sgd's rate)."""
+    print("7. optimizers on the covariance rule, d = 2 (ratio to sgd in this run)")
+    rng = np.random.default_rng(3)
+    n = 500_000 if quick else 2_000_000
+    Y = rng.standard_normal((n, 2))
+    single = {}
+    for o in OPTIMIZERS:
+        Estimator(np.zeros(2), np.eye(2), optimizer=o).update(Y[:4])  # compile
+
+        def rate(o=o):
+            est = Estimator(np.zeros(2), np.eye(2), alpha=1e-4, symmetrize=True, optimizer=o)
+            t0 = time.perf_counter()
+            k = est.update(Y)
+            return k / (time.perf_counter() - t0)
+
+        single[o] = best_of(rate, 5)
+        record(f"optimizer.single.d2.{o}", single[o], unit="updates/s")
+    for o in OPTIMIZERS[1:]:
+        record(f"optimizer.single.d2.{o}.ratio", single[o] / single["sgd"],
+               (">=", 0.5) if o == "adam" else None, unit="x sgd")
+    K = 10_000
+    steps = 500 if quick else 2000
+    Yb = rng.standard_normal((steps, 2))
+    alphas = np.geomspace(1e-4, 1e-2, K)
+    batched = {}
+    for o in OPTIMIZERS:
+        BatchEstimator(np.zeros(2), np.eye(2), alpha=alphas, n_chains=K, optimizer=o).advance(Yb[:100])
+
+        def brate(o=o):
+            b = BatchEstimator(np.zeros(2), np.eye(2), alpha=alphas, symmetrize=True, n_chains=K, optimizer=o)
+            t0 = time.perf_counter()
+            b.advance(Yb)
+            return K * steps / (time.perf_counter() - t0)
+
+        batched[o] = best_of(brate, 5)
+        record(f"optimizer.batched.k{K}.{o}", batched[o], unit="chain-updates/s")
+    for o in OPTIMIZERS[1:]:
+        record(f"optimizer.batched.k{K}.{o}.ratio", batched[o] / batched["sgd"], unit="x sgd")
+
+
 def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -209,6 +254,29 @@ def bench_gui(quick: bool) -> None:
                 GOALS[key] = (op, float(target))
 
 
+def bench_sweep(quick: bool) -> None:
+    """7. sweeps in this process vs a Dask LocalCluster (issue 17): a subprocess, since the
+    cluster's worker processes are spawned and import the main module."""
+    script = os.path.join(HERE, "bench_sweep_dask.py")
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        print("7. sweeps on Dask: dask[distributed] not installed (pip install -e '.[cluster]'), skipped")
+        return
+    args = [sys.executable, script] + (["--quick"] if quick else [])
+    out = subprocess.run(args, capture_output=True, text=True, timeout=1800, check=False)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            _, key, value, op, target = line.split()
+            RESULTS[key] = float(value)
+            if op != "-":
+                GOALS[key] = (op, float(target))
+        else:
+            print(line)
+    if out.returncode != 0:
+        print(out.stderr[-2000:])
+
+
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (platform.processor() is often empty on Linux)."""
     try:
@@ -223,7 +291,7 @@ def cpu_model() -> str:
 
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "numpy": np.__version__}
-    for name in ("numba", "scipy", "PySide6", "pyqtgraph"):
+    for name in ("numba", "scipy", "PySide6", "pyqtgraph", "dask", "distributed"):
         try:
             out[name] = __import__(name).__version__
         except Exception:
@@ -235,10 +303,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a short version of everything (< 2 min)")
     ap.add_argument("--json", help="write every figure and ratio to this file")
-    ap.add_argument("--only", help="comma-separated subset: single,reference,batched,gui,memory")
+    ap.add_argument("--only", help="comma-separated subset: single,reference,batched,optimizers,gui,memory,sweep")
     a = ap.parse_args()
     benches = {"single": bench_single_chain, "reference": bench_reference, "batched": bench_batched,
-               "gui": bench_gui, "memory": bench_memory}
+               "optimizers": bench_optimizers, "gui": bench_gui, "memory": bench_memory, "sweep": bench_sweep}
     chosen = a.only.split(",") if a.only else list(benches)
     v = versions()
     print(f"gaussviz benchmarks ({'quick' if a.quick else 'full'}) on {cpu_model()}, {os.cpu_count()} cores, "

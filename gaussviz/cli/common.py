@@ -255,6 +255,45 @@ class Progress:
             self.stream.flush()
 
 
+class StatusLine:
+    """A progress line: rewritten in place on a terminal (at most every 0.1 s); elsewhere (a log
+    file, a pipe) a plain line every ``every`` seconds, so long runs leave a trace and short ones none."""
+
+    def __init__(self, stream=None, every: float = 10.0) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.every = every
+        self._last = 0.0 if self.tty else time.monotonic()
+        self._text = ""  # the newest text
+        self._shown = ""  # the text last written
+        self._width = 0
+
+    def show(self, text: str) -> None:
+        self._text = text
+        now = time.monotonic()
+        if now - self._last >= (0.1 if self.tty else self.every):
+            self._last = now
+            self._write(text)
+
+    def _write(self, text: str) -> None:
+        if self.tty:
+            self.stream.write("\r" + text.ljust(self._width))
+            self._width = len(text)
+        else:
+            self.stream.write(text + "\n")
+        self._shown = text
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Show the newest text if a line was shown before (and end the line on a terminal)."""
+        if self._shown and self._text != self._shown:
+            self._write(self._text)
+        if self.tty and self._shown:
+            self.stream.write("\n")
+            self.stream.flush()
+        self._text = self._shown = ""
+
+
 def run_with_progress(s: Settings) -> Snapshot:
     """Run the settings' steps through the core's one headless loop, with a progress bar."""
     bar = Progress(s.steps, s.preset or s.estimator.parameterization)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..core import parameterizations as pz
 from ..core.presets import PRESETS, get_preset
 from ..core.settings import Settings
-from .common import Progress, add_target_options, apply_target_args, floats, warn_csv_problems
+from .common import StatusLine, add_target_options, apply_target_args, floats, warn_csv_problems
 
 
 def _names(text: str) -> list[str]:
@@ -43,19 +44,53 @@ def add_parsers(sub) -> None:
     w.add_argument("--out", required=True, help="folder for stability_map.png, .csv and .json")
     w.add_argument("--force", action="store_true", help="overwrite existing files")
     w.add_argument("--width", type=int, default=1600, help="PNG width in pixels (default 1600)")
+    c = w.add_argument_group("long sweeps (see README: Sweeps on a cluster)")
+    c.add_argument("--scheduler", metavar="SPEC", default=None,
+                   help="run the chains on Dask: local (a worker process per core), local:N (N worker "
+                        "processes) or tcp://HOST:PORT (an existing cluster's scheduler); default: in this "
+                        "process. Same results to the bit. Needs gaussviz[cluster]")
+    c.add_argument("--resume", action="store_true",
+                   help="continue an interrupted sweep from what OUT/.partial holds (run the same command again "
+                        "with --resume)")
+    c.add_argument("--task-seconds", type=float, default=None, metavar="S",
+                   help="aim at tasks of about S seconds of one core each (default 3)")
     add_target_options(w)
     w.set_defaults(func=cmd_sweep)
 
 
 def cmd_sweep(a: argparse.Namespace) -> int:
-    from ..core.fileio import check_can_create, deferred_signals, output_folder, write_file_set
-    from ..core.sweep import default_base, make_spec, run_sweep
+    from ..core.cluster import (
+        TASK_SECONDS,
+        ClusterError,
+        check_reachable,
+        open_cluster,
+        parse_scheduler,
+        require_dask,
+        run_tasks,
+    )
+    from ..core.fileio import check_can_create, deferred_signals, make_folder, remove_empty_folders, write_file_set
+    from ..core.sweep import default_base, make_spec
+    from ..core.sweep_store import PartialStore
 
     with deferred_signals():  # Qt loads whole or not at all (an interrupted import can crash the exit)
         from ..gui.heatmap import stability_map_png
 
     if not 400 <= a.width <= 20_000:
         raise ValueError(f"--width must be from 400 to 20000 pixels; got {a.width}")
+    task_seconds = TASK_SECONDS if a.task_seconds is None else a.task_seconds
+    if not 0.01 <= task_seconds <= 86_400:
+        raise ValueError(f"--task-seconds must be from 0.01 to 86400; got {a.task_seconds}")
+    try:
+        scheduler = parse_scheduler(a.scheduler)
+    except ValueError as e:
+        raise ValueError(f"--{e}") from None
+    if scheduler is not None:
+        try:
+            check_reachable(scheduler)  # a bad address fails here, in a moment
+            require_dask()
+        except ClusterError as e:
+            print(f"gaussviz: error: --scheduler: {e}", file=sys.stderr)
+            return e.status
     base = default_base()
     if a.preset:
         ps = get_preset(a.preset)
@@ -70,22 +105,82 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     spec = make_spec(a.alpha_min, a.alpha_max, a.alpha_count, a.parameterizations, a.axis, a.axis_values,
                      a.seeds, a.steps, base)
     names = {ext: f"stability_map.{ext}" for ext in ("png", "csv", "json")}
-    with output_folder(Path(a.out)) as out:
+    out, created = make_folder(Path(a.out))  # folders made here go again if nothing is written into them
+    try:
         for name in names.values():  # fail now, not after the sweep
             check_can_create(out / name, a.force)
-        bar = Progress(spec.n_chains * spec.steps, f"sweep {spec.n_chains:,} chains")
-        result = run_sweep(spec, progress=lambda f: bar.update(round(f * bar.total)))
-        bar.close()
-        # All three or none: written to temporaries first, then renamed together.
-        paths = dict(zip(names, write_file_set(out, [
-            (names["png"], stability_map_png(result, a.width)),
-            (names["csv"], result.csv_text().encode("utf-8")),
-            (names["json"], result.spec_json().encode("utf-8")),
-        ], force=a.force)))
-    print(f"{spec.n_chains:,} chains x {spec.steps:,} updates in {result.elapsed:.2f} s; "
+        store = PartialStore(out)
+        done = []
+        if store.exists():
+            if not a.resume:
+                raise ValueError(f"{out} holds an unfinished sweep ({store.chains_done():,} chains done): add "
+                                 f"--resume to continue it, or delete {store.folder} to start over")
+            done, problems = store.load(spec)  # a different sweep: ResumeError, one line
+            for line in problems:
+                print(f"gaussviz: warning: {store.folder}/{line}", file=sys.stderr)
+            n_done = sum(p.n_chains for p in done)
+            print(f"gaussviz: resuming: {n_done:,} of {spec.n_chains:,} chains are done", file=sys.stderr)
+        elif a.resume:
+            print(f"gaussviz: nothing to resume in {out}; starting the sweep", file=sys.stderr)
+    except BaseException:
+        remove_empty_folders(created)
+        raise
+    status = StatusLine()
+
+    def progress(p) -> None:
+        bar = "#" * int(24 * p.fraction)
+        status.show(f"sweep [{bar:<24}] {100 * p.fraction:5.1f}%  {p.text()}")
+
+    where = "in this process" if scheduler is None else f"on {scheduler.describe()}"
+    try:
+        with open_cluster(scheduler) as cluster:
+            if cluster is not None and cluster.threads() == 0:
+                print(f"gaussviz: no worker has joined {scheduler.address} yet; the sweep starts when one does "
+                      f"(Ctrl-C stops, --resume continues)", file=sys.stderr)
+            store.start(spec)
+            result = run_tasks(spec, done, cluster, save=store.save, progress=progress, task_seconds=task_seconds)
+    except KeyboardInterrupt as e:
+        from . import Terminated
+
+        status.close()
+        if store.chains_done():
+            print(f"gaussviz: interrupted; {store.chains_done():,} of {spec.n_chains:,} chains are saved in "
+                  f"{store.folder}: run the same command with --resume to continue", file=sys.stderr)
+        else:  # nothing finished: nothing to resume, no folder that would block the next run
+            store.remove()
+            remove_empty_folders(created)
+            print("gaussviz: interrupted before a task finished; nothing saved", file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
+    except ClusterError as e:
+        status.close()
+        print(f"gaussviz: error: {e}", file=sys.stderr)
+        if store.exists() and store.chains_done():
+            print(f"gaussviz: {store.chains_done():,} of {spec.n_chains:,} chains are saved in {store.folder}: "
+                  f"run the same command with --resume to continue", file=sys.stderr)
+        elif store.exists():
+            store.remove()
+        remove_empty_folders(created)  # a folder made for nothing goes again
+        return e.status
+    except BaseException:
+        status.close()
+        if not store.chains_done():
+            store.remove()
+            remove_empty_folders(created)
+        raise
+    status.close()
+    # All three or none: written to temporaries first, then renamed together.
+    paths = dict(zip(names, write_file_set(out, [
+        (names["png"], stability_map_png(result, a.width)),
+        (names["csv"], result.csv_text().encode("utf-8")),
+        (names["json"], result.spec_json().encode("utf-8")),
+    ], force=a.force)))
+    store.remove()
+    resumed = sum(p.n_chains for p in done)
+    again = f", {resumed:,} of them resumed" if resumed else ""
+    print(f"{spec.n_chains:,} chains x {spec.steps:,} updates in {result.elapsed:.2f} s {where}{again}; "
           f"{int(result.diverged.sum()):,} diverged")
-    for line in result.summary_lines():
-        print(f"  {line}")
+    for text in result.summary_lines():
+        print(f"  {text}")
     print(f"wrote {paths['png']} (heat map, {a.width} px wide)")
     print(f"wrote {paths['csv']} (every chain: settings, divergence, final KL)")
     print(f"wrote {paths['json']} (the sweep's settings)")

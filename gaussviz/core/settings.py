@@ -42,6 +42,10 @@ MAX_DIM = 50
 MAX_ESTIMATORS = 16
 #: characters of a preset name (a session's label for its settings) at most
 MAX_PRESET_NAME = 100
+#: the step axis of the trajectory plots: all steps linear, all steps log, the last N updates
+STEP_AXES = ("linear", "log", "window")
+#: the rolling window's length in updates: its limits
+MIN_STEP_WINDOW, MAX_STEP_WINDOW = 10, 1_000_000_000
 
 
 @dataclass
@@ -127,6 +131,27 @@ class StartSettings:
 
 
 @dataclass
+class ViewSettings:
+    """How the run is shown (not what it computes): the trajectory plots' step axis.
+
+    With ``speed`` (the pace) it makes a saved session look as it did; a session
+    written before these existed loads with the defaults.
+    """
+
+    #: one of STEP_AXES
+    step_axis: str = "linear"
+    #: updates shown by the "window" step axis
+    step_window: int = 2000
+
+    def validate(self) -> None:
+        check_choice("step axis", self.step_axis, STEP_AXES)
+        w = self.step_window
+        if isinstance(w, bool) or not isinstance(w, int) or not MIN_STEP_WINDOW <= w <= MAX_STEP_WINDOW:
+            raise ValueError(f"step window must be a whole number of updates from {MIN_STEP_WINDOW} to "
+                             f"{MAX_STEP_WINDOW:,}; got {quote(w)}")
+
+
+@dataclass
 class Settings:
     """Everything that defines a run; a session file is this plus the steps run."""
 
@@ -137,8 +162,10 @@ class Settings:
     compare: list[EstimatorSettings] = field(default_factory=list)
     preset: str = ""
     steps: int = 0
-    #: updates per second; 0 = as fast as possible
+    #: the pace: updates per second; 0 = as fast as possible (a preset sets its own)
     speed: float = 0.0
+    #: how the trajectory plots show the steps
+    view: ViewSettings = field(default_factory=ViewSettings)
     #: live changes made during the run, replayed at the same update:
     #: {"step": updates applied before it, "chain": k, "field": name, "value": v}
     changes: list[dict] = field(default_factory=list)
@@ -164,6 +191,7 @@ class Settings:
         if not _finite(self.speed) or not 0 <= self.speed <= MAX_SPEED:
             raise ValueError(f"speed must be from 0 (as fast as possible) to {MAX_SPEED:g} updates/s; "
                              f"got {quote(self.speed)}")
+        self.view.validate()
         self._check_timeline()
         return self
 
@@ -353,6 +381,7 @@ def from_dict(data: Any, base_dir: str | os.PathLike | None = None, timeline_che
         preset=body.get("preset", ""),
         steps=body.get("steps", 0),
         speed=body.get("speed", 0.0),
+        view=_section(ViewSettings, body.get("view", {}), "view"),
         changes=body.get("changes", []),
     )
     if timeline_checked and isinstance(s.changes, list):
@@ -361,6 +390,7 @@ def from_dict(data: Any, base_dir: str | os.PathLike | None = None, timeline_che
     _in_section("target", s.target.validate)
     _in_section("start", lambda: s.start.validate(s.target.dim))
     _in_section("estimator", s.estimator.validate)
+    _in_section("view", s.view.validate)
     for i, c in enumerate(s.compare):
         _in_section(f"compare[{i}]", c.validate)
     _in_section("", s.validate)
@@ -378,10 +408,12 @@ def _in_section(where: str, check) -> None:
 
 
 __all__ = [
+    "STEP_AXES",
     "EstimatorSettings",
     "Settings",
     "StartSettings",
     "TargetSettings",
+    "ViewSettings",
     "build_estimator",
     "build_run",
     "build_source",

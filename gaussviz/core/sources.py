@@ -4,7 +4,7 @@ A source is seeded and draws its samples as one sequential stream, so the
 same seed gives the same samples whatever chunk sizes the caller asks for
 (the GUI, the CLI and the tests see the same numbers), bit for bit: the
 random numbers come from a sequential stream, and each row is turned into a
-sample by ``affine``, whose operations on one row do not depend on how many
+sample by ``times_transpose``, whose operations on one row do not depend on how many
 rows are computed at once (``z @ L.T`` does: BLAS takes another path for one
 row than for many, and rounds differently at d >= 2).
 """
@@ -15,23 +15,21 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from . import kernels as kn
 from .validation import as_mean, as_spd, check_truth
 
 
-def affine(z: np.ndarray, chol: np.ndarray, shift: np.ndarray | None = None) -> np.ndarray:
-    """``z @ chol.T (+ shift)`` row by row in one fixed order of operations, for a lower-triangular
-    ``chol``: ``y_k = ((z_0 L_k0 + z_1 L_k1) + ...) + z_k L_kk (+ shift_k)``, each step an exact
-    IEEE multiply or add of whole columns. Row i of the result depends only on row i of ``z``,
-    never on the number of rows (a one-row draw equals the first row of a big draw, bit for bit).
+def times_transpose(z: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``z @ m.T`` row by row in a fixed order, so a sample never depends on how many are drawn at once.
+
+    (numpy's ``@`` goes to BLAS, whose blocked product rounds a row differently
+    depending on the number of rows; then a stream read in other chunk sizes,
+    or a sweep split into other tasks, differed in the last bit.)
     """
-    z = np.asarray(z, dtype=float)
-    n, d = z.shape
-    out = np.empty((n, d))
-    out[:] = z[:, :1] * chol[:, 0]
-    for j in range(1, d):
-        out[:, j:] += z[:, j:j + 1] * chol[j:, j]
-    if shift is not None:
-        out += shift
+    z = np.ascontiguousarray(z, dtype=float)
+    m = np.ascontiguousarray(m, dtype=float)
+    out = np.empty((z.shape[0], m.shape[0]))
+    kn.times_transpose(z, m, out)
     return out
 
 
@@ -98,9 +96,9 @@ class GaussianSource(FixedTruthSource):
     def sample(self, n: int) -> np.ndarray:
         z = self._rng.standard_normal((int(n), self.dim))
         self.drawn += int(n)
-        return affine(z, self._chol, self._mean)
+        return times_transpose(z, self._chol) + self._mean
 
     def heldout(self, n: int) -> np.ndarray:
         # A separate stream (seed sequence spawned from the seed), never the training one.
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed).spawn(1)[0]))
-        return affine(rng.standard_normal((int(n), self.dim)), self._chol, self._mean)
+        return times_transpose(rng.standard_normal((int(n), self.dim)), self._chol) + self._mean

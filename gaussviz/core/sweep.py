@@ -411,62 +411,105 @@ class SweepResult:
         return buf.getvalue()
 
     def spec_json(self) -> str:
-        """The sweep's settings as JSON: enough to run it again."""
-        return json.dumps({"app": "gaussviz", "sweep": self.spec.to_dict(),
-                           "elapsed_seconds": round(self.elapsed, 3)}, indent=2, allow_nan=False) + "\n"
+        """The sweep's settings as JSON: enough to run it again.
+
+        Nothing about the run itself (no time taken): the same sweep gives the
+        same bytes whichever route ran it (in-process, a local or a remote Dask cluster).
+        Strict JSON: no NaN or Infinity.
+        """
+        return json.dumps({"app": "gaussviz", "sweep": self.spec.to_dict()}, indent=2, allow_nan=False) + "\n"
 
 
 # ----------------------------------------------------------------------- run
-def _blocks(spec: SweepSpec, max_chains: int) -> list[tuple[int, np.ndarray]]:
-    """(axis-value index for batch size or -1, chain indices) per BatchEstimator."""
-    K = spec.n_chains
-    idx = np.arange(K)
+@dataclass(frozen=True)
+class SweepPart:
+    """What some chains of a sweep came to: one task's result (``chains`` are grid indices).
+
+    The arrays are per chain in the order of ``chains``; ``final_mean`` and
+    ``final_cov`` are None when the sweep does not keep final states.
+    """
+
+    chains: np.ndarray  # (n,) int64
+    diverged: np.ndarray  # (n,) bool
+    failed_update: np.ndarray  # (n,) int64
+    reason: tuple[str, ...]
+    message: tuple[str, ...]
+    final_kl: np.ndarray  # (n,) NaN where diverged
+    final_mean: np.ndarray | None = None  # (n, d)
+    final_cov: np.ndarray | None = None  # (n, d, d)
+
+    @property
+    def n_chains(self) -> int:
+        return int(self.chains.shape[0])
+
+
+def keeps_states(spec: SweepSpec) -> bool:
+    """Whether a result keeps every chain's final mean and covariance (chains x d x d <= KEEP_STATES)."""
+    d = spec.base.target.dim
+    return spec.n_chains * d * d <= KEEP_STATES
+
+
+def _blocks(spec: SweepSpec, chains: np.ndarray, max_chains: int) -> list[np.ndarray]:
+    """The chains split into BatchEstimator blocks: one batch size each, at most ``max_chains``."""
     if spec.axis == "batch-size":
-        groups = [(v, idx[np.unravel_index(idx, spec.shape)[1] == v]) for v in range(len(spec.axis_values))]
+        v_of = np.unravel_index(chains, spec.shape)[1]
+        groups = [chains[v_of == v] for v in range(len(spec.axis_values))]
     else:
-        groups = [(-1, idx)]
-    out = []
-    for v, g in groups:
-        for i in range(0, g.size, max_chains):
-            out.append((v, g[i:i + max_chains]))
-    return out
+        groups = [chains]
+    return [g[i:i + max_chains] for g in groups for i in range(0, g.size, max_chains)]
 
 
-def run_sweep(
+def run_chains(
     spec: SweepSpec,
+    chains: Sequence[int] | np.ndarray,
     progress: Callable[[float], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     max_chains: int = MAX_CHAINS,
     chunk_work: int = CHUNK_WORK,
-) -> SweepResult:
-    """Run every chain of ``spec``; ``progress(fraction)`` after each chunk, ``cancel()`` checked before each.
+    keep_states: bool | None = None,
+    parallel: bool | None = None,
+) -> SweepPart:
+    """Run some chains of ``spec`` (grid indices, e.g. one task's range).
 
-    Raises ``SweepCancelled`` when ``cancel()`` returns True. A block whose
-    chains have all diverged stops early (its remaining work counts as done).
-    Final states are kept when chains x d x d <= ``KEEP_STATES``.
+    A chain's outcome depends only on the chain: its settings and its seed's
+    sample stream, which every block rebuilds from the start. How chains are
+    grouped into calls, blocks and chunks changes nothing, to the last bit, so
+    any split of a sweep into tasks gives the sweep's own numbers.
+
+    ``progress(work)`` gets the chain-updates done so far in this call after
+    each chunk; ``cancel()`` is checked before each chunk (``SweepCancelled``).
+    A block whose chains have all diverged stops early (its remaining work
+    counts as done). ``parallel`` forces the kernel to use all cores (True) or
+    one (False); None chooses by the amount of work.
     """
     if max_chains < 1 or chunk_work < 1:
         raise ValueError("max_chains and chunk_work must be >= 1")
-    t0 = time.perf_counter()
+    chains = np.asarray(chains, dtype=np.int64).reshape(-1)
     K = spec.n_chains
-    diverged = np.zeros(K, dtype=bool)
-    failed = np.zeros(K, dtype=np.int64)
-    reason = [""] * K
-    message = [""] * K
-    final_kl = np.full(K, np.nan)
+    if chains.size and (chains.min() < 0 or chains.max() >= K):
+        raise ValueError(f"chain indices must be from 0 to {K - 1}")
+    n_all = chains.size
+    pos = {int(c): j for j, c in enumerate(chains)}
+    if len(pos) != n_all:
+        raise ValueError("a chain is listed twice")
+    keep = keeps_states(spec) if keep_states is None else bool(keep_states)
     d = spec.base.target.dim
-    keep = K * d * d <= KEEP_STATES
-    final_mean = np.full((K, d), np.nan) if keep else None
-    final_cov = np.full((K, d, d), np.nan) if keep else None
-    total = float(K) * spec.steps
+    diverged = np.zeros(n_all, dtype=bool)
+    failed = np.zeros(n_all, dtype=np.int64)
+    reason = [""] * n_all
+    message = [""] * n_all
+    final_kl = np.full(n_all, np.nan)
+    final_mean = np.full((n_all, d), np.nan) if keep else None
+    final_cov = np.full((n_all, d, d), np.nan) if keep else None
     done_work = 0.0
     e = spec.base.estimator
     m0 = spec.base.start.mean_vector(d)
-    for _, chains in _blocks(spec, max_chains):
+    for block in _blocks(spec, chains, max_chains):
         if cancel is not None and cancel():
             raise SweepCancelled("sweep cancelled")
-        p_i, v_i, a_i, s_i = np.unravel_index(chains, spec.shape)
-        n = chains.size
+        at = np.array([pos[int(c)] for c in block], dtype=np.int64)
+        p_i, v_i, a_i, s_i = np.unravel_index(block, spec.shape)
+        n = block.size
         b = spec.batch_size(spec.axis_values[v_i[0]])
         # One sample stream per (target, seed): the target differs only along target-cond.
         tkey = v_i if spec.axis == "target-cond" else np.zeros(n, dtype=np.int64)
@@ -488,21 +531,21 @@ def run_sweep(
                 raise SweepCancelled("sweep cancelled")
             m = min(per_chunk, spec.steps - ran)
             Y = np.ascontiguousarray(np.stack([src.sample(m * b) for src in sources]))
-            est.advance(Y, m, streams=streams)
+            est.advance(Y, m, streams=streams, parallel=parallel)
             ran += m
             done_work += float(n) * m
             if progress is not None:
-                progress(min(1.0, done_work / total))
+                progress(done_work)
             if est.diverged.all():
                 done_work += float(n) * (spec.steps - ran)
                 break
         means, covs = est.means, est.covs
         if keep:
-            final_mean[chains] = means
-            final_cov[chains] = covs
+            final_mean[at] = means
+            final_cov[at] = covs
         for j, div in enumerate(est.divergences()):
             if div is not None:
-                k = int(chains[j])
+                k = int(at[j])
                 diverged[k] = True
                 failed[k] = div.step
                 reason[k] = div.reason
@@ -516,22 +559,84 @@ def run_sweep(
             except (AttributeError, NotImplementedError):
                 continue  # a target without a known truth: no KL
             _, kl = eig_and_kl(means[sel], covs[sel], tm, tc)
-            final_kl[chains[sel]] = np.where(np.isfinite(kl), kl, np.nan)
+            final_kl[at[sel]] = np.where(np.isfinite(kl), kl, np.nan)
+    if progress is not None:
+        progress(done_work)
+    return SweepPart(chains=chains, diverged=diverged, failed_update=failed, reason=tuple(reason),
+                     message=tuple(message), final_kl=final_kl, final_mean=final_mean, final_cov=final_cov)
+
+
+def assemble(spec: SweepSpec, parts: Sequence[SweepPart], elapsed: float = 0.0) -> SweepResult:
+    """The sweep's result from parts that cover every chain exactly once (in any order)."""
+    K = spec.n_chains
+    d = spec.base.target.dim
+    keep = keeps_states(spec) and all(p.final_mean is not None for p in parts)
+    seen = np.zeros(K, dtype=bool)
+    diverged = np.zeros(K, dtype=bool)
+    failed = np.zeros(K, dtype=np.int64)
+    reason = [""] * K
+    message = [""] * K
+    final_kl = np.full(K, np.nan)
+    final_mean = np.full((K, d), np.nan) if keep else None
+    final_cov = np.full((K, d, d), np.nan) if keep else None
+    for part in parts:
+        c = part.chains
+        if c.size and (c.min() < 0 or c.max() >= K):
+            raise ValueError(f"a part names chains outside 0 to {K - 1}")
+        if seen[c].any():
+            raise ValueError(f"chain {int(c[seen[c]][0])} is in two parts")
+        seen[c] = True
+        diverged[c] = part.diverged
+        failed[c] = part.failed_update
+        final_kl[c] = part.final_kl
+        for j, k in enumerate(c.tolist()):
+            reason[k] = part.reason[j]
+            message[k] = part.message[j]
+        if keep:
+            final_mean[c] = part.final_mean
+            final_cov[c] = part.final_cov
+    if not seen.all():
+        raise ValueError(f"{int((~seen).sum())} of {K} chains have no result (first: {int(np.argmin(seen))})")
+    return SweepResult(spec=spec, diverged=diverged, failed_update=failed, reason=tuple(reason),
+                       message=tuple(message), final_kl=final_kl, elapsed=elapsed,
+                       final_mean=final_mean, final_cov=final_cov)
+
+
+def run_sweep(
+    spec: SweepSpec,
+    progress: Callable[[float], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    max_chains: int = MAX_CHAINS,
+    chunk_work: int = CHUNK_WORK,
+) -> SweepResult:
+    """Run every chain of ``spec`` in this process; ``progress(fraction)`` after each chunk,
+    ``cancel()`` checked before each.
+
+    Raises ``SweepCancelled`` when ``cancel()`` returns True. Final states are
+    kept when chains x d x d <= ``KEEP_STATES``. ``core.cluster.run_tasks`` runs
+    the same chains split into tasks (resumable, or on Dask) with the same result.
+    """
+    t0 = time.perf_counter()
+    total = float(spec.n_chains) * spec.steps
+    report = None if progress is None else (lambda work: progress(min(1.0, work / total)))
+    part = run_chains(spec, np.arange(spec.n_chains), report, cancel, max_chains, chunk_work)
     if progress is not None:
         progress(1.0)
-    return SweepResult(spec=spec, diverged=diverged, failed_update=failed, reason=tuple(reason),
-                       message=tuple(message), final_kl=final_kl, elapsed=time.perf_counter() - t0,
-                       final_mean=final_mean, final_cov=final_cov)
+    return assemble(spec, [part], time.perf_counter() - t0)
 
 
 __all__ = [
     "AXES",
     "ChainOutcome",
     "SweepCancelled",
+    "SweepPart",
     "SweepResult",
     "SweepSpec",
+    "assemble",
     "default_base",
+    "keeps_states",
     "make_spec",
+    "run_chains",
     "run_sweep",
     "spec_from_dict",
 ]

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .csvdata import DATASETS, CsvData, CsvProblem, dataset_name, dataset_path, load_csv_cached, moments
-from .sources import FixedTruthSource, affine
+from .sources import FixedTruthSource, times_transpose
 from .validation import MAX_ABS_MEAN, as_mean, as_spd, check_truth, quote
 
 
@@ -67,7 +67,7 @@ class StudentTSource(FixedTruthSource):
     def _draw(self, rz: np.random.Generator, rw: np.random.Generator, n: int) -> np.ndarray:
         z = rz.standard_normal((n, self.dim))
         w = rw.chisquare(self.df, n)
-        return self._mean + affine(z, self._chol) * np.sqrt(self.df / w)[:, None]
+        return self._mean + times_transpose(z, self._chol) * np.sqrt(self.df / w)[:, None]
 
     def sample(self, n: int) -> np.ndarray:
         n = int(n)
@@ -160,8 +160,8 @@ class MixtureSource(FixedTruthSource):
     def _draw(self, ru: np.random.Generator, rz: np.random.Generator, n: int) -> np.ndarray:
         first = ru.random(n) < self.weights[0]
         z = rz.standard_normal((n, self.dim))
-        y0 = affine(z, self._chols[0], self.means[0])
-        y1 = affine(z, self._chols[1], self.means[1])
+        y0 = times_transpose(z, self._chols[0]) + self.means[0]
+        y1 = times_transpose(z, self._chols[1]) + self.means[1]
         return np.where(first[:, None], y0, y1)
 
     def sample(self, n: int) -> np.ndarray:
@@ -261,10 +261,10 @@ class DriftingSource:
     def sample(self, n: int) -> np.ndarray:
         n = int(n)
         d = self.dim
-        steps = affine(self.drift_rate * self._rxi.standard_normal((n, d)), self._chol0)
+        steps = times_transpose(self.drift_rate * self._rxi.standard_normal((n, d)), self._chol0)
         # cumsum from the current mean is sequential, so chunking cannot change the path
         path = np.cumsum(np.concatenate([self._mu[None], steps]), axis=0)
-        z = affine(self._rz.standard_normal((n, d)), self._chol0)
+        z = times_transpose(self._rz.standard_normal((n, d)), self._chol0)
         theta = self._angles(np.arange(self.index, self.index + n, dtype=float))
         y = path[:n] + self._rotate(z, theta)
         self._mu = path[n].copy()
@@ -287,7 +287,7 @@ class DriftingSource:
     def heldout(self, n: int) -> np.ndarray:
         """Samples of the START distribution (the run loop asks once, at step 0)."""
         rz = _streams(self.seed, 4)[3]
-        return affine(rz.standard_normal((int(n), self.dim)), self._chol0, self._mean0)
+        return times_transpose(rz.standard_normal((int(n), self.dim)), self._chol0) + self._mean0
 
     def fork(self, seed: int) -> DriftingSource:
         """The target as it is now (current mean and angle), drifting on from here on a fresh stream."""

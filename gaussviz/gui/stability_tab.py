@@ -1,20 +1,24 @@
 """The "Stability map" tab: run a sweep in a thread, show the heat map, open a cell in the live view.
 
-The sweep (``core.sweep.run_sweep``) runs in a plain ``threading.Thread``; it
-only writes a progress number and, at the end, a result or an error. A QTimer
-on the GUI thread polls them (the only code that touches widgets), the same
-pattern as the live worker's snapshot slot. Cancel sets an Event that
-``run_sweep`` checks between chunks, so it stops within one chunk (a fraction
-of a second) and the thread ends.
+The sweep (``core.sweep.run_sweep``, or with a scheduler set ``core.cluster.run_tasks``
+on Dask: ``local``, ``local:N`` or ``tcp://HOST:PORT``, as ``gaussviz sweep --scheduler``)
+runs in a plain ``threading.Thread``; it only writes a progress report and, at
+the end, a result or an error. A QTimer on the GUI thread polls them (the only
+code that touches widgets), the same pattern as the live worker's snapshot
+slot. Cancel sets an Event that the sweep checks between chunks (between tasks
+on a cluster, whose tasks in flight are cancelled), and the thread ends; a
+local cluster started for the sweep is closed with it.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ..core.cluster import SCHEDULER_HELP, ClusterError, SweepProgress, open_cluster, parse_scheduler, run_tasks
 from ..core.parameterizations import PARAMETERIZATIONS
 from ..core.parsing import parse_number, parse_numbers
 from ..core.settings import Settings
@@ -31,6 +35,10 @@ MIN_MAP_WIDTH = 700
 DEFAULTS = {"alpha_min": "1e-4", "alpha_max": "1", "alpha_count": 24, "seeds": 4, "steps": 2000,
             "axis": "cov0-scale", "values": "0.1, 1, 10"}
 CHUNK_WORK = 200_000  # chain-updates between cancel checks: ~10-50 ms each
+#: waiting for the sweep's thread at close: in this process it stops within a chunk; a cluster
+#: may be starting (seconds) and is closed before the thread ends
+STOP_TIMEOUT = 5.0
+STOP_TIMEOUT_CLUSTER = 60.0
 
 
 class MapLabel(QtWidgets.QLabel):
@@ -59,6 +67,9 @@ class StabilityTab(QtWidgets.QWidget):
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self._progress = 0.0
+        self._report: SweepProgress | None = None
+        self._phase = ""  # what the thread does before the first report (starting a cluster)
+        self._on_cluster = False
         self._outcome: tuple[str, object] | None = None  # ("done", result) | ("error", msg) | ("cancelled", None)
         self.result: SweepResult | None = None
         self.geometry_map: MapGeometry | None = None
@@ -124,6 +135,11 @@ class StabilityTab(QtWidgets.QWidget):
         self.use_live.setToolTip("off: the 2-D ill-conditioned target, start (1, 1), Σ0 = I, symmetrize on")
         self.use_live.setEnabled(self._live_settings is not None)
         form.addRow("", self.use_live)
+        self.scheduler = QtWidgets.QLineEdit()
+        self.scheduler.setPlaceholderText("in this process (or local:2, tcp://host:8786)")
+        self.scheduler.setToolTip(f"where the chains run: {SCHEDULER_HELP}; the same map to the bit. "
+                                  "Dask needs gaussviz[cluster]")
+        form.addRow("scheduler", self.scheduler)
 
         self.run_button = QtWidgets.QPushButton("Run sweep")
         self.run_button.clicked.connect(self.start)
@@ -138,6 +154,8 @@ class StabilityTab(QtWidgets.QWidget):
         buttons.addWidget(self.run_button)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.progress, 1)
+        self.progress_text = plain_label("")
+        self.progress_text.setToolTip("chains done of all, chains per second, time left")
         self.status = plain_label("Set the grid and press Run sweep. Then click a cell to open it "
                                   "in the Live tab.")  # errors may quote a data file: never HTML
         self.status.setWordWrap(True)
@@ -146,6 +164,7 @@ class StabilityTab(QtWidgets.QWidget):
         ll = QtWidgets.QVBoxLayout(left)
         ll.addLayout(form)
         ll.addLayout(buttons)
+        ll.addWidget(self.progress_text)
         # the label takes the free height (a word-wrapped label next to a stretch
         # gets only its one-line height and cuts the summary off)
         self.status.setAlignment(QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignTop)
@@ -192,48 +211,78 @@ class StabilityTab(QtWidgets.QWidget):
             return False
         try:
             spec = self.spec()
+            scheduler = parse_scheduler(self.scheduler.text())
         except ValueError as e:
             self._say(str(e), error=True)
             return False
         self._cancel.clear()
         with self._lock:
             self._progress = 0.0
+            self._report = None
+            self._phase = "" if scheduler is None else f"starting {scheduler.describe()}…"
             self._outcome = None
+        self._on_cluster = scheduler is not None
         self.progress.setValue(0)
+        self.progress_text.setText("")
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self._say(f"running {spec.n_chains:,} chains x {spec.steps:,} updates…")
-        self._thread = threading.Thread(target=self._work, args=(spec,), name="gaussviz-sweep", daemon=True)
+        where = "" if scheduler is None else f" on {scheduler.describe()}"
+        self._say(f"running {spec.n_chains:,} chains x {spec.steps:,} updates{where}…")
+        self._thread = threading.Thread(target=self._work, args=(spec, scheduler), name="gaussviz-sweep",
+                                        daemon=True)
         self._thread.start()
         self._timer.start()
         return True
 
-    def _work(self, spec: SweepSpec) -> None:
-        # Worker thread: no widgets here, only the progress number and the outcome.
-        def progress(f: float) -> None:
+    def _work(self, spec: SweepSpec, scheduler) -> None:
+        # Worker thread: no widgets here, only the progress report and the outcome.
+        t0 = time.perf_counter()
+
+        def fraction(f: float) -> None:  # in this process: a fraction of the work after each chunk
+            report(SweepProgress(f * spec.n_chains, spec.n_chains, 0, time.perf_counter() - t0, spec.steps))
+
+        def report(p: SweepProgress) -> None:
             with self._lock:
-                self._progress = f
+                self._progress = p.fraction
+                self._report = p
+                self._phase = ""
 
         try:
-            result = run_sweep(spec, progress=progress, cancel=self._cancel.is_set, chunk_work=CHUNK_WORK)
+            if scheduler is None:
+                result = run_sweep(spec, progress=fraction, cancel=self._cancel.is_set, chunk_work=CHUNK_WORK)
+            else:
+                with open_cluster(scheduler) as cluster:
+                    if self._cancel.is_set():
+                        raise SweepCancelled("sweep cancelled")
+                    with self._lock:
+                        self._phase = f"running on {scheduler.describe()}…"
+                    result = run_tasks(spec, cluster=cluster, progress=report, cancel=self._cancel.is_set)
             outcome: tuple[str, object] = ("done", result)
         except SweepCancelled:
             outcome = ("cancelled", None)
+        except ClusterError as e:
+            outcome = ("error", str(e))
         except Exception as e:  # shown in the tab, never lost
             outcome = ("error", f"{type(e).__name__}: {e}")
         with self._lock:
             self._outcome = outcome
 
     def cancel(self) -> None:
-        """Ask the sweep to stop (it stops within one chunk); the poll tidies up."""
+        """Ask the sweep to stop (it stops within one chunk, or one task's round trip); the poll tidies up."""
         if self.is_running():
             self._cancel.set()
             self._say("cancelling…")
 
-    def stop(self, timeout: float = 5.0) -> bool:
-        """Cancel and wait for the thread (window close); True if no thread is left."""
+    def stop(self, timeout: float | None = None) -> bool:
+        """Cancel and wait for the thread (window close); True if no thread is left.
+
+        A sweep on a cluster gets longer (``STOP_TIMEOUT_CLUSTER``): a local
+        cluster may still be starting, and it is closed before the thread ends.
+        """
         self._cancel.set()
         t = self._thread
+        if timeout is None:
+            timeout = STOP_TIMEOUT_CLUSTER if self._on_cluster else STOP_TIMEOUT
         if t is not None:
             t.join(timeout)
         self._timer.stop()
@@ -241,12 +290,16 @@ class StabilityTab(QtWidgets.QWidget):
 
     def _poll(self) -> None:
         with self._lock:
-            frac, outcome = self._progress, self._outcome
+            frac, outcome, report, phase = self._progress, self._outcome, self._report, self._phase
         self.progress.setValue(round(1000 * frac))
+        if phase:
+            self.progress_text.setText(phase)
+        elif report is not None:
+            self.progress_text.setText(report.text())
         if outcome is None:
             return
         if self._thread is not None:
-            self._thread.join(1.0)
+            self._thread.join(STOP_TIMEOUT_CLUSTER if self._on_cluster else 1.0)
         self._timer.stop()
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
@@ -255,6 +308,7 @@ class StabilityTab(QtWidgets.QWidget):
             self.show_result(value)  # type: ignore[arg-type]
         elif kind == "cancelled":
             self.progress.setValue(0)
+            self.progress_text.setText("")
             self._say("cancelled; the last map (if any) is still shown")
         else:
             self._say(f"the sweep failed: {value}", error=True)

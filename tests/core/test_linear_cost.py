@@ -122,7 +122,8 @@ def test_replay_is_linear_in_the_number_of_changes_not_quadratic(tmp_path):
         run.source.sample = sample
         run.run_to(2 * n)
         calls[n] = dict(count)
-    assert calls[16_000]["advance"] <= 8 * calls[2_000]["advance"] * 1.2
+    for n, c in calls.items():  # a bounded number of kernel calls per change (one per gap, plus a record
+        assert c["advance"] <= 1.3 * n + 10, (n, c)  # per history stride), whatever n
     assert calls[16_000]["rows"] == 8 * calls[2_000]["rows"]
 
 

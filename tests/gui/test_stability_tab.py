@@ -93,3 +93,58 @@ def test_closing_the_window_stops_a_running_sweep(qtbot, make_window):
     qtbot.waitUntil(lambda: tab._progress > 0, timeout=WAIT_MS)
     w.close()
     assert sweep_threads() == [] and not w.worker.is_alive()
+
+
+# ------------------------------------------------------------ on a Dask cluster
+CLUSTER_MS = 180_000  # a local cluster starts in ~5 s; generous for a loaded 2-core machine
+
+
+def child_processes() -> list:
+    import psutil
+
+    return [p for p in psutil.Process().children(recursive=True) if p.is_running()
+            and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_sweep_on_a_local_cluster_gives_the_same_map_and_leaves_nothing(qtbot, make_window):
+    from gaussviz.core.sweep import run_sweep
+
+    w = make_window()
+    tab = w.stability
+    set_grid(tab, ("covariance", "natural"), count=4, seeds=3, steps=3000, values="0.5, 2", hi="0.8")
+    tab.scheduler.setText("local:2")
+    assert tab.start()
+    assert "local Dask cluster of 2 worker processes" in tab.status.text()
+    qtbot.waitUntil(lambda: tab.run_button.isEnabled(), timeout=CLUSTER_MS)
+    assert tab.result is not None, tab.status.text()
+    assert tab.result.csv_text() == run_sweep(tab.result.spec).csv_text()
+    assert "48 of 48 chains" in tab.progress_text.text() and "ETA" in tab.progress_text.text()
+    assert tab.progress.value() == 1000
+    assert sweep_threads() == [] and child_processes() == []
+
+
+def test_cancel_on_a_local_cluster_stops_it(qtbot, make_window):
+    w = make_window()
+    tab = w.stability
+    set_grid(tab, ("covariance", "cholesky", "natural"), count=30, seeds=20, steps=2_000_000)
+    tab.scheduler.setText("local:1")
+    assert tab.start()
+    qtbot.waitUntil(lambda: "chains" in tab.progress_text.text(), timeout=CLUSTER_MS)
+    tab.cancel_button.click()
+    qtbot.waitUntil(lambda: tab.run_button.isEnabled(), timeout=CLUSTER_MS)
+    assert tab.result is None and "cancelled" in tab.status.text()
+    assert sweep_threads() == [] and child_processes() == []
+
+
+def test_bad_scheduler_is_reported(qtbot, make_window):
+    w = make_window()
+    tab = w.stability
+    set_grid(tab, ("natural",), count=2, seeds=1, steps=10)
+    tab.scheduler.setText("localhost")
+    assert not tab.start()
+    assert "scheduler must be" in tab.status.text() and "tcp://HOST:PORT" in tab.status.text()
+    tab.scheduler.setText("tcp://127.0.0.1:1")
+    assert tab.start()
+    qtbot.waitUntil(lambda: tab.run_button.isEnabled(), timeout=CLUSTER_MS)
+    assert "connection refused" in tab.status.text() and tab.result is None
+    assert sweep_threads() == []
