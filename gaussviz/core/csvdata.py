@@ -42,7 +42,7 @@ MAX_CSV_BYTES = 2**30
 #: column names listed in a message at most
 MAX_LISTED_NAMES = 20
 #: chosen cells converted at once (bounds the memory of the text being converted)
-BLOCK_CELLS = 2**17
+BLOCK_CELLS = 2**14
 #: rows per block when the moments are accumulated
 MOMENT_BLOCK = 65_536
 

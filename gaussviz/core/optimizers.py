@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import kernels as kn
+from .validation import quote
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ DEFAULTS: dict[str, Any] = {"optimizer": "sgd", "beta1": 0.9, "beta2": 0.999, "e
 def get(name: object) -> Optimizer:
     """An optimizer by name; ValueError listing the names otherwise."""
     if not isinstance(name, str) or name not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(map(repr, NAMES))}; got {name!r}")
+        raise ValueError(f"optimizer must be one of {', '.join(map(repr, NAMES))}; got {quote(name)}")
     return OPTIMIZERS[name]
 
 

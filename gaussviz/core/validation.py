@@ -108,13 +108,13 @@ def check_alpha(alpha: Any, name: str = "alpha", hi: float = math.inf, lo: float
 
 def check_beta(beta: Any, name: str = "beta1") -> float:
     """A decay rate in [0, 1): at 1 the moment never forgets its zero start, above it grows."""
-    msg = f"{name} must be a number in [0, 1); got {beta!r}"
+    msg = f"{name} must be a number in [0, 1); got {quote(beta)}"
     if isinstance(beta, (bool, np.bool_, str)) or is_complex(beta) or (
             isinstance(beta, np.ndarray) and beta.ndim > 0):
         raise ValueError(msg)
     try:
         b = float(beta)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(msg) from None
     if not (0.0 <= b < 1.0):  # also refuses NaN
         raise ValueError(msg)
@@ -123,13 +123,13 @@ def check_beta(beta: Any, name: str = "beta1") -> float:
 
 def check_eps(eps: Any, name: str = "eps") -> float:
     """The denominator guard of RMSProp/Adam: positive and finite (0 divides by zero at D = 0)."""
-    msg = f"{name} must be a positive finite number; got {eps!r}"
+    msg = f"{name} must be a positive finite number; got {quote(eps)}"
     if isinstance(eps, (bool, np.bool_, str)) or is_complex(eps) or (
             isinstance(eps, np.ndarray) and eps.ndim > 0):
         raise ValueError(msg)
     try:
         e = float(eps)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(msg) from None
     if not math.isfinite(e) or e <= 0.0:
         raise ValueError(msg)
