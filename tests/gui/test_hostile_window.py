@@ -34,7 +34,9 @@ def window(qtbot):
     made: list[MainWindow] = []
 
     def make(preset: str = "ill-conditioned-natural") -> MainWindow:
-        w = MainWindow(get_preset(preset), running=False)
+        s = get_preset(preset)
+        s.speed = 0.0  # flat out (a preset's own pace would take seconds to reach the counts below)
+        w = MainWindow(s, running=False)
         qtbot.addWidget(w)
         made.append(w)
         w.worker.send("step", PRE_STEPS)

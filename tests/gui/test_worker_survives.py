@@ -53,7 +53,7 @@ def _inject(monkeypatch, method: str, exc: BaseException, after: int = 2) -> dic
 @pytest.mark.parametrize("method,exc", FAILURES, ids=[f"{m}-{type(e).__name__}" for m, e in FAILURES])
 @pytest.mark.parametrize("then", ["start", "reset", "preset", "step", "resume"])
 def test_the_worker_survives_and_the_next_action_works(qtbot, make_window, monkeypatch, method, exc, then):
-    w = make_window("seed-question", running=False)
+    w = make_window("seed-question", running=False, speed=0)
     errors: list[str] = []
     w.worker.sig_error.connect(errors.append)
     state = _inject(monkeypatch, method, exc)
@@ -73,6 +73,7 @@ def test_the_worker_survives_and_the_next_action_works(qtbot, make_window, monke
         w.set_running(True)
     elif then == "preset":
         w.load_preset("ill-conditioned-natural")
+        w.panel.speed.setCurrentIndex(w.panel.speed.findData(0.0))  # flat out, not the preset's pace
         w.set_running(True)
     elif then == "step":
         w.step()
@@ -109,7 +110,7 @@ def test_a_failing_first_build_leaves_a_worker_that_takes_a_rebuild(qtbot, monke
 
 
 def test_a_failing_call_command_is_reported(qtbot, make_window):
-    w = make_window("seed-question", running=True)
+    w = make_window("seed-question", running=True, speed=0)
     errors: list[str] = []
     w.worker.sig_error.connect(errors.append)
 
@@ -127,7 +128,7 @@ def test_a_failing_call_command_is_reported(qtbot, make_window):
 def test_a_bad_change_that_bypassed_the_reader_does_not_kill_the_worker(qtbot, make_window):
     """Settings built by code (not read from a file) with a bad timeline value: refused on rebuild
     (the old run stays) and the worker goes on."""
-    w = make_window("seed-question", running=False)
+    w = make_window("seed-question", running=False, speed=0)
     errors: list[str] = []
     w.worker.sig_error.connect(errors.append)
     s = w.settings.copy()
@@ -173,7 +174,7 @@ def test_a_replayed_batch_change_ends_the_chunk_and_replans(at):
 
 def test_running_worker_after_a_live_batch_change(qtbot, make_window, monkeypatch):
     """Chunks run by the thread itself: after the change every chunk draws few samples."""
-    w = make_window("seed-question", running=True)
+    w = make_window("seed-question", running=True, speed=0)
     qtbot.waitUntil(lambda: w.shown_snapshot.step > 50_000, timeout=WAIT_MS)
     seen: list[tuple[int, int]] = []
     real = RunLoop.advance
