@@ -169,12 +169,17 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         raise
     status.close()
     # All three or none: written to temporaries first, then renamed together.
-    paths = dict(zip(names, write_file_set(out, [
-        (names["png"], stability_map_png(result, a.width)),
-        (names["csv"], result.csv_text().encode("utf-8")),
-        (names["json"], result.spec_json().encode("utf-8")),
-    ], force=a.force)))
-    store.remove()
+    try:
+        paths = dict(zip(names, write_file_set(out, [
+            (names["png"], stability_map_png(result, a.width)),
+            (names["csv"], result.csv_text().encode("utf-8")),
+            (names["json"], result.spec_json().encode("utf-8")),
+        ], force=a.force, then=store.remove)))  # the set in place: the sweep's saved state goes
+    except KeyboardInterrupt:
+        if store.exists():  # no file of the set was left; every chain is saved
+            print(f"gaussviz: interrupted while writing the files; all {spec.n_chains:,} chains are saved in "
+                  f"{store.folder}: run the same command with --resume to write them", file=sys.stderr)
+        raise
     resumed = sum(p.n_chains for p in done)
     again = f", {resumed:,} of them resumed" if resumed else ""
     print(f"{spec.n_chains:,} chains x {spec.steps:,} updates in {result.elapsed:.2f} s {where}{again}; "

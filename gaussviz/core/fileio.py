@@ -26,7 +26,7 @@ import signal
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -272,7 +272,8 @@ def _write_temp(p: Path, data: bytes) -> str:
     return tmp
 
 
-def write_file_set(folder: str | os.PathLike, files: Sequence[tuple[str, bytes]], force: bool = False) -> list[Path]:
+def write_file_set(folder: str | os.PathLike, files: Sequence[tuple[str, bytes]], force: bool = False,
+                   then: Callable[[], None] | None = None) -> list[Path]:
     """Write several files into ``folder`` all or nothing (render, sweep, Export all).
 
     Every name must be a plain file name (``check_base_name``); without ``force``
@@ -280,7 +281,8 @@ def write_file_set(folder: str | os.PathLike, files: Sequence[tuple[str, bytes]]
     Every file goes to a temporary first; then all take their names. If anything
     fails part way, or SIGINT/SIGTERM arrives, the files this call created are
     removed, the ones it replaced are restored, and no temporary is left; the
-    signal is then handled as usual.
+    signal is then handled as usual. ``then()`` runs once every file has its name, still
+    before a held signal is delivered (e.g. removing the state the set was made from).
     """
     out = Path(folder)
     names = [check_base_name(n) for n, _ in files]
@@ -324,6 +326,8 @@ def write_file_set(folder: str | os.PathLike, files: Sequence[tuple[str, bytes]]
             for _, bak in replaced:
                 with contextlib.suppress(OSError):
                     os.unlink(bak)
+            if then is not None:
+                then()
     finally:
         for tmp in temps:
             with contextlib.suppress(OSError):

@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
@@ -49,41 +50,18 @@ def run_app(args: argparse.Namespace) -> int:
         check_can_create(shot, force)  # now, not after the run
     settings = settings_for(args)
     app = application()
-    from .window import MainWindow
-
-    window = MainWindow(settings, running=True)
     result = {"code": 0}
-    if shot is not None:
-        waited = {"s": 0.0}
-
-        def poll() -> None:
-            # --after counts from the first update: a first start may spend seconds compiling.
-            snap = window.shown_snapshot
-            if waited["s"] > FIRST_FRAME_TIMEOUT_S or (snap is not None and snap.step > 0):
-                QtCore.QTimer.singleShot(int(after * 1000), take)
-                return
-            waited["s"] += 0.1
-            QtCore.QTimer.singleShot(100, poll)
-
-        def take() -> None:
-            window.redraw(complete=True)
-            try:
-                save_screenshot(window, shot, force=force)
-            except (OSError, ValueError) as e:
-                print(f"gaussviz: error: {one_line(e)}", file=sys.stderr)
-                result["code"] = 2
-            window.close()
-
-        QtCore.QTimer.singleShot(0, poll)
-    if os.environ.get("GAUSSVIZ_EXIT_AFTER_FIRST_FRAME"):
-        _report_first_frames(window)  # benchmarks/gui_bench.py (start-up time)
-    window.show()
+    held: dict[str, Any] = {"window": None}
 
     def on_signal(signum: int, _frame) -> None:
         # Ctrl+C or SIGTERM: close the window as its Quit would (the worker stops; a screenshot
         # being written is finished first: atomic writes hold the signal over their rename).
+        # Installed before the window is built: an interrupt while it is built (its worker
+        # thread may already run) must not leave a thread that keeps the process alive.
         result["code"] = 128 + signum
-        window.close()
+        if held["window"] is not None:
+            QtCore.QTimer.singleShot(0, held["window"].close)  # also if the loop has not started yet
+            QtCore.QTimer.singleShot(0, app.quit)
 
     old = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -91,12 +69,44 @@ def run_app(args: argparse.Namespace) -> int:
             old[sig] = signal.signal(sig, on_signal)
         except ValueError:  # not the main thread
             pass
+    window = None
     try:
+        from .window import MainWindow
+
+        window = held["window"] = MainWindow(settings, running=True)
+        if result["code"]:
+            return result["code"]
+        if shot is not None:
+            waited = {"s": 0.0}
+
+            def poll() -> None:
+                # --after counts from the first update: a first start may spend seconds compiling.
+                snap = window.shown_snapshot
+                if waited["s"] > FIRST_FRAME_TIMEOUT_S or (snap is not None and snap.step > 0):
+                    QtCore.QTimer.singleShot(int(after * 1000), take)
+                    return
+                waited["s"] += 0.1
+                QtCore.QTimer.singleShot(100, poll)
+
+            def take() -> None:
+                window.redraw(complete=True)
+                try:
+                    save_screenshot(window, shot, force=force)
+                except (OSError, ValueError) as e:
+                    print(f"gaussviz: error: {one_line(e)}", file=sys.stderr)
+                    result["code"] = 2
+                window.close()
+
+            QtCore.QTimer.singleShot(0, poll)
+        if os.environ.get("GAUSSVIZ_EXIT_AFTER_FIRST_FRAME"):
+            _report_first_frames(window)  # benchmarks/gui_bench.py (start-up time)
+        window.show()
         app.exec()
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
-        window.shutdown()
+        if window is not None:
+            window.shutdown()
     return result["code"]
 
 
