@@ -29,6 +29,7 @@ from .validation import (
     check_eps,
     check_flag,
     is_complex,
+    quote,
 )
 
 #: chain-updates per call above which the chains run on all cores
@@ -94,7 +95,7 @@ def _per_chain(value: Any, K: int, name: str) -> list:
     try:
         vals = list(value)
     except TypeError:
-        raise ValueError(f"{name} must be a single value or one per chain ({K}); got {value!r}") from None
+        raise ValueError(f"{name} must be a single value or one per chain ({K}); got {quote(value)}") from None
     if len(vals) != K:
         raise ValueError(f"{name} must be a single value or one per chain ({K}); got {len(vals)}")
     return vals
@@ -190,7 +191,7 @@ class BatchEstimator:
         syms = _per_chain(symmetrize, K, "symmetrize")
         for s in syms:
             if not isinstance(s, (bool, np.bool_)):
-                raise ValueError(f"symmetrize must be True or False; got {s!r}")
+                raise ValueError(f"symmetrize must be True or False; got {quote(s)}")
         self._syms = np.array(syms, dtype=np.bool_)
         self._opt_names = [opt.get(o).name for o in _per_chain(optimizer, K, "optimizer")]
         for p, o in zip(self._params, self._opt_names):

@@ -379,17 +379,19 @@ def atomic_write_text(path: str | os.PathLike, text: str, force: bool = False, e
     return atomic_write_bytes(path, text.encode(encoding), force=force)
 
 
-def read_text(path: str | os.PathLike, what: str = "file") -> str:
-    """A UTF-8 text file, or a one-line ValueError/OSError naming the path."""
+def read_text(path: str | os.PathLike, what: str = "file", max_bytes: int = 2**30) -> str:
+    """A UTF-8 text file (a regular file of at most ``max_bytes``: never a FIFO or a device), or a
+    one-line ValueError/OSError naming the path."""
     p = Path(path)
     try:
-        data = p.read_bytes()
-    except FileNotFoundError:
+        data = read_regular(p, max_bytes)
+    except MissingFile:
         raise WriteError(f"cannot read {what} {p}: no such file", errno.ENOENT) from None
-    except IsADirectoryError:
-        raise WriteError(f"cannot read {what} {p}: it is a folder", errno.EISDIR) from None
-    except OSError as e:
-        raise WriteError(f"cannot read {what} {p}: {_reason(e)}", e.errno) from None
+    except NotAFile as e:
+        raise WriteError(f"cannot read {what} {p}: {'it is a folder' if 'directory' in str(e) else e}",
+                         errno.EISDIR if "directory" in str(e) else errno.EINVAL) from None
+    except ValueError as e:
+        raise WriteError(f"cannot read {what} {p}: {e}", errno.EIO) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:

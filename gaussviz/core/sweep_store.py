@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .fileio import atomic_write_bytes, atomic_write_text, read_text
+from .fileio import atomic_write_bytes, atomic_write_text, read_regular, read_text
 from .sweep import SweepPart, SweepSpec, keeps_states
 
 #: the folder inside OUT
@@ -75,8 +75,8 @@ class PartialStore:
     def stored_spec(self) -> dict:
         """The stored sweep (``SweepSpec.to_dict``); ResumeError if the file is not one."""
         try:
-            data = json.loads(read_text(self.spec_path, "sweep state"))
-        except (ValueError, OSError) as e:
+            data = json.loads(read_text(self.spec_path, "sweep state", max_bytes=2**24))
+        except (ValueError, OSError, RecursionError) as e:  # (RecursionError: JSON nested too deep)
             raise ResumeError(f"{self.spec_path} is not a sweep state ({e}); delete {self.folder} to start over") \
                 from None
         if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("sweep"), dict):
@@ -159,7 +159,7 @@ def _read_part(path: Path, lo: int, hi: int, K: int, d: int, keep: bool) -> Swee
     if not 0 <= lo < hi <= K:
         raise ValueError(f"chains {lo} to {hi - 1} are not in this sweep of {K}")
     n = hi - lo
-    with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:  # (a bad file: no handle left open)
+    with np.load(io.BytesIO(read_regular(path, 2**34)), allow_pickle=False) as z:  # (a bad file: no handle left open)
         a = {k: z[k] for k in z.files}
     chains = np.asarray(a["chains"], dtype=np.int64)
     if not np.array_equal(chains, np.arange(lo, hi)):

@@ -139,7 +139,7 @@ def check_eps(eps: Any, name: str = "eps") -> float:
 def check_flag(value: Any, name: str) -> bool:
     """True or False (numpy's too), nothing else: 1, "yes" and None are refused."""
     if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False; got {value!r}")
+        raise ValueError(f"{name} must be True or False; got {quote(value)}")
     return bool(value)
 
 
