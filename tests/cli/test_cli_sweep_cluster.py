@@ -206,7 +206,8 @@ def test_interrupted_sweep_resumes_to_the_same_files(tmp_path, long_reference):
     done = task_files(out)
     assert len(done) >= 2 and not (out / "stability_map.csv").exists()
     # a different sweep is refused, and so is starting over on top of the unfinished one
-    r = gaussviz("sweep", *LONG, "--steps", "100", "--out", str(out), "--resume")
+    other = [*LONG[:-1], "100"]  # the same sweep with --steps 100 (an option given twice is an error)
+    r = gaussviz("sweep", *other, "--out", str(out), "--resume")
     assert r.returncode == 2 and "different sweep" in r.stderr and "steps" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     r = gaussviz("sweep", *LONG, "--out", str(out))
