@@ -16,6 +16,9 @@ def add_parsers(sub) -> None:
     r.add_argument("--out", required=True, help="folder for the images, history.csv and session.json")
     r.add_argument("--format", default="png,svg", help="png, svg or png,svg (default png,svg)")
     r.add_argument("--width", type=int, default=1600, help="PNG width in pixels (default 1600)")
+    r.add_argument("--plots", default=None,
+                   help="which plots to write, comma-separated: cloud, mean, covariance, spectrum, kl, pspace "
+                        "(the parameter space) and plots (all of them in one picture); default all")
     r.add_argument("--force", action="store_true", help="overwrite existing files")
     r.set_defaults(func=cmd_render)
 
@@ -25,7 +28,7 @@ def cmd_render(a: argparse.Namespace) -> int:
 
     if not a.preset and not getattr(a, "session", None):
         raise UsageError("render needs --preset NAME or --session FILE")
-    from ..gui.image_export import check_formats, check_width, file_names, write_files
+    from ..gui.image_export import check_formats, check_plots, check_width, file_names, write_files
 
     try:
         formats = check_formats(a.format.split(","))
@@ -35,14 +38,18 @@ def cmd_render(a: argparse.Namespace) -> int:
         check_width(a.width)
     except ValueError as e:
         raise ValueError(f"--width: {e}") from None
+    try:
+        shown = None if a.plots is None else check_plots(a.plots.split(","))
+    except ValueError as e:
+        raise ValueError(f"--plots: {e}") from None
     s = settings_from_args(a)
     out = ensure_folder(Path(a.out))
-    for name in file_names(formats):  # fail now, not after the run
+    for name in file_names(formats, plots=shown):  # fail now, not after the run
         check_can_create(out / name, a.force)
     snap = run_with_progress(s)
     from ..gui.render import render_files
 
-    files = render_files(snap, s, formats, a.width)
+    files = render_files(snap, s, formats, a.width, plots_shown=shown)
     for f, path in zip(files, write_files(out, files, force=a.force)):
         print(f"wrote {path} ({f.what})")
     return 0

@@ -6,7 +6,7 @@ Sigma = 0 is where the seed's rule dies. This module computes, without Qt:
 - the expected log-likelihood under the target over a (mu, Sigma) grid, in closed form
   (``expected_loglik``); its drop from the best value is KL(true || N(mu, Sigma)) for a
   Gaussian target, so its contours are the KL's;
-- contour lines of such a grid (``isolines``, marching squares, segments separated by NaN);
+- contour lines of such a grid (``isolines``, marching squares, as line segments);
 - the field of the expected update of a rule, alpha, sign and optimizer
   (``expected_update``), computed by the kernels' own update on a two-point batch
   whose mean and scatter are the expectations E[r] and E[r^2];
@@ -135,9 +135,9 @@ def _march(z, level, out):
 
 def isolines(values: np.ndarray, xs: np.ndarray, ys: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     """The contour ``values == level`` of a grid (``values[i, j]`` at ``xs[j]``, ``ys[i]``) as line
-    segments in data coordinates: x and y arrays of (start, end, NaN) triples (a polyline whose
-    NaN entries break it). Between grid points the coordinates are interpolated linearly in
-    index space (``ys`` may be log-spaced: the interpolation is then in log Sigma)."""
+    segments in data coordinates: points 2i and 2i+1 of the x and y arrays make one segment. Between
+    grid points the coordinates are interpolated linearly in index space (``ys`` may be log-spaced:
+    the interpolation is then in log Sigma)."""
     z = np.ascontiguousarray(values, dtype=float)
     if z.ndim != 2 or z.shape != (len(ys), len(xs)) or min(z.shape) < 2:
         raise ValueError(f"values must have shape (len(ys), len(xs)) with both >= 2; got {z.shape}")
@@ -155,8 +155,7 @@ def isolines(values: np.ndarray, xs: np.ndarray, ys: np.ndarray, level: float) -
     y1 = np.interp(seg[:, 3], iy, yv)
     if log_y:
         y0, y1 = np.exp(y0), np.exp(y1)
-    nan = np.full(n, np.nan)
-    return np.column_stack([x0, x1, nan]).ravel(), np.column_stack([y0, y1, nan]).ravel()
+    return np.column_stack([x0, x1]).ravel(), np.column_stack([y0, y1]).ravel()
 
 
 # ------------------------------------------------------------------- the field

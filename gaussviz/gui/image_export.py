@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from .plots import LivePlots
 
 #: the live plots, by their key in ``LivePlots.plot_items``
-PLOT_NAMES: tuple[str, ...] = ("cloud", "mean", "covariance", "spectrum", "kl")
-#: "plots": all five with the legend, as one picture
+PLOT_NAMES: tuple[str, ...] = ("cloud", "mean", "covariance", "spectrum", "kl", "pspace")
+#: "plots": all of them with the legend, as one picture
 ALL_PLOTS = "plots"
 DEFAULT_WIDTH = 1600
 MIN_WIDTH, MAX_WIDTH = 200, 20_000
@@ -216,10 +216,24 @@ class ExportFile:
     what: str
 
 
-def file_names(formats: Sequence[str] = FORMATS, prefix: str = "", window: bool = False) -> list[str]:
+def check_plots(names: Sequence[str] | None) -> tuple[str, ...]:
+    """A selection of plots to write (None: all of them and ``plots``), or a ValueError listing them."""
+    if names is None:
+        return (*PLOT_NAMES, ALL_PLOTS)
+    out = tuple(dict.fromkeys(n.strip().lower() for n in names if n.strip()))
+    allowed = (*PLOT_NAMES, ALL_PLOTS)
+    bad = [n for n in out if n not in allowed]
+    if bad or not out:
+        raise ValueError(f"plots must be a comma-separated subset of {','.join(allowed)}; "
+                         f"got {','.join(names) or 'nothing'}")
+    return tuple(n for n in allowed if n in out)
+
+
+def file_names(formats: Sequence[str] = FORMATS, prefix: str = "", window: bool = False,
+               plots: Sequence[str] | None = None) -> list[str]:
     """The names ``build_files`` uses, in its order (to check for existing files before a long run)."""
     formats = check_formats(formats)
-    names = [f"{prefix}{n}.{f}" for n in (*PLOT_NAMES, ALL_PLOTS) for f in FORMATS if f in formats]
+    names = [f"{prefix}{n}.{f}" for n in check_plots(plots) for f in FORMATS if f in formats]
     if window:
         names.append(f"{prefix}window.png")
     return [*names, f"{prefix}history.csv", f"{prefix}session.json"]
@@ -227,14 +241,14 @@ def file_names(formats: Sequence[str] = FORMATS, prefix: str = "", window: bool 
 
 def build_files(plots: LivePlots, snap: Snapshot, settings: Settings, formats: Sequence[str] = FORMATS,
                 width: int = DEFAULT_WIDTH, window: QtWidgets.QWidget | None = None,
-                prefix: str = "") -> list[ExportFile]:
-    """Every export of one snapshot, in memory: each plot (and all of them) as PNG/SVG,
-    the window PNG (if given), the history CSV and the session JSON."""
+                prefix: str = "", names: Sequence[str] | None = None) -> list[ExportFile]:
+    """Every export of one snapshot, in memory: each plot of ``names`` (default: each plot and all
+    of them) as PNG/SVG, the window PNG (if given), the history CSV and the session JSON."""
     formats = check_formats(formats)
     width = check_width(width)
     session = shown_session_text(settings, snap)
     files: list[ExportFile] = []
-    for name in (*PLOT_NAMES, ALL_PLOTS):
+    for name in check_plots(names):
         if "png" in formats:
             files.append(ExportFile(f"{prefix}{name}.png", plot_png(plots, name, width, session),
                                     f"{_what(name)}, PNG {width} px wide"))
@@ -284,6 +298,7 @@ __all__ = [
     "ExportFile",
     "build_files",
     "check_formats",
+    "check_plots",
     "check_width",
     "encode_png",
     "existing",

@@ -1,4 +1,4 @@
-"""The five live plots of the window, redrawn from one immutable Snapshot.
+"""The six live plots of the window, redrawn from one immutable Snapshot.
 
 Each plot is a pyqtgraph PlotItem (axes, title, mouse zoom, export) whose data
 are all drawn by one ``plot_items.Canvas`` (numpy raster on screen, vector
@@ -46,6 +46,7 @@ from ..core.plotdata import (
 from ..core.settings import STEP_AXES
 from . import style
 from .plot_items import Canvas, ChainItems, FlowLegend, LogAxis, RangeItem, Trace, put_data, sub
+from .pspace_view import ARROW_UPDATES, ParamSpaceView
 from .style import Look
 
 if TYPE_CHECKING:
@@ -59,17 +60,17 @@ TRAJECTORY_PLOTS = ("mean", "covariance", "kl")
 #: pixels of plot width per envelope bin (each bin keeps its lowest and highest point)
 CURVE_BIN_PX = 2
 #: the parts of a frame (one per plot), in drawing order; see LivePlots.show_snapshot_part
-PARTS = ("cloud", "mean", "covariance", "spectrum", "kl")
+PARTS = ("cloud", "mean", "covariance", "spectrum", "kl", "pspace")
 #: plots whose ranges LivePlots sets itself (see _fit_ranges)
 RANGED_PLOTS = ("mean", "covariance", "kl", "spectrum")
 #: the grid: columns -> (plot, row, col, rowspan, colspan) and column shares
 ARRANGEMENTS = {
-    3: ({"cloud": (0, 0, 2, 1), "mean": (0, 1, 1, 1), "covariance": (1, 1, 1, 1),
+    3: ({"cloud": (0, 0, 1, 1), "pspace": (1, 0, 1, 1), "mean": (0, 1, 1, 1), "covariance": (1, 1, 1, 1),
          "kl": (0, 2, 1, 1), "spectrum": (1, 2, 1, 1)}, (0.36, 0.32, 0.32), 2),
-    2: ({"cloud": (0, 0, 1, 1), "mean": (0, 1, 1, 1), "covariance": (1, 0, 1, 1),
-         "kl": (1, 1, 1, 1), "spectrum": (2, 0, 1, 2)}, (0.5, 0.5), 3),
-    1: ({"cloud": (0, 0, 1, 1), "mean": (1, 0, 1, 1), "covariance": (2, 0, 1, 1),
-         "kl": (3, 0, 1, 1), "spectrum": (4, 0, 1, 1)}, (1.0,), 5),
+    2: ({"cloud": (0, 0, 1, 1), "pspace": (0, 1, 1, 1), "mean": (1, 0, 1, 1), "covariance": (1, 1, 1, 1),
+         "kl": (2, 0, 1, 1), "spectrum": (2, 1, 1, 1)}, (0.5, 0.5), 3),
+    1: ({"cloud": (0, 0, 1, 1), "pspace": (1, 0, 1, 1), "mean": (2, 0, 1, 1), "covariance": (3, 0, 1, 1),
+         "kl": (4, 0, 1, 1), "spectrum": (5, 0, 1, 1)}, (1.0,), 6),
 }
 #: the smallest plot (pixels, title and axes included) that still reads; below it the grid
 #: takes fewer columns, then scrolls
@@ -223,6 +224,9 @@ class LivePlots(QtWidgets.QWidget):
         self._setup(pl["covariance"], "step", "eigenvalues of Σ")
         self._setup(pl["spectrum"], "eigenvalue index (ascending)", "eigenvalue")
         self._setup(pl["kl"], "step", "KL(true ‖ estimate)")
+        self._setup(pl["pspace"], "mean μ", "variance Σ")
+        self._pspace_labels: tuple | None = None
+        pl["pspace"].setMouseEnabled(x=False, y=False)
         pl["covariance"].setLogMode(y=True)
         pl["spectrum"].setLogMode(y=True)
         pl["kl"].setLogMode(y=True)
@@ -242,6 +246,8 @@ class LivePlots(QtWidgets.QWidget):
         self._set_title("spectrum", "Eigenvalues of Σ now")
         self._set_title("kl", "Distance to the truth (KL)")
         self._set_title("cloud", "Samples and 1σ / 2σ ellipses")
+        self._set_title("pspace", "Parameter space")
+        self.pspace = ParamSpaceView(pl["pspace"], self.canvases["pspace"])
         pl["spectrum"].enableAutoRange(x=False)
         # Autorange sees one invisible item per plot, spanning the data's range snapped to whole
         # quanta: the range then changes in steps, not every frame (each change re-lays out an axis).
@@ -403,6 +409,7 @@ class LivePlots(QtWidgets.QWidget):
                 t.clear()
         for ch in self._chains:
             ch.hide_divergence()
+        self.pspace.clear()
         for item in (*self._range_items.values(), self._bounds):
             put_data(item)
         self._set_legend([])
@@ -473,6 +480,8 @@ class LivePlots(QtWidgets.QWidget):
             self._draw_divergences(snap, [p for p in todo if p in TRAJECTORY_PLOTS])
         if "spectrum" in todo:
             self._draw_spectrum(snap)
+        if "pspace" in todo:
+            self._draw_pspace(snap)
         self._fit_ranges([p for p in todo if p in RANGED_PLOTS])
 
     def _begin(self, snap: Snapshot) -> None:
@@ -591,6 +600,12 @@ class LivePlots(QtWidgets.QWidget):
             parts.append(g("#444", "┆") + " divergence " + g("#444", "▼") + " last λ₁ before it")
         if getattr(snap.history, "true_mean", None) is not None:
             parts.append("thin black line: the truth's path")
+        if d == 1:
+            parts.append(g(style.BAD, "▨") + " Σ ≤ 0 (no variance) · " + g(style.REF_COLOR, "◆") + " running MLE · "
+                         + g("#3d3d3d", "→") + f" expected step ×{ARROW_UPDATES} (log length; "
+                         + g(style.WARN, "→") + " longer than shown)")
+        else:
+            parts.append(g(style.BAD, "▨") + " not positive definite (λmin ≤ 0)")
         text = " · ".join(parts)
         if text != self._key_html:
             self._key_html = text
@@ -638,7 +653,7 @@ class LivePlots(QtWidgets.QWidget):
         # the plot rows share what the legend, key, margins and spacings leave (asked of the layout
         # itself: its spacing rules are Qt's)
         row_h = float(MIN_PLOT_H)
-        for r in range(5):
+        for r in range(max(a[2] for a in ARRANGEMENTS.values())):
             lay.setRowFixedHeight(2 + r, row_h if r < rows else 0.0)
         extra = lay.effectiveSizeHint(QtCore.Qt.SizeHint.MinimumSize).height() - rows * row_h
         row_h = max(float(MIN_PLOT_H), np.floor((vh - extra) / rows))
@@ -1059,6 +1074,27 @@ class LivePlots(QtWidgets.QWidget):
         self._spectrum_title_at = now
         self._set_title("spectrum", "Σ now: eigenvalues, λmax/λmin<br><span style='font-size:10.5pt'>"
                         + " · ".join(parts) + "</span>")
+
+    def _draw_pspace(self, snap: Snapshot) -> None:
+        d = int(snap.ref_mean.shape[0])
+        colors = [self._chains[k].style.color for k in range(len(snap.chains))]
+        title = self.pspace.draw(snap, colors)
+        if d == 1:
+            labels = ("mean μ", "variance Σ (log scale)" if self.pspace.log_sigma else "variance Σ")
+        else:
+            labels = ("λmin of Σ (smallest eigenvalue)", "λmax of Σ")
+        if labels != self._pspace_labels:
+            self._pspace_labels = labels
+            plot = self.plot_items["pspace"]
+            plot.setLabel("bottom", labels[0], **{"font-size": style.LABEL_SIZE, "color": "#000"})
+            plot.setLabel("left", labels[1], **{"font-size": style.LABEL_SIZE, "color": "#000"})
+        self._set_title("pspace", title)
+
+    def set_pspace_scale(self, scale: str) -> None:
+        """The parameter-space plot's Sigma axis: "auto", "linear" or "log" (d = 1)."""
+        self.pspace.set_sigma_scale(scale)
+        if self._snap is not None:
+            self._draw(self._snap, ("pspace",), redraw=True)
 
     @staticmethod
     def _pad_box(x: np.ndarray, values: np.ndarray) -> np.ndarray | None:

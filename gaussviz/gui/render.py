@@ -18,8 +18,9 @@ RENDER_SIZE = (1200, 860)
 
 
 def render_files(snap: Snapshot, settings: Settings, formats: Sequence[str] = ("png", "svg"),
-                 width: int = 1600) -> list:
-    """Every plot of ``snap`` (PNG/SVG), the history CSV and the session JSON, as ``ExportFile``s."""
+                 width: int = 1600, plots_shown: Sequence[str] | None = None) -> list:
+    """Every plot of ``snap`` (or those named in ``plots_shown``) as PNG/SVG, the history CSV and
+    the session JSON, as ``ExportFile``s."""
     from PySide6 import QtCore
 
     from .image_export import build_files
@@ -33,9 +34,13 @@ def render_files(snap: Snapshot, settings: Settings, formats: Sequence[str] = ("
     plots.show()  # lays out the plot grid
     app.processEvents()
     try:
+        plots.set_pspace_scale(settings.view.pspace_sigma)
         plots.show_snapshot(snap)
         app.processEvents()
-        return build_files(plots, snap, settings, formats, width)
+        # drawn once more now that the layout settled (the field's arrows are sized in pixels)
+        plots._draw(snap, ("pspace",), redraw=True)
+        app.processEvents()
+        return build_files(plots, snap, settings, formats, width, names=plots_shown)
     finally:
         plots.close()
         plots.deleteLater()

@@ -248,6 +248,17 @@ class MainWindow(QtWidgets.QMainWindow):
             group.addAction(a)
             a.triggered.connect(lambda _=False, m=mode: self._set_view("view.step_axis", m))
             self.step_axis_actions[mode] = a
+        self.view_menu.addSeparator()
+        self.pspace_actions: dict[str, QtGui.QAction] = {}
+        group = QtGui.QActionGroup(self)
+        for mode, text in (("auto", "Parameter space: Σ axis chosen by the run"),
+                           ("linear", "Parameter space: linear Σ (shows the edge Σ = 0)"),
+                           ("log", "Parameter space: log Σ")):
+            a = self.view_menu.addAction(text)
+            a.setCheckable(True)
+            group.addAction(a)
+            a.triggered.connect(lambda _=False, m=mode: self._set_view("view.pspace_sigma", m))
+            self.pspace_actions[mode] = a
 
     def _build_status(self) -> None:
         sb = self.statusBar()
@@ -381,6 +392,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.plots.set_step_axis(v.step_axis, v.step_window)
         for mode, a in self.step_axis_actions.items():
             a.setChecked(mode == v.step_axis)
+        self.plots.set_pspace_scale(v.pspace_sigma)
+        for mode, a in self.pspace_actions.items():
+            a.setChecked(mode == v.pspace_sigma)
 
     def _set_view(self, path: str, value) -> None:
         try:
