@@ -139,7 +139,7 @@ class Trace:
     """
 
     def __init__(self, canvas: Canvas, kind: str, look: Look, name: str = "", closed: bool = False,
-                 z: float = 0.0) -> None:
+                 z: float = 0.0, static: bool = False) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown trace kind {kind!r}; expected one of {KINDS}")
         self.canvas = canvas
@@ -148,6 +148,10 @@ class Trace:
         self.name = name
         self.closed = closed
         self.z = float(z)
+        #: a layer that rarely changes (drawn below every non-static trace, rastered once and kept)
+        self.static = bool(static)
+        #: bumped by every change of this trace (the static layer's cache key)
+        self.rev = 0
         self.visible = True
         self.xData: np.ndarray = _EMPTY
         self.yData: np.ndarray = _EMPTY
@@ -163,6 +167,7 @@ class Trace:
         self.fill_argb = raster.hex_argb(lk.fill) if lk.fill else self.argb
         self.edge_argb = raster.hex_argb(lk.edge) if lk.edge else None
         self._display_key: tuple | None = None
+        self.rev = getattr(self, "rev", 0) + 1
         line = self.kind in ("curve", "path", "segments", "vline", "steps")
         self.opts = {"pen": lk.pen() if line else None,
                      "symbol": lk.marker, "symbolBrush": lk.fill or lk.color, "symbolSize": lk.size}
@@ -171,6 +176,7 @@ class Trace:
         self.xData = np.asarray(x, dtype=float)
         self.yData = np.asarray(y, dtype=float)
         self._display_key = None
+        self.rev += 1
         self.canvas.changed()
 
     def clear(self) -> None:
@@ -192,6 +198,7 @@ class Trace:
     def setVisible(self, visible: bool) -> None:
         if bool(visible) != self.visible:
             self.visible = bool(visible)
+            self.rev += 1
             self.canvas.changed()
 
     def isVisible(self) -> bool:
@@ -231,6 +238,9 @@ class Canvas(pg.GraphicsObject):
         #: bumped by every change that alters the picture; a repaint without one reuses the image
         self._version = 0
         self._drawn_key: tuple | None = None
+        #: the static traces' pixels (with the grid) and what they were drawn from
+        self._static: np.ndarray | None = None
+        self._static_key: tuple | None = None
         #: the view's rectangle, cached: Qt's scene index must be told before it changes
         self._rect = QtCore.QRectF(self.vb.boundingRect())
         self.setZValue(10)
@@ -239,11 +249,13 @@ class Canvas(pg.GraphicsObject):
         self.vb.sigTransformChanged.connect(self._on_view_changed)
 
     # ------------------------------------------------------------ traces
-    def add(self, kind: str, look: Look, name: str = "", closed: bool = False, z: float = 0.0) -> Trace:
-        """A new trace, drawn above those of lower ``z`` (and, at equal z, above older ones)."""
-        t = Trace(self, kind, look, name, closed, z)
+    def add(self, kind: str, look: Look, name: str = "", closed: bool = False, z: float = 0.0,
+            static: bool = False) -> Trace:
+        """A new trace, drawn above those of lower ``z`` (and, at equal z, above older ones); ``static``
+        traces (a background that rarely changes) are drawn below all others and their pixels kept."""
+        t = Trace(self, kind, look, name, closed, z, static)
         self.traces.append(t)
-        self.traces.sort(key=lambda tr: tr.z)  # stable: insertion order within a z
+        self.traces.sort(key=lambda tr: (not tr.static, tr.z))  # stable: insertion order within a z
         return t
 
     def changed(self) -> None:
@@ -353,14 +365,25 @@ class Canvas(pg.GraphicsObject):
             # Only what changed is drawn again: a repaint of the area around this plot (another
             # plot's stage, a title) reuses the last image.
             buf = self._buffer(W, H)
-            # Opaque (the view's background is white anyway): Qt then copies the image rather
-            # than blending it, and draws it straight even where the repaint is not one rectangle.
-            buf.fill(0xFFFFFFFF)
             scale = max(abs(dt.m11()), 1e-9)  # device pixels per logical pixel (high-dpi screens)
-            if self.grid:
-                self._raster_grid(buf, m)
+            static = [t for t in self.traces if t.static]
+            skey = (W, H, m, self._grid_key(), tuple((id(t), t.rev) for t in static))
+            if static and self._static_key == skey and self._static is not None:
+                buf[:] = self._static  # the background layer as it was: one copy
+            else:
+                # Opaque (the view's background is white anyway): Qt then copies the image rather
+                # than blending it, and draws it straight even where the repaint is not one rectangle.
+                buf.fill(0xFFFFFFFF)
+                if self.grid:
+                    self._raster_grid(buf, m)
+                for t in static:
+                    if t.visible:
+                        self._raster_trace(buf, t, m, scale)
+                if static:
+                    self._static = buf.copy()
+                    self._static_key = skey
             for t in self.traces:
-                if t.visible:
+                if t.visible and not t.static:
                     self._raster_trace(buf, t, m, scale)
             raster.frame(buf, self._frame_color)
             self._drawn_key = key

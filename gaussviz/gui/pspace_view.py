@@ -103,13 +103,13 @@ class ParamSpaceView:
         self.plot = plot
         self.canvas = canvas
         cv = canvas
-        self.background = cv.add("image", Look(), "expected log-likelihood", z=-30)
-        self.forbidden = cv.add("image", Look(), "forbidden region", z=-29)
-        self.contours = cv.add("segments", Look(CONTOUR_COLOR, 1), "KL contours", z=-25)
-        self.diagonal = cv.add("path", Look("#9a9a9a", 1, (4, 4)), "lambda_min = lambda_max", z=-25)
-        self.edge = cv.add("path", Look(EDGE_COLOR, 3), "the edge Sigma = 0", z=-20)
-        self.arrows = cv.add("segments", Look(ARROW_COLOR, 1), "expected update", z=-15)
-        self.clipped = cv.add("segments", Look(CLIPPED_COLOR, 2), "expected update (clipped)", z=-15)
+        self.background = cv.add("image", Look(), "expected log-likelihood", z=-30, static=True)
+        self.forbidden = cv.add("image", Look(), "forbidden region", z=-29, static=True)
+        self.contours = cv.add("segments", Look(CONTOUR_COLOR, 1), "KL contours", z=-25, static=True)
+        self.diagonal = cv.add("path", Look("#9a9a9a", 1, (4, 4)), "lambda_min = lambda_max", z=-25, static=True)
+        self.edge = cv.add("path", Look(EDGE_COLOR, 3), "the edge Sigma = 0", z=-20, static=True)
+        self.arrows = cv.add("segments", Look(ARROW_COLOR, 1), "expected update", z=-15, static=True)
+        self.clipped = cv.add("segments", Look(CLIPPED_COLOR, 2), "expected update (clipped)", z=-15, static=True)
         self.truth = cv.add("symbols", Look(style.TRUE_COLOR, marker="x", size=16, edge_width=2.5), "truth", z=40)
         self.mle = cv.add("symbols", Look(style.REF_COLOR, marker="d", size=12, edge="#ffffff", edge_width=1.5),
                           "running MLE", z=39)
