@@ -46,7 +46,7 @@ from ..core.plotdata import (
 from ..core.settings import STEP_AXES
 from . import style
 from .plot_items import Canvas, ChainItems, FlowLegend, LogAxis, RangeItem, Trace, put_data, sub
-from .pspace_view import ARROW_UPDATES, ParamSpaceView
+from .pspace_view import ANATOMY_COLOR, ARROW_UPDATES, ParamSpaceView, arrow_segments, view_scale
 from .style import Look
 
 if TYPE_CHECKING:
@@ -274,6 +274,15 @@ class LivePlots(QtWidgets.QWidget):
                                             "true mean", z=21)
         self._true_mean: list[Trace] = []
         self._true_eig: list[Trace] = []
+        # the anatomy of one update (step mode): the state before it, the sample, r and the mean step
+        self._anat_before = cv["cloud"].add("path", Look(ANATOMY_COLOR, 2, (5, 4)), "before this update", z=25)
+        self._anat_before_density = cv["cloud"].add("curve", Look(ANATOMY_COLOR, 2, (5, 4)),
+                                                    "density before this update", z=25)
+        self._anat_r = cv["cloud"].add("segments", Look(ANATOMY_COLOR, 1, (3, 3)), "r = y - mu", z=26)
+        self._anat_step = cv["cloud"].add("segments", Look(ANATOMY_COLOR, 3), "mean step", z=27)
+        self._anat_sample = cv["cloud"].add("symbols", Look(ANATOMY_COLOR, marker="d", size=13, edge="#ffffff",
+                                                            edge_width=1.5), "the sample y", z=28)
+        self._anatomy = None
         self._true_spectrum = cv["spectrum"].add("symbols", Look(style.TRUE_COLOR, marker="_", size=28,
                                                                  edge_width=2.5), "true eigenvalues", z=-1)
         self._ranged["spectrum"].append(self._true_spectrum)
@@ -469,6 +478,7 @@ class LivePlots(QtWidgets.QWidget):
                 self._draw_histogram(snap)
             else:
                 self._draw_cloud(snap)
+            self._draw_anatomy_cloud(self._anatomy, d)
         if any(p in todo for p in TRAJECTORY_PLOTS):
             h, steps = self._history(snap)
             if "mean" in todo:
@@ -482,12 +492,14 @@ class LivePlots(QtWidgets.QWidget):
             self._draw_spectrum(snap)
         if "pspace" in todo:
             self._draw_pspace(snap)
+            self.pspace.draw_anatomy(self._anatomy)
         self._fit_ranges([p for p in todo if p in RANGED_PLOTS])
 
     def _begin(self, snap: Snapshot) -> None:
         """A new snapshot: chains, legend and bins for all of its parts."""
         self._snap = snap
         self._pending = set(PARTS)
+        self._anatomy = snap.extra.get("anatomy")
         d = int(snap.ref_mean.shape[0])
         if d != self._cloud_dim:
             self._cloud_dim = d
@@ -600,12 +612,13 @@ class LivePlots(QtWidgets.QWidget):
             parts.append(g("#444", "┆") + " divergence " + g("#444", "▼") + " last λ₁ before it")
         if getattr(snap.history, "true_mean", None) is not None:
             parts.append("thin black line: the truth's path")
+        if snap.extra.get("anatomy") is not None:
+            parts.append(g(ANATOMY_COLOR, "◆") + " this update's sample y, " + g(ANATOMY_COLOR, "┄")
+                         + " r = y − μ and the state before it, " + g(ANATOMY_COLOR, "→") + " its step")
         if d == 1:
-            parts.append(g(style.BAD, "▨") + " Σ ≤ 0 (no variance) · " + g(style.REF_COLOR, "◆") + " running MLE · "
-                         + g("#3d3d3d", "→") + f" expected step ×{ARROW_UPDATES} (log length; "
-                         + g(style.WARN, "→") + " longer than shown)")
-        else:
-            parts.append(g(style.BAD, "▨") + " not positive definite (λmin ≤ 0)")
+            parts.append(g(style.BAD, "▨") + " Σ ≤ 0 · " + g(style.REF_COLOR, "◆") + " MLE · "
+                         + g("#3d3d3d", "→") + f" expected step ×{ARROW_UPDATES} (" + g(style.WARN, "→")
+                         + " clipped)")
         text = " · ".join(parts)
         if text != self._key_html:
             self._key_html = text
@@ -1074,6 +1087,51 @@ class LivePlots(QtWidgets.QWidget):
         self._spectrum_title_at = now
         self._set_title("spectrum", "Σ now: eigenvalues, λmax/λmin<br><span style='font-size:10.5pt'>"
                         + " · ".join(parts) + "</span>")
+
+    def anatomy(self):
+        """The update taken apart on the plots now (None: none)."""
+        return self._anatomy
+
+    def _draw_anatomy_cloud(self, a, d: int) -> None:
+        """Step mode: the state before the last update (dashed), the sample y, r = y - mu (dotted)
+        and the mean step (arrow) over the cloud; the chain's own ellipses show the state after."""
+        items = (self._anat_before, self._anat_before_density, self._anat_r, self._anat_step, self._anat_sample)
+        if a is None or a.chain != 0:
+            for t in items:
+                t.clear()
+            return
+        plot = self.plot_items["cloud"]
+        kx, ky = view_scale(plot)
+        if d == 1:
+            self._anat_before.clear()
+            m0, v0, m1 = float(a.mu_before[0]), float(a.sigma_before[0, 0]), float(a.mu_after[0])
+            box = self._view.box
+            top = float(box[3]) if box is not None else 1.0
+            if v0 > 0:
+                lo, hi = (float(box[0]), float(box[1])) if box is not None else (m0 - 4 * v0**0.5, m0 + 4 * v0**0.5)
+                grid = np.linspace(lo, hi, DENSITY_POINTS)
+                put_data(self._anat_before_density, *finite_xy(grid, gaussian_pdf(grid, m0, v0)))
+            else:
+                self._anat_before_density.clear()
+            ys = a.y[:, 0]
+            h_r, h_s = 0.1 * top, 0.2 * top
+            rx = np.column_stack([np.full(ys.size, m0), ys]).ravel()
+            put_data(self._anat_r, rx, np.full(rx.size, h_r))
+            put_data(self._anat_sample, ys, np.zeros(ys.size))
+            put_data(self._anat_step, *arrow_segments(m0, h_s, m1, h_s, kx, ky))
+            return
+        self._anat_before_density.clear()
+        i, j = self._cloud_axes
+        pair = [i, j]
+        mu0, mu1 = a.mu_before[pair], a.mu_after[pair]
+        ells = sigma_ellipses(mu0, a.sigma_before[np.ix_(pair, pair)])
+        put_data(self._anat_before, *(ells[0] if ells is not None else (_EMPTY, _EMPTY)))
+        ys = a.y[:, pair]
+        rx = np.column_stack([np.full(len(ys), mu0[0]), ys[:, 0]]).ravel()
+        ry = np.column_stack([np.full(len(ys), mu0[1]), ys[:, 1]]).ravel()
+        put_data(self._anat_r, rx, ry)
+        put_data(self._anat_sample, ys[:, 0], ys[:, 1])
+        put_data(self._anat_step, *arrow_segments(float(mu0[0]), float(mu0[1]), float(mu1[0]), float(mu1[1]), kx, ky))
 
     def _draw_pspace(self, snap: Snapshot) -> None:
         d = int(snap.ref_mean.shape[0])

@@ -59,6 +59,8 @@ HATCH_COLOR = (226, 160, 160)
 EDGE_COLOR = style.BAD
 ARROW_COLOR = "#3d3d3d"
 CLIPPED_COLOR = style.WARN
+#: the anatomy of one update (step mode): the sample, r, the step
+ANATOMY_COLOR = "#6a3d9a"
 _EMPTY = np.zeros(0)
 
 
@@ -96,6 +98,36 @@ def forbidden_image(w: int = 64, h: int = 64, hatch_px: int = 6) -> np.ndarray:
     return shade_image(np.full((h, w), np.nan), hatch_px)
 
 
+def arrow_segments(x0: float, y0: float, x1: float, y1: float, kx: float, ky: float, log_y: bool = False,
+                   head_px: float = 9.0) -> tuple[np.ndarray, np.ndarray]:
+    """An arrow from (x0, y0) to (x1, y1) as three line segments (shaft, two head lines), the head
+    ``head_px`` pixels long at kx, ky pixels per unit (per decade of y on a log axis). Empty when
+    the arrow is shorter than a pixel or not finite."""
+    Y0, Y1 = (math.log10(y0), math.log10(y1)) if log_y else (y0, y1)
+    dx, dy = (x1 - x0) * kx, (Y1 - Y0) * ky
+    L = math.hypot(dx, dy)
+    if not (math.isfinite(L) and L >= 1.0):
+        return _EMPTY, _EMPTY
+    ux, uy = dx / L, dy / L
+    h = min(head_px, 0.5 * L)
+    pts = []
+    for ang in (152.0, -152.0):
+        ca, sa = math.cos(math.radians(ang)), math.sin(math.radians(ang))
+        pts.append((L * ux + h * (ca * ux - sa * uy), L * uy + h * (sa * ux + ca * uy)))
+    px = [0.0, L * ux, L * ux, pts[0][0], L * ux, pts[1][0]]
+    py = [0.0, L * uy, L * uy, pts[0][1], L * uy, pts[1][1]]
+    xs = np.array([x0 + v / kx for v in px])
+    ys = np.array([Y0 + v / ky for v in py])
+    return xs, (10.0 ** ys if log_y else ys)
+
+
+def view_scale(plot: pg.PlotItem) -> tuple[float, float]:
+    """Pixels per unit of view coordinates (x, y) of a plot now."""
+    vb = plot.vb
+    (x0, x1), (y0, y1) = vb.viewRange()
+    return max(vb.width(), 1.0) / max(x1 - x0, 1e-300), max(vb.height(), 1.0) / max(y1 - y0, 1e-300)
+
+
 class ParamSpaceView:
     """Draws the parameter-space plot of a snapshot into its ``Canvas`` (GUI thread)."""
 
@@ -113,6 +145,9 @@ class ParamSpaceView:
         self.truth = cv.add("symbols", Look(style.TRUE_COLOR, marker="x", size=16, edge_width=2.5), "truth", z=40)
         self.mle = cv.add("symbols", Look(style.REF_COLOR, marker="d", size=12, edge="#ffffff", edge_width=1.5),
                           "running MLE", z=39)
+        self.anat_step = cv.add("segments", Look(ANATOMY_COLOR, 3), "this update's step", z=50)
+        self.anat_before = cv.add("symbols", Look("#ffffff", marker="o", size=9, edge=ANATOMY_COLOR, edge_width=2.0),
+                                  "before this update", z=50)
         self._paths: list[list[Trace]] = []
         self._points: list[Trace] = []
         self._starts: list[Trace] = []
@@ -233,6 +268,27 @@ class ParamSpaceView:
         vb.disableAutoRange()
         vb.setRange(xRange=(box[0], box[1]), yRange=(y0, y1), padding=0.0)
 
+    def draw_anatomy(self, anatomy) -> None:
+        """The last single update of chain 0 (step mode): where it was before, an arrow to where it went."""
+        if anatomy is None or anatomy.chain != 0:
+            self.anat_step.clear()
+            self.anat_before.clear()
+            return
+        if self._d == 1:
+            x0, y0 = float(anatomy.mu_before[0]), float(anatomy.sigma_before[0, 0])
+            x1, y1 = float(anatomy.mu_after[0]), float(anatomy.sigma_after[0, 0])
+        else:
+            w0 = np.linalg.eigvalsh(0.5 * (anatomy.sigma_before + anatomy.sigma_before.T))
+            w1 = np.linalg.eigvalsh(0.5 * (anatomy.sigma_after + anatomy.sigma_after.T))
+            x0, y0, x1, y1 = float(w0[0]), float(w0[-1]), float(w1[0]), float(w1[-1])
+        kx, ky = view_scale(self.plot)
+        log = self._log and self._d == 1
+        if log and not (y0 > 0 and y1 > 0):
+            self.anat_step.clear()
+        else:
+            put_data(self.anat_step, *arrow_segments(x0, y0, x1, y1, kx, ky, log))
+        put_data(self.anat_before, [x0], [y0])
+
     # ------------------------------------------------------------------ d = 1
     def _draw_1d(self, snap: Snapshot, colors: list[str]) -> str:
         self.diagonal.clear()
@@ -307,7 +363,7 @@ class ParamSpaceView:
             self.mle.clear()
         self._draw_paths(snap, colors, paths, now)
         scale = "log Σ" if log else "Σ"
-        self.title = f"(μ, {scale}): KL contours, expected step ×{ARROW_UPDATES}"
+        self.title = f"(μ, {scale}): KL contours, expected step"
         return self.title
 
     def _draw_background(self, box: np.ndarray, log: bool, tm: float | None, tv: float | None) -> None:
@@ -460,8 +516,9 @@ class ParamSpaceView:
         else:
             self.mle.clear()
         self._draw_paths(snap, colors, paths, now)
-        self.title = "(λmin, λmax) of Σ: the PD edge λmin = 0"
+        self.title = "λmin, λmax of Σ: PD edge"
         return self.title
 
 
-__all__ = ["ARROW_UPDATES", "SIGMA_SCALES", "ParamSpaceView", "forbidden_image", "shade_image"]
+__all__ = ["ANATOMY_COLOR", "ARROW_UPDATES", "SIGMA_SCALES", "ParamSpaceView", "arrow_segments", "forbidden_image",
+           "shade_image", "view_scale"]

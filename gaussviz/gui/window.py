@@ -27,6 +27,7 @@ from ..core.presets import PRESETS, get_preset
 from ..core.session import SessionError, read_session
 from ..core.settings import Settings
 from ..core.snapshot import Snapshot
+from ..core.timetravel import snapshot_at
 from .controls import ControlPanel
 from .export_menu import WindowExporter
 from .forecast_view import ForecastView
@@ -199,8 +200,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner_box.setVisible(False)
         self._banner_full = ""
         self.plots = LivePlots()
+        # step mode: the last update taken apart, in plain text (numbers from the run, never markup)
+        self.anatomy_label = QtWidgets.QLabel()
+        self.anatomy_label.setObjectName("anatomy")
+        self.anatomy_label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.anatomy_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.anatomy_label.setWordWrap(True)
+        mono = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
+        mono.setPointSizeF(max(9.0, self.font().pointSizeF() * 0.95))
+        self.anatomy_label.setFont(mono)
+        self.anatomy_label.setStyleSheet(
+            "QLabel#anatomy { background: #f3eef8; border-radius: 4px; padding: 3px 8px; }")
+        self.anatomy_label.setVisible(False)
         rl.addWidget(header)
         rl.addWidget(self.banner_box)
+        rl.addWidget(self.anatomy_label)
         rl.addWidget(self.plots, 1)
 
         live = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -211,6 +225,46 @@ class MainWindow(QtWidgets.QMainWindow):
         live.setChildrenCollapsible(False)
         self.splitter = live
         return live
+
+    def _build_scrubber(self) -> QtWidgets.QWidget:
+        """Time travel: a slider over the recorded history; a point shows the state there, and
+        "Continue from here" branches a new run from it (replayed exactly) with the current settings."""
+        box = QtWidgets.QWidget()
+        lay = QtWidgets.QHBoxLayout(box)
+        lay.setContentsMargins(0, 0, 8, 0)
+        lay.setSpacing(4)
+        lay.addWidget(QtWidgets.QLabel("history"))
+        self.scrubber = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.scrubber.setRange(0, 0)
+        self.scrubber.setToolTip("drag back through the recorded history (pauses the run)")
+        self.scrubber.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.scrubber.valueChanged.connect(self._on_scrub)
+        lay.addWidget(self.scrubber, 1)
+        self.scrubber.setMinimumWidth(60)
+        self.scrub_label = QtWidgets.QLabel("now")
+        self.scrub_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("update 99,999,999 (recorded)") + 8)
+        lay.addWidget(self.scrub_label)
+        self.branch_button = QtWidgets.QToolButton()
+        self.branch_button.setText("Continue from here")
+        self.branch_button.setToolTip("a new run from this update, replayed exactly, with the current settings")
+        self.branch_button.clicked.connect(self.continue_from_here)
+        self.branch_button.setEnabled(False)
+        lay.addWidget(self.branch_button)
+        self.now_button = QtWidgets.QToolButton()
+        self.now_button.setText("Now")
+        self.now_button.setToolTip("back to the run as it is now")
+        self.now_button.clicked.connect(self.end_scrub)
+        self.now_button.setEnabled(False)
+        lay.addWidget(self.now_button)
+        h = QtWidgets.QLabel("now").sizeHint().height()  # no taller than the status bar's text
+        for b in (self.branch_button, self.now_button):
+            b.setAutoRaise(True)
+            b.setMaximumHeight(h)
+        self.scrubber.setMaximumHeight(h)
+        self._scrub_snap: Snapshot | None = None
+        self._scrub_base: Snapshot | None = None
+        self._scrub_sync = False
+        return box
 
     def _build_menus(self) -> None:
         self.file_menu = self.menuBar().addMenu("&File")
@@ -228,6 +282,7 @@ class MainWindow(QtWidgets.QMainWindow):
         a.triggered.connect(self.close)
         self.run_menu = self.menuBar().addMenu("&Run")
         for text, slot in (("Start / Pause\tSpace", self.toggle_running), ("Step\tRight", self.step),
+                           ("Step back\tLeft", self.step_back),
                            ("Reset\tR", self.reset), ("Resume after divergence", self.resume)):
             self.run_menu.addAction(text).triggered.connect(slot)
         self.view_menu = self.menuBar().addMenu("&View")
@@ -262,6 +317,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_status(self) -> None:
         sb = self.statusBar()
+        # the history scrubber lives in the status bar: it takes no height from the plots
+        sb.addPermanentWidget(self._build_scrubber(), 1)
         self.status_state = QtWidgets.QLabel()
         self.status_updates = QtWidgets.QLabel()
         self.status_rate = QtWidgets.QLabel()
@@ -281,6 +338,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.shortcuts = {}
         for key, slot in ((QtCore.Qt.Key.Key_Space, self.toggle_running),
                           (QtCore.Qt.Key.Key_Right, self.step),
+                          (QtCore.Qt.Key.Key_Left, self.step_back),
                           (QtCore.Qt.Key.Key_R, self.reset)):
             sc = QtGui.QShortcut(QtGui.QKeySequence(key), self)
             sc.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
@@ -300,15 +358,81 @@ class MainWindow(QtWidgets.QMainWindow):
         self.set_running(not self._want_running)
 
     def set_running(self, running: bool) -> None:
+        if running:
+            self.end_scrub()
         self._want_running = running
         self.panel.set_running(running)
         self.worker.send("running", running)
 
     def step(self) -> None:
-        """Pause and apply exactly one update."""
+        """Pause and apply exactly one update (taken apart on the plots and in the anatomy panel)."""
+        self.end_scrub()
         self._want_running = False
         self.panel.set_running(False)
         self.worker.send("step", 1)
+
+    def step_back(self) -> None:
+        """Pause and go back one update (replayed from a checkpoint: the run is deterministic)."""
+        self.end_scrub()
+        self._want_running = False
+        self.panel.set_running(False)
+        self.worker.send("back", 1)
+
+    # ------------------------------------------------------------ time travel
+    def scrub_to(self, index: int) -> None:
+        """Show recorded history point ``index`` of the newest snapshot (pauses the run)."""
+        self.scrubber.setValue(int(index))
+
+    def _on_scrub(self, index: int) -> None:
+        if self._scrub_sync:
+            return
+        base = self._scrub_base or self.shown_snapshot
+        if base is None:
+            return
+        if index >= base.history.n - 1:
+            self.end_scrub()
+            return
+        if self._scrub_base is None:
+            self.set_running(False)
+            self._scrub_base = base
+        self._scrub_snap = snapshot_at(base, int(index))
+        self.scrub_label.setText(f"update {self._scrub_snap.step:,} (recorded)")
+        self.branch_button.setEnabled(True)
+        self.now_button.setEnabled(True)
+        self.plots.show_snapshot(self._scrub_snap)
+
+    def scrubbing(self) -> bool:
+        return self._scrub_snap is not None
+
+    def end_scrub(self) -> None:
+        """Back to the newest snapshot."""
+        if self._scrub_snap is None and self._scrub_base is None:
+            return
+        self._scrub_snap = self._scrub_base = None
+        self.scrub_label.setText("now")
+        self.branch_button.setEnabled(False)
+        self.now_button.setEnabled(False)
+        self.pacer.forget()
+        self.redraw(complete=True)
+
+    def continue_from_here(self) -> None:
+        """A new run from the scrubbed update: replayed exactly, then the current settings."""
+        snap = self._scrub_snap
+        if snap is None:
+            return
+        self.worker.send("branch", (snap.step, self.settings.copy().estimator))
+        self.end_scrub()
+
+    def _sync_scrubber(self, snap: Snapshot) -> None:
+        """The slider spans the newest snapshot's recorded history, its handle at the end."""
+        n = snap.history.n
+        if self.scrubber.maximum() != n - 1 or self.scrubber.value() != n - 1:
+            self._scrub_sync = True
+            try:
+                self.scrubber.setRange(0, max(0, n - 1))
+                self.scrubber.setValue(max(0, n - 1))
+            finally:
+                self._scrub_sync = False
 
     def reset(self) -> None:
         """Back to update 0 with the current settings (running or paused as before)."""
@@ -342,6 +466,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.setCurrentIndex(0)
 
     def _rebuild(self) -> None:
+        self._scrub_snap = self._scrub_base = None
         self.plots.clear()
         self.pacer.forget()
         self.worker.send("rebuild", self.settings.copy())
@@ -499,6 +624,8 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.pacer.frame_cost
 
     def _draw_part(self, snap: Snapshot, parts: tuple[str, ...]) -> None:
+        if self._scrub_snap is not None:
+            return
         try:
             self.plots.show_snapshot_part(snap, parts)
         except Exception as e:
@@ -506,6 +633,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 raise
 
     def _draw_complete(self, snap: Snapshot) -> bool:
+        if self._scrub_snap is not None:
+            return False
         self.show_snapshot(snap)
         return self.shown_snapshot is snap
 
@@ -526,6 +655,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 raise
             return
         self.shown_snapshot = snap
+        self._sync_scrubber(snap)
+        self._show_anatomy(snap)
         self._update_cloud_axes()
         replayed = int(snap.extra.get("replayed", 0))
         if replayed != self._replayed_seen:
@@ -555,6 +686,21 @@ class MainWindow(QtWidgets.QMainWindow):
         _set_text(self.status_rate, f"{_si(float(snap.extra.get('updates_per_s', 0.0)))} updates/s")
         _set_text(self.status_fps, f"{self.fps():.0f} frames/s")
         _set_text(self.status_alpha, f"α_t = {c.alpha_t:.3g}" if math.isfinite(c.alpha_t) else "α_t = –")
+
+    def _show_anatomy(self, snap: Snapshot) -> None:
+        a = snap.extra.get("anatomy")
+        if a is None or snap.extra.get("running", False):
+            if not self.anatomy_label.isHidden():
+                self.anatomy_label.setVisible(False)
+            return
+        text = a.text()
+        if self.anatomy_label.text() != text:
+            self.anatomy_label.setText(text)
+        self.anatomy_label.setVisible(True)
+
+    def anatomy_text(self) -> str:
+        """The anatomy panel's text ("" when hidden)."""
+        return "" if self.anatomy_label.isHidden() else self.anatomy_label.text()
 
     def _mirror_run_settings(self, chain_settings: dict) -> None:
         """Show in the controls what a replayed session changed in the run (alpha dragged at

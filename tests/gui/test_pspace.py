@@ -125,7 +125,7 @@ def test_d3_shows_the_eigenvalue_plane_with_its_pd_edge(plots, snaps):
     snap = snaps["d3"]
     plots.show_snapshot(snap)
     v = plots.pspace
-    assert "λmin" in plots.title_text("pspace") and not v.arrows.xData.size and not v.contours.xData.size
+    assert "PD edge" in plots.title_text("pspace") and not v.arrows.xData.size and not v.contours.xData.size
     assert v.forbidden.image is not None and v.forbidden.xData[1] == 0.0
     w = np.linalg.eigvalsh(snap.true_cov)
     assert np.allclose([v.truth.xData[0], v.truth.yData[0]], [w[0], w[-1]])
