@@ -41,7 +41,7 @@ SIGMA_SCALES = PSPACE_SIGMA_SCALES
 AUTO_LOG_RATIO = 30.0
 #: the most points of a chain's path drawn; older parts fade (FADE_SHADES: white mixed in)
 PATH_POINTS = 1500
-FADE_SHADES = (0.8, 0.6, 0.35, 0.0)
+FADE_SHADES = (0.55, 0.4, 0.2, 0.0)
 #: the shaded grid (pixels of the background image) and the contour grid
 IMAGE_SIZE = (240, 180)
 CONTOUR_SIZE = (160, 120)
@@ -142,7 +142,7 @@ class ParamSpaceView:
         self.edge = cv.add("path", Look(EDGE_COLOR, 3), "the edge Sigma = 0", z=-20, static=True)
         self.arrows = cv.add("segments", Look(ARROW_COLOR, 1), "expected update", z=-15, static=True)
         self.clipped = cv.add("segments", Look(CLIPPED_COLOR, 2), "expected update (clipped)", z=-15, static=True)
-        self.truth = cv.add("symbols", Look(style.TRUE_COLOR, marker="x", size=16, edge_width=2.5), "truth", z=40)
+        self.truth = cv.add("symbols", Look(style.TRUE_COLOR, marker="x", size=16, edge_width=2.5), "truth", z=46)
         self.mle = cv.add("symbols", Look(style.REF_COLOR, marker="d", size=12, edge="#ffffff", edge_width=1.5),
                           "running MLE", z=39)
         self.anat_step = cv.add("segments", Look(ANATOMY_COLOR, 3), "this update's step", z=50)
