@@ -168,9 +168,26 @@ def _path(buf, x, y, ax, bx, ay, by, lx, ly, closed, width, dash_on, dash_off, c
         if max(x0, x1) < -width or min(x0, x1) > W + width or max(y0, y1) < -width or min(y0, y1) > H + width:
             s += length
             continue
-        k = max(1, math.ceil(length / PATH_STEP))
+        # only the part of the segment inside the buffer (plus a line width) is stepped along: a
+        # segment to a point far off screen (a runaway estimate) costs no more than one across it
+        f0, f1 = 0.0, 1.0
+        dx, dy = x1 - x0, y1 - y0
+        for p_, q_ in ((-dx, x0 + width), (dx, W + width - x0), (-dy, y0 + width), (dy, H + width - y0)):
+            if p_ == 0.0:
+                if q_ < 0.0:
+                    f1 = -1.0
+            else:
+                t = q_ / p_
+                if p_ < 0.0:
+                    f0 = max(f0, t)
+                else:
+                    f1 = min(f1, t)
+        if f1 < f0:
+            s += length
+            continue
+        k = max(1, math.ceil(length * (f1 - f0) / PATH_STEP))
         for q in range(k + 1):
-            f = q / k
+            f = f0 + (f1 - f0) * q / k
             if dash_off > 0.0 and ((s + f * length) % period) >= dash_on:
                 continue
             px = math.floor(x0 + f * (x1 - x0)) - left

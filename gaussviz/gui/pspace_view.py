@@ -40,7 +40,7 @@ SIGMA_SCALES = PSPACE_SIGMA_SCALES
 #: auto switches to a log Sigma axis when the largest Sigma shown exceeds this many true variances
 AUTO_LOG_RATIO = 30.0
 #: the most points of a chain's path drawn; older parts fade (FADE_SHADES: white mixed in)
-PATH_POINTS = 1500
+PATH_POINTS = 600
 FADE_SHADES = (0.55, 0.4, 0.2, 0.0)
 #: the shaded grid (pixels of the background image) and the contour grid
 IMAGE_SIZE = (240, 180)
@@ -196,12 +196,13 @@ class ParamSpaceView:
                 "symbols", Look(color, marker="o", size=12, edge="#ffffff", edge_width=1.5), f"chain {j} now", z=45))
             self._starts.append(self.canvas.add(
                 "symbols", Look("#ffffff", marker="s", size=9, edge=color, edge_width=2.0), f"chain {j} start", z=44))
-        for i, t in enumerate(self._paths[k]):
-            t.set_look(t.look.with_(color=_mix_white(color, FADE_SHADES[i])))
         p = self._points[k]
-        p.set_look(p.look.with_(color=color))
-        st = self._starts[k]
-        st.set_look(st.look.with_(edge=color))
+        if p.look.color != color:  # a new rule in this slot: restyle (only then)
+            for i, t in enumerate(self._paths[k]):
+                t.set_look(t.look.with_(color=_mix_white(color, FADE_SHADES[i])))
+            p.set_look(p.look.with_(color=color))
+            st = self._starts[k]
+            st.set_look(st.look.with_(edge=color))
         return self._paths[k], p
 
     # ------------------------------------------------------------------ draw
