@@ -39,9 +39,13 @@ if TYPE_CHECKING:
 SIGMA_SCALES = PSPACE_SIGMA_SCALES
 #: auto switches to a log Sigma axis when the largest Sigma shown exceeds this many true variances
 AUTO_LOG_RATIO = 30.0
-#: the most points of a chain's path drawn; older parts fade (FADE_SHADES: white mixed in)
+#: a chain's path: its older part (about PATH_POINTS points, faded: FADE_SHADES[0] white mixed in)
+#: changes only every OLD_BLOCK strides and is kept as a static layer; the newest RECENT_POINTS are
+#: drawn each frame in full colour
 PATH_POINTS = 600
-FADE_SHADES = (0.55, 0.4, 0.2, 0.0)
+RECENT_POINTS = 300
+OLD_BLOCK = 128
+FADE_SHADES = (0.5, 0.0)
 #: the shaded grid (pixels of the background image) and the contour grid
 IMAGE_SIZE = (240, 180)
 CONTOUR_SIZE = (160, 120)
@@ -190,8 +194,8 @@ class ParamSpaceView:
     def _chain_traces(self, k: int, color: str) -> tuple[list[Trace], Trace]:
         while len(self._paths) <= k:
             j = len(self._paths)
-            self._paths.append([self.canvas.add("path", Look(color, 2), f"chain {j} path {i}", z=10 + i)
-                                for i in range(len(FADE_SHADES))])
+            self._paths.append([self.canvas.add("path", Look(color, 2), f"chain {j} path {i}", z=10 + i,
+                                                static=i == 0) for i in range(len(FADE_SHADES))])
             self._points.append(self.canvas.add(
                 "symbols", Look(color, marker="o", size=12, edge="#ffffff", edge_width=1.5), f"chain {j} now", z=45))
             self._starts.append(self.canvas.add(
@@ -219,35 +223,40 @@ class ParamSpaceView:
             return self._draw_1d(snap, colors)
         return self._draw_eig(snap, colors)
 
-    def _path(self, snap: Snapshot, k: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    def _path(self, snap: Snapshot, k: int, d: int) -> tuple[np.ndarray, ...]:
+        """(x, y) of the path's older part and of its newest part (overlapping by one point). The
+        older part is sampled on a grid of the history's indices that only moves every OLD_BLOCK
+        strides, so from frame to frame it is the same array (and its pixels are kept)."""
         h = snap.history
         if d == 1:
             x, y = h.mean[k, :, 0], h.cov[k, :, 0, 0]
         else:
             x, y = ps.extreme_eigenvalues(h.eig[k])
         n = x.shape[0]
-        if n > PATH_POINTS:
-            # the newest PATH_POINTS / 2 as they are, the rest thinned evenly
-            keep = np.unique(np.concatenate([np.linspace(0, n - PATH_POINTS // 2, PATH_POINTS // 2).astype(int),
-                                             np.arange(n - PATH_POINTS // 2, n)]))
-            x, y = x[keep], y[keep]
-        return finite_xy(x, y)
+        stride = 1 << max(0, math.ceil(math.log2(max(n, 1) / PATH_POINTS)))
+        block = OLD_BLOCK * stride
+        cut = max(0, (n - RECENT_POINTS) // block * block)
+        ox, oy = finite_xy(x[0:cut + 1:stride], y[0:cut + 1:stride]) if cut > 0 else (_EMPTY, _EMPTY)
+        step = max(1, (n - cut) // RECENT_POINTS)
+        idx = np.arange(cut, n, step)
+        if idx.size and idx[-1] != n - 1:
+            idx = np.append(idx, n - 1)
+        nx, ny = finite_xy(x[idx], y[idx])
+        return ox, oy, nx, ny
 
     def _draw_paths(self, snap: Snapshot, colors: list[str], paths: list, now: list) -> None:
         for k in range(len(snap.chains)):
             traces, point = self._chain_traces(k, colors[k])
-            x, y = paths[k]
-            n = x.size
-            cuts = np.linspace(0, n, len(traces) + 1).astype(int)
-            for i, t in enumerate(traces):
-                a, b = cuts[i], min(n, cuts[i + 1] + 1)  # overlapping by one point: no gaps
-                if b - a >= 2:
-                    put_data(t, x[a:b], y[a:b])
+            ox, oy, nx, ny = paths[k]
+            for t, (x, y) in zip(traces, ((ox, oy), (nx, ny))):
+                if x.size >= 2:
+                    put_data(t, x, y)
                 else:
                     t.clear()
             start = self._starts[k]
-            if n and snap.history.steps.size and int(snap.history.steps[0]) == 0:
-                put_data(start, x[:1], y[:1])  # where the run began (the history's first point)
+            first = (ox, oy) if ox.size else (nx, ny)
+            if first[0].size and snap.history.steps.size and int(snap.history.steps[0]) == 0:
+                put_data(start, first[0][:1], first[1][:1])  # where the run began (the history's first point)
             else:
                 start.clear()
             px, py = now[k]
@@ -300,8 +309,8 @@ class ParamSpaceView:
                 tm = tv = None
         paths = [self._path(snap, k, 1) for k in range(len(snap.chains))]
         now = [(float(c.mean[0]), float(c.cov[0, 0])) for c in snap.chains]
-        xs = [p[0] for p in paths] + [np.array([m for m, _ in now])]
-        ys = [p[1] for p in paths] + [np.array([s for _, s in now])]
+        xs = [p[0] for p in paths] + [p[2] for p in paths] + [np.array([m for m, _ in now])]
+        ys = [p[1] for p in paths] + [p[3] for p in paths] + [np.array([s for _, s in now])]
         allx = np.concatenate(xs)
         ally = np.concatenate(ys)
         ok = np.isfinite(allx) & np.isfinite(ally)
@@ -478,8 +487,8 @@ class ParamSpaceView:
         if ref_ok:
             w = np.linalg.eigvalsh(0.5 * (snap.ref_cov + snap.ref_cov.T))
             rl, rh = float(w[0]), float(w[-1])
-        xs = np.concatenate([p[0] for p in paths] + [np.array([a for a, _ in now])])
-        ys = np.concatenate([p[1] for p in paths] + [np.array([b for _, b in now])])
+        xs = np.concatenate([p[0] for p in paths] + [p[2] for p in paths] + [np.array([a for a, _ in now])])
+        ys = np.concatenate([p[1] for p in paths] + [p[3] for p in paths] + [np.array([b for _, b in now])])
         ok = np.isfinite(xs) & np.isfinite(ys)
         xs, ys = xs[ok], ys[ok]
         ref_scale = th if th is not None else (float(np.median(ys)) if ys.size else 1.0)
