@@ -147,3 +147,29 @@ def test_the_averaged_estimate_and_its_kl_curve():
     np.testing.assert_array_equal(plain.snapshot().history.kl, h.kl)
     tail = h.last(100)
     assert tail.avg_kl.shape == tail.kl.shape and np.all(np.isfinite(tail.avg_kl[0]))
+
+
+@pytest.mark.parametrize("optimizer", opt.NAMES)
+def test_the_windows_forecast_works_for_every_optimizer(optimizer):
+    """capture + compute (the window's route): the bound under the optimizer, or "no closed form";
+    the empirical forecast continues the chain's moments (equal to forecast_chain's numbers)."""
+    from gaussviz.core.forecast import capture, compute, forecast_chain, forecast_seed, optimizer_bound, verdict
+
+    s = adam_settings()
+    s.estimator.optimizer, s.estimator.alpha, s.estimator.symmetrize = optimizer, 0.05, True
+    run = build_run(s)
+    run.advance(200)
+    job = capture(run, 1, n_chains=8)
+    assert job.optimizer_state["t"] == (0 if optimizer == "sgd" else 200)
+    res = compute(job, n_updates=1500)
+    assert res.forecast is not None and res.forecast.n_chains == 8
+    want = optimizer_bound("covariance", run.source.cov, optimizer, 0.8)
+    assert res.bound.alpha_max == want.alpha_max
+    _level, text = verdict(res)
+    if opt.get(optimizer).bound_factor is None:
+        assert res.bound.alpha_max is None and f"linear bound: no closed form ({optimizer})" in text
+    else:
+        assert f"linear bound: α < {want.alpha_max:.3g}" in text
+    again = forecast_chain(run.estimator, 0, run.source, n_chains=8, n_updates=1500,
+                           seed=forecast_seed(run.source))
+    assert (again.n_diverged, again.first_step) == (res.forecast.n_diverged, res.forecast.first_step)
