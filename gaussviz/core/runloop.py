@@ -60,6 +60,8 @@ def chain_label(settings: dict) -> str:
         label += f", {settings['schedule']}"
     if settings.get("optimizer", "sgd") != "sgd":
         label += f", {settings['optimizer']}"
+    if settings.get("averaging", False):
+        label += ", averaged"
     return label
 
 

@@ -721,6 +721,11 @@ class ChainItems:
         self.spectrum = cv["spectrum"].add("symbols", Look(c, marker="o", size=10, edge="#ffffff"),
                                            f"chain {k} spectrum")
         self.kl = cv["kl"].add("curve", Look(c, 2), f"chain {k} KL")
+        # the chain's Polyak-Ruppert average (when it keeps one): its own dotted 1σ ellipse
+        # (density at d = 1) and KL curve
+        self.avg_ellipse = cv["cloud"].add("path", style.avg_look(c), f"chain {k} averaged 1σ", closed=True)
+        self.avg_density = cv["cloud"].add("curve", style.avg_look(c), f"chain {k} averaged density")
+        self.avg_kl = cv["kl"].add("curve", style.avg_look(c), f"chain {k} averaged KL")
         # divergence markers: a vertical dashed line at the failing update on every step axis
         self.div_lines: dict[str, Trace] = {
             name: cv[name].add("vline", Look(c, 2, (6, 4)), f"chain {k} divergence", z=30)
@@ -745,7 +750,8 @@ class ChainItems:
 
     def all_items(self) -> list[Trace]:
         return [self.ellipse1, self.ellipse2, self.density, self.center, self.heading, self.spectrum,
-                self.spectrum_line, self.kl, *self.mean_curves, *self.eig_curves]
+                self.spectrum_line, self.kl, self.avg_ellipse, self.avg_density, self.avg_kl,
+                *self.mean_curves, *self.eig_curves]
 
     def curve(self, which: str, i: int) -> Trace:
         lst = self.mean_curves if which == "mean" else self.eig_curves

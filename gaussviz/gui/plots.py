@@ -486,7 +486,7 @@ class LivePlots(QtWidgets.QWidget):
             if d >= 2 and max(self._cloud_axes) >= d:
                 self._cloud_axes = (0, 1)
         K = len(snap.chains)
-        styles = style.chain_styles([c.settings.get("parameterization", "") for c in snap.chains])
+        styles = style.chain_styles_of([c.settings for c in snap.chains])
         for k in range(K):
             self._chain(k, styles[k])
         for ch in self._chains[K:]:  # chains of an earlier, bigger run
@@ -539,7 +539,7 @@ class LivePlots(QtWidgets.QWidget):
         """The traces whose data decide a plot's range (markers and constant lines included)."""
         out = list(self._ranged[name])
         for ch in self._chains:
-            out += {"mean": ch.mean_curves, "covariance": ch.eig_curves, "kl": [ch.kl],
+            out += {"mean": ch.mean_curves, "covariance": ch.eig_curves, "kl": [ch.kl, ch.avg_kl],
                     "spectrum": [ch.spectrum]}[name]
         return out
 
@@ -589,6 +589,8 @@ class LivePlots(QtWidgets.QWidget):
         parts.append(g(style.TRUE_COLOR, "▬") + " true eigenvalue, numbers λmax/λmin")
         if any(c.divergence is not None for c in snap.chains):
             parts.append(g("#444", "┆") + " divergence " + g("#444", "▼") + " last λ₁ before it")
+        if any(c.avg_cov is not None for c in snap.chains):
+            parts.append(g("#444", "┄") + " the chain's Polyak-Ruppert average (1σ, KL)")
         if getattr(snap.history, "true_mean", None) is not None:
             parts.append("thin black line: the truth's path")
         text = " · ".join(parts)
@@ -752,6 +754,11 @@ class LivePlots(QtWidgets.QWidget):
                     put_data(item, *ells[k2])
             if ells is not None:
                 chain_box = union(chain_box, bbox(*ells[1]))
+            ch.avg_density.clear()
+            avg = None
+            if c.avg_cov is not None and np.all(np.isfinite(c.avg_cov)):
+                avg = sigma_ellipses(c.avg_mean[pair], c.avg_cov[np.ix_(pair, pair)])
+            put_data(ch.avg_ellipse, *(avg[0] if avg is not None else (_EMPTY, _EMPTY)))
             if np.all(np.isfinite(mu)):
                 put_data(ch.center, mu[:1], mu[1:])
                 if drawn:
@@ -836,6 +843,12 @@ class LivePlots(QtWidgets.QWidget):
             ch = self._chains[k]
             ch.ellipse1.clear()
             ch.ellipse2.clear()
+            ch.avg_ellipse.clear()
+            if c.avg_cov is not None and np.isfinite(c.avg_mean[0]) and c.avg_cov[0, 0] > 0:
+                put_data(ch.avg_density,
+                         *finite_xy(grid, gaussian_pdf(grid, float(c.avg_mean[0]), float(c.avg_cov[0, 0]))))
+            else:
+                ch.avg_density.clear()
             m, v = float(c.mean[0]), float(c.cov[0, 0])
             if np.isfinite(m) and np.isfinite(v) and v > 0:
                 put_data(ch.density, *finite_xy(grid, gaussian_pdf(grid, m, v)))
@@ -1074,8 +1087,14 @@ class LivePlots(QtWidgets.QWidget):
         nb = self._bins["kl"]
         log_x = self._log_step("kl")
         self._x_ends("kl", steps, snap)
-        for k in range(len(snap.chains)):
-            put_data(self._chains[k].kl, *thin(steps, h.kl[k], nb, log_x, log_x, True))
+        avg_kl = getattr(h, "avg_kl", None)
+        for k, c in enumerate(snap.chains):
+            ch = self._chains[k]
+            put_data(ch.kl, *thin(steps, h.kl[k], nb, log_x, log_x, True))
+            if avg_kl is not None and c.avg_cov is not None:
+                put_data(ch.avg_kl, *thin(steps, avg_kl[k], nb, log_x, log_x, True))
+            else:
+                ch.avg_kl.clear()
         put_data(self._ref_kl, *thin(steps, h.ref_kl, nb, log_x, log_x, True))
 
     def _draw_divergences(self, snap: Snapshot, names: list[str]) -> None:
