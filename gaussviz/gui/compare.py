@@ -217,7 +217,7 @@ class CompareView(QtWidgets.QGroupBox):
                     "each with its own colour.")
         else:
             text = (f"{n} estimators on one stream, from the same start. The live controls above "
-                    f"(α, schedule, sign, update, symmetrize) change the first one only "
+                    f"(α, schedule, sign, update, optimizer, symmetrize) change the first one only "
                     f"({e.parameterization}, α = {format_alpha(e.alpha)}, "
                     f"<span style='color:{style.rule_color(e.parameterization)}'>■</span>, its rule's colour); "
                     "Apply restarts them all.")

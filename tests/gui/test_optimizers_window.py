@@ -122,3 +122,35 @@ def test_stability_tab_optimizer_axis(qtbot, make_window):
         tab.spec()
     tab.axis.setCurrentIndex(tab.axis.findData("cov0-scale"))
     assert tab.axis_values.text() == "0.1, 1, 10"
+
+
+def test_an_opened_session_replays_optimizer_changes_and_the_controls_follow(qtbot, make_window, tmp_path):
+    import json
+
+    from gaussviz.core.presets import get_preset
+    from gaussviz.core.session import to_json
+
+    d = json.loads(to_json(get_preset("ill-conditioned-natural")))
+    d["changes"] = [{"step": 300, "chain": 0, "field": "optimizer", "value": ["adam", 0.8, 0.99, 1e-6]},
+                    {"step": 300, "chain": 0, "field": "averaging", "value": True},
+                    {"step": 900, "chain": 0, "field": "optimizer", "value": ["sgd", 0.8, 0.99, 1e-6]}]
+    d["steps"], d["speed"] = 3000, 0.0
+    path = tmp_path / "timeline.json"
+    path.write_text(json.dumps(d))
+    w = make_window("seed-question", running=False)
+    assert w.open_session(path)
+    w.worker.send("step", 600)
+    qtbot.waitUntil(lambda: shown(w).step == 600, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: w.settings.estimator.optimizer == "adam", timeout=WAIT_MS)
+    assert w.panel.optimizer.currentData() == "adam" and w.panel.beta1.text() == "0.8"
+    assert w.panel.averaging.isChecked() and shown(w).chain.avg_cov is not None
+    w.worker.send("step", 600)
+    qtbot.waitUntil(lambda: shown(w).step == 1200, timeout=WAIT_MS)
+    # back to sgd: the chain's settings omit the default optimizer, the controls still follow
+    qtbot.waitUntil(lambda: w.settings.estimator.optimizer == "sgd", timeout=WAIT_MS)
+    assert w.panel.optimizer.currentData() == "sgd" and not w.panel.beta1.isEnabled()
+    out = tmp_path / "again.json"
+    assert w.save_session(out)
+    saved = json.loads(out.read_text())
+    assert saved["changes"] == d["changes"]  # replayed once each, no echoes
+    assert saved["estimator"]["optimizer"] == "sgd"  # as at step 0
