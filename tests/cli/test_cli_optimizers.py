@@ -29,7 +29,7 @@ def test_run_with_adam_and_averaging_reports_both_estimates(capsys):
     c = json.loads(capsys.readouterr().out)["chains"][0]
     s = c["settings"]
     assert (s["optimizer"], s["beta1"], s["beta2"], s["eps"], s["averaging"]) == ("adam", 0.8, 0.99, 1e-6, True)
-    assert c["label"].endswith("adam")
+    assert c["label"] == "covariance, alpha = 0.003, adam, averaged"
     avg = c["averaged"]
     assert np.isfinite(avg["kl"]) and avg["kl"] < c["kl"]
     assert np.all(np.linalg.eigvalsh(avg["cov"]) > 0)
