@@ -147,6 +147,9 @@ class LivePlots(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self._glw = pg.GraphicsLayoutWidget()
         self._glw.setBackground("w")
+        # the scene's white background fills every repainted rectangle: the viewport need not fill
+        # it with its palette first (a second full-size fill per frame)
+        self._glw.viewport().setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         # Only what changed is repainted (MinimalViewportUpdate, pyqtgraph's default); a cached
         # background pixmap would be blended on every repaint for nothing (the background is white).
         self._glw.setCacheMode(QtWidgets.QGraphicsView.CacheModeFlag.CacheNone)
@@ -212,6 +215,9 @@ class LivePlots(QtWidgets.QWidget):
                 axes["right"] = LogAxis("right")
             plot = pg.PlotItem(axisItems=axes)
             _loose_label(plot.titleLabel)
+            # kept as a pixmap: a frame's repaint of the grid blits titles instead of laying out
+            # their rich text again (_fit_title refreshes it when the text or width changes)
+            plot.titleLabel.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.plot_items[name] = plot
             self.canvases[name] = Canvas(plot)
         glw.ci.setSpacing(10)
@@ -324,6 +330,7 @@ class LivePlots(QtWidgets.QWidget):
         label.setVisible(True)
         br = item.boundingRect()
         item.setPos(max(0.0, (label.width() - br.width()) / 2), 0.0)
+        item.update()  # the cached pixmap follows the new text and width
 
     def title_text(self, name: str) -> str:
         """The full text of a plot's title (as shown: HTML tags removed)."""
