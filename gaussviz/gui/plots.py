@@ -205,7 +205,9 @@ class LivePlots(QtWidgets.QWidget):
         self.legend = FlowLegend(style.LEGEND_POINT_SIZE)
         self.key = pg.LabelItem("", justify="left")
         _loose_label(self.key)
-        self.key.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # not cached as a pixmap: when its text changed while the window kept its size (a divergence
+        # adds to it), the cached picture stayed blank. It sits above the plots, outside the
+        # rectangle a frame repaints, so it is painted only when it changes anyway.
         self.key.item.setTextWidth(600)
         self.plot_items: dict[str, pg.PlotItem] = {}
         self.canvases: dict[str, Canvas] = {}
