@@ -88,6 +88,8 @@ TITLE_NUMBERS_INTERVAL = 0.25
 #: fixed width of the right axes that name the true values
 TRUTH_AXIS_WIDTH = 72
 _EMPTY = np.zeros(0)
+#: an invisible character that forbids a line break (Qt breaks after "/" even in a nowrap span)
+WORD_JOINER = "\u2060"
 
 
 def _fmt(v: float) -> str:
@@ -127,6 +129,16 @@ def _loose_label(label: pg.LabelItem) -> None:
 
 def _ordinal(n: int) -> str:
     return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
+def _nowrap(text: str) -> str:
+    """Rich text kept on one line when a title wraps (a symbol stays with its marker: "λ₁ ○")."""
+    return f"<span style='white-space:nowrap'>{text}</span>"
+
+
+def _component_glyph(slot: int) -> str:
+    """The marker a component's curve carries, as text for a title ("─": a plain line)."""
+    return style.COMPONENT_SYMBOLS[slot % len(style.COMPONENT_SYMBOLS)] or "─"
 
 
 def _key_glyph(color: str, text: str) -> str:
@@ -336,7 +348,7 @@ class LivePlots(QtWidgets.QWidget):
 
     def title_text(self, name: str) -> str:
         """The full text of a plot's title (as shown: HTML tags removed)."""
-        return self.plot_items[name].titleLabel.item.toPlainText()
+        return self.plot_items[name].titleLabel.item.toPlainText().replace(WORD_JOINER, "")
 
     def _chain(self, k: int, chain_style: style.ChainStyle) -> ChainItems:
         while len(self._chains) <= k:
@@ -939,8 +951,7 @@ class LivePlots(QtWidgets.QWidget):
         if d == 1:
             title = "Mean μ"
         else:
-            keys = ", ".join(f"μ{sub(i + 1)} {style.COMPONENT_SYMBOLS[s % len(style.COMPONENT_SYMBOLS)] or '─'}"
-                             for s, i in enumerate(comps))
+            keys = ", ".join(_nowrap(f"μ{sub(i + 1)} {_component_glyph(s)}") for s, i in enumerate(comps))
             title = f"Mean: {keys}"
             if len(comps) < d:
                 title += " (the cloud's pair)"
@@ -1017,8 +1028,7 @@ class LivePlots(QtWidgets.QWidget):
         if d == 1:
             title = "Variance Σ"
         else:
-            keys = ", ".join(f"λ{sub(i + 1)} {style.COMPONENT_SYMBOLS[s % len(style.COMPONENT_SYMBOLS)] or '─'}"
-                             for s, i in enumerate(which))
+            keys = ", ".join(_nowrap(f"λ{sub(i + 1)} {_component_glyph(s)}") for s, i in enumerate(which))
             title = f"Eigenvalues of Σ: {keys}"
             if len(which) < d:
                 title += " (smallest, largest)"
@@ -1066,7 +1076,8 @@ class LivePlots(QtWidgets.QWidget):
         if snap.extra.get("running", True) and now - self._spectrum_title_at < TITLE_NUMBERS_INTERVAL:
             return
         self._spectrum_title_at = now
-        self._set_title("spectrum", "Σ now: eigenvalues, λmax/λmin<br><span style='font-size:10.5pt'>"
+        ratio = _nowrap(f"λmax/{WORD_JOINER}λmin")
+        self._set_title("spectrum", f"Σ now: eigenvalues, {ratio}<br><span style='font-size:10.5pt'>"
                         + " · ".join(parts) + "</span>")
 
     @staticmethod
