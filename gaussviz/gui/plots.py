@@ -229,6 +229,10 @@ class LivePlots(QtWidgets.QWidget):
                 axes["right"] = LogAxis("right")
             plot = pg.PlotItem(axisItems=axes)
             _loose_label(plot.titleLabel)
+            # the title spans the axes' columns too, not only the view's: at 1024 wide a title
+            # over the view alone wrapped to three or four lines and left the data a sliver
+            plot.layout.removeItem(plot.titleLabel)
+            plot.layout.addItem(plot.titleLabel, 0, 0, 1, 3)
             # kept as a pixmap: a frame's repaint of the grid blits titles instead of laying out
             # their rich text again (_fit_title refreshes it when the text or width changes)
             plot.titleLabel.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
@@ -331,8 +335,8 @@ class LivePlots(QtWidgets.QWidget):
         plot = self.plot_items[name]
         label = plot.titleLabel
         item = label.item
-        # the title sits over the view (its column of the plot's layout), not over the axes
-        width = label.geometry().width() if label.geometry().width() > 40 else plot.geometry().width() - 130
+        # the title spans the plot's width, axes included (see _build)
+        width = label.geometry().width() if label.geometry().width() > 40 else plot.geometry().width() - 10
         item.setTextWidth(-1)
         if width > 40 and item.boundingRect().width() > width:
             item.setTextWidth(width)
