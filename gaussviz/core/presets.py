@@ -162,7 +162,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            "antisymmetric part by 1 + alpha/(2 l_i l_j) per update: Sigma stops being symmetric "
            "within about 10,000 updates. Turn on symmetrize to cure it.",
            lambda: _ill("covariance", alpha=0.002, symmetrize=False),
-           event=Event("diverge", 6864, "the asymmetry passes 1e-6 and the run stops"), pace=1000.0),
+           event=Event("diverge", 7262, "the asymmetry passes 1e-6 and the run stops"), pace=1000.0),
     Preset("what-am-i-missing", "the five parameterizations side by side on one 2-D stream",
            "All five update rules on the same samples at alpha = 0.02. covariance (the seed's: its step "
            "scales like inv(Sigma)^2) leaves the positive-definite cone within a few hundred updates; "
