@@ -53,8 +53,11 @@ MAX_SECONDS = 600.0
 #: video widths (pixels); even sizes only (H.264's yuv420p halves both)
 MIN_VIDEO_WIDTH, MAX_VIDEO_WIDTH = 160, 3840
 DEFAULT_WIDTH = {"mp4": 1280, "gif": 640}
-#: imageio-ffmpeg's quality (1-10) for MP4: 8 is x264 crf 10, sharp lines and text on white
-MP4_QUALITY = 8.0
+#: imageio-ffmpeg's quality (1-10) for MP4: 7 is x264 crf 15, lines and text on white stay sharp
+MP4_QUALITY = 7.0
+#: x264's speed preset: "veryfast" encodes at about half the CPU of the default "medium" for ~8 %
+#: more bytes (plots are flat colour on white); measured in benchmarks/bench_video.py
+MP4_PRESET = "veryfast"
 #: ffmpeg's filters for a GIF: a palette per frame (the plots' colours stay exact), no dithering
 #: (dither noise on a white background costs size and looks like dirt)
 GIF_FILTER = ("split[a][b];[a]palettegen=stats_mode=single:max_colors=256[p];"
@@ -201,8 +204,9 @@ class VideoWriter:
     """One MP4 or GIF written frame by frame into a temporary file beside ``path``; ``close()``
     gives it its name, ``abort()`` (or any error) removes it.
 
-    Every frame must have the size of the first (even numbers of pixels: odd ones are padded
-    with white). ``append(frame, repeat)`` writes a frame ``repeat`` times (a still moment).
+    Frames are RGB (height, width, 3) or BGRA (height, width, 4, a Qt image's bytes as they are),
+    all of the first one's size and kind (even numbers of pixels: odd ones are padded with white).
+    ``append(frame, repeat)`` writes a frame ``repeat`` times (a still moment).
     """
 
     def __init__(self, path: str | os.PathLike, fps: float, force: bool = False,
@@ -214,6 +218,7 @@ class VideoWriter:
         self.quality = quality
         self.frames = 0
         self.size: tuple[int, int] | None = None  # (width, height)
+        self.channels = 3  # 3: RGB, 4: BGRA (a QImage's bytes as they are: no conversion)
         self._exe = ffmpeg_exe()
         self._out = atomic_output(self.path, force)
         self.tmp = self._out.__enter__()
@@ -230,17 +235,19 @@ class VideoWriter:
         else:
             self.abort()
 
-    def _open(self, width: int, height: int) -> None:
+    def _open(self, width: int, height: int, channels: int) -> None:
         import imageio_ffmpeg
 
         self.size = (width, height)
+        self.channels = channels
         if self.format == "mp4":
             opts = dict(codec="libx264", quality=self.quality, pix_fmt_out="yuv420p", macro_block_size=2,
-                        output_params=["-movflags", "+faststart", "-f", "mp4"])
+                        output_params=["-preset", MP4_PRESET, "-movflags", "+faststart", "-f", "mp4"])
         else:
             opts = dict(codec="gif", pix_fmt_out="pal8", macro_block_size=1,
                         output_params=["-filter_complex", GIF_FILTER, "-loop", "0", "-f", "gif"])
         gen = imageio_ffmpeg.write_frames(str(self.tmp), (width, height), fps=self.fps,
+                                          pix_fmt_in="rgb24" if channels == 3 else "bgra",
                                           ffmpeg_log_level="error", **opts)
         gen.send(None)  # starts ffmpeg
         self._writer = gen
@@ -252,16 +259,18 @@ class VideoWriter:
         if self._closed:
             raise VideoError(f"cannot write {self.path}: the video is already closed")
         frame = np.asarray(frame)
-        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-            raise ValueError(f"a video frame must be (height, width, 3) uint8; got {frame.shape} {frame.dtype}")
-        h, w = frame.shape[:2]
+        if frame.ndim != 3 or frame.shape[2] not in (3, 4) or frame.dtype != np.uint8:
+            raise ValueError("a video frame must be (height, width, 3) RGB or (height, width, 4) BGRA uint8; "
+                             f"got {frame.shape} {frame.dtype}")
+        h, w, c = frame.shape
         if h % 2 or w % 2:
             frame = np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), constant_values=255)
             h, w = frame.shape[:2]
         if self.size is None:
-            self._guard(lambda: self._open(w, h))
-        elif (w, h) != self.size:
-            raise ValueError(f"frame size {w}x{h} differs from the video's {self.size[0]}x{self.size[1]}")
+            self._guard(lambda: self._open(w, h, c))
+        elif (w, h) != self.size or c != self.channels:
+            raise ValueError(f"frame {w}x{h}x{c} differs from the video's "
+                             f"{self.size[0]}x{self.size[1]}x{self.channels}")
         frame = np.ascontiguousarray(frame)
         for _ in range(max(0, int(repeat))):
             self._guard(lambda: self._write(frame))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,14 +52,25 @@ from .plots import LivePlots
 RECORD_TICK_MS = 250
 
 
-def qimage_rgb(img: QtGui.QImage) -> np.ndarray:
-    """An image's pixels as a fresh (height, width, 3) uint8 RGB array."""
-    if img.format() != QtGui.QImage.Format.Format_RGB32:
+#: 32-bit formats whose bytes are B, G, R, A (little endian) and, for an opaque image, the colours
+#: themselves (premultiplied by an alpha of 1): copied as they are
+_BGRA = (QtGui.QImage.Format.Format_RGB32, QtGui.QImage.Format.Format_ARGB32,
+         QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+
+
+def qimage_bgra(img: QtGui.QImage) -> np.ndarray:
+    """An opaque image's pixels as a fresh (height, width, 4) uint8 array of B, G, R, A (one copy,
+    no conversion: the encoder takes BGRA)."""
+    if img.format() not in _BGRA or sys.byteorder != "little":
         img = img.convertToFormat(QtGui.QImage.Format.Format_RGB32)
     h, w = img.height(), img.width()
     raw = np.frombuffer(img.constBits(), dtype=np.uint8, count=h * img.bytesPerLine())
-    bgra = raw.reshape(h, img.bytesPerLine())[:, : 4 * w].reshape(h, w, 4)
-    return np.ascontiguousarray(bgra[..., 2::-1])  # B, G, R, A in memory (little endian) -> R, G, B
+    return raw.reshape(h, img.bytesPerLine())[:, : 4 * w].reshape(h, w, 4).copy()
+
+
+def qimage_rgb(img: QtGui.QImage) -> np.ndarray:
+    """An opaque image's pixels as a fresh (height, width, 3) uint8 RGB array."""
+    return np.ascontiguousarray(qimage_bgra(img)[..., 2::-1])
 
 
 def floor_even(n: int) -> int:
@@ -145,8 +157,9 @@ class FrameRenderer:
                 it.setCacheMode(mode)
         self._cached = []
 
-    def frame(self) -> np.ndarray:
-        """The plots as they are drawn now, as an RGB array of the video's size."""
+    def frame(self, bgra: bool = False) -> np.ndarray:
+        """The plots as they are drawn now, as an RGB array of the video's size (``bgra``: the
+        image's B, G, R, A bytes, which the encoder takes without a conversion)."""
         _, pieces = self._layout()
         if self._pens is not None:
             self._no_caches()
@@ -175,7 +188,7 @@ class FrameRenderer:
             else:
                 img = img.scaled(w, h, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
                                  QtCore.Qt.TransformationMode.SmoothTransformation)
-        return qimage_rgb(img)
+        return qimage_bgra(img) if bgra else qimage_rgb(img)
 
 
 @dataclass(frozen=True)
@@ -215,7 +228,7 @@ def render_video(settings: Settings, path: str | os.PathLike, plan: FramePlan,
                     if not entered:
                         renderer.__enter__()
                         entered = True
-                    frame = renderer.frame()
+                    frame = renderer.frame(bgra=True)
                     last = snap
                 writer.append(frame)
         finally:
@@ -295,7 +308,7 @@ class Recorder(QtCore.QObject):
             else:  # a GIF's smaller size, or the window was resized while recording
                 img = img.scaled(w, h, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
                                  QtCore.Qt.TransformationMode.SmoothTransformation)
-        return qimage_rgb(img)
+        return qimage_bgra(img)
 
     def _offer(self, img: QtGui.QImage | None, slot: int) -> None:
         enc = self.encoder
@@ -354,4 +367,5 @@ class Recorder(QtCore.QObject):
         enc.abort()
 
 
-__all__ = ["FrameRenderer", "Recorder", "VideoResult", "check_plot_names", "qimage_rgb", "render_video"]
+__all__ = ["FrameRenderer", "Recorder", "VideoResult", "check_plot_names", "qimage_bgra", "qimage_rgb",
+           "render_video"]
