@@ -41,13 +41,17 @@ def main() -> int:
     win.resize(w, h)
     win.show()
     state = {"result": None}
+    stop = QtCore.QTimer()
+    stop.setSingleShot(True)
+    stop.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
 
     def begin() -> None:
         if not win.start_recording(a.out, force=a.force):
             app.quit()
             return
         win.set_running(True)
-        QtCore.QTimer.singleShot(round(a.seconds * 1000), finish)
+        # a precise timer: a coarse one (the default) may fire up to 5 % early
+        stop.start(round(a.seconds * 1000))
 
     def finish() -> None:
         state["result"] = win.stop_recording()
@@ -65,6 +69,7 @@ def main() -> int:
             win.reset()
             QtCore.QTimer.singleShot(300, begin)
 
+    stop.timeout.connect(lambda: finish())
     warm.timeout.connect(warmed)
     warm.start(50)
     win.set_running(True)

@@ -151,3 +151,31 @@ def test_a_failing_encoder_exits_2_and_leaves_nothing(tmp_path, capsys, monkeypa
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "encoder (ffmpeg) failed" in err and str(out) in err
     assert not out.exists() and not leftovers(tmp_path)
+
+
+class _Terminal:
+    """stderr as a terminal (the progress bar shows only there)."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path, monkeypatch, capsys):
+    args = ["render", "--preset", "seed-question", "--seconds", "0.5", "--fps", "10", "--width", "200"]
+    assert main([*args, "--video", str(tmp_path / "a.gif")]) == 0
+    assert capsys.readouterr().err == ""  # not a terminal: no bar
+    term = _Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    assert main([*args, "--video", str(tmp_path / "b.gif")]) == 0
+    assert "b.gif (5 frames)" in term.text and "100.0%" in term.text and "5/5" in term.text
+    assert term.text.endswith("\n")
