@@ -84,6 +84,7 @@ def main() -> int:
     print(f"wrote {r.path}: {r.frames} frames = {r.seconds:.1f} s at {rec.fps:g} frames/s, "
           f"{rec.size[0]}x{rec.size[1]}, {r.dropped} dropped; "
           f"grabbing took {1e3 * rec.grab_seconds / max(1, rec.grabs):.1f} ms a frame "
+          f"({1e3 * rec.grab_cpu / max(1, rec.grabs):.1f} ms CPU) "
           f"on the GUI thread ({rec.grabs} grabs); window drew {win.frames_drawn} frames")
     return 0
 

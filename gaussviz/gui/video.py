@@ -257,7 +257,8 @@ class Recorder(QtCore.QObject):
         self.encoder: BackgroundEncoder | None = None
         self.path: Path | None = None
         self.size: tuple[int, int] = (0, 0)
-        self.grab_seconds = 0.0  # GUI-thread time spent grabbing (the cost of recording)
+        self.grab_seconds = 0.0  # GUI-thread wall time spent grabbing (the cost of recording)
+        self.grab_cpu = 0.0  # ... and its CPU time (what a busy machine does not inflate)
         self.grabs = 0
         self._t0 = 0.0
         self._slot = -1  # the frame time of the last frame offered
@@ -291,7 +292,7 @@ class Recorder(QtCore.QObject):
         self.path = Path(path)
         self._t0 = time.perf_counter()
         self._slot = -1
-        self.grab_seconds = 0.0
+        self.grab_seconds = self.grab_cpu = 0.0
         self.grabs = 0
         self._offer(img, 0)
         self.timer.start()
@@ -332,10 +333,11 @@ class Recorder(QtCore.QObject):
         if not enc.has_room():  # the encoder is behind: drop this frame without grabbing it
             self._offer(None, slot)
             return
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         img = self._grab()
         self._offer(img, slot)
         self.grab_seconds += time.perf_counter() - t
+        self.grab_cpu += time.thread_time() - c
         self.grabs += 1
 
     def _tick(self) -> None:
