@@ -9,9 +9,6 @@ from pathlib import Path
 from ..core.video import DEFAULT_FPS, DEFAULT_SECONDS
 from .common import Progress, UsageError, add_run_options, run_with_progress, settings_from_args
 
-#: the five plots (``gui.image_export.PLOT_NAMES``; named here so the parser needs no Qt)
-PLOT_NAMES = ("cloud", "mean", "covariance", "spectrum", "kl")
-
 
 def add_parsers(sub) -> None:
     r = sub.add_parser("render", help="run headless and write the window's plot images, history CSV and session")
@@ -29,8 +26,9 @@ def add_parsers(sub) -> None:
     v.add_argument("--fps", type=float, default=DEFAULT_FPS, help=f"video frames per second (default {DEFAULT_FPS:g})")
     v.add_argument("--seconds", type=float, default=None,
                    help=f"video length in seconds (default {DEFAULT_SECONDS:g}; or --steps N: until update N)")
-    v.add_argument("--plots", default=",".join(PLOT_NAMES),
-                   help=f"the plots in the video, comma separated (default all: {','.join(PLOT_NAMES)})")
+    v.add_argument("--plots", default=None,
+                   help="the plots in the video, comma separated, as File > Export names them (default: all five "
+                        "with the legend; a wrong name gets the list)")
     r.set_defaults(func=cmd_render)
 
 
@@ -45,7 +43,7 @@ def cmd_render(a: argparse.Namespace) -> int:
         return cmd_render_video(a)
     if not a.out:
         raise UsageError("render needs --out FOLDER (images) or --video FILE")
-    for opt in ("seconds",):
+    for opt in ("seconds", "plots"):
         if getattr(a, opt) is not None:
             raise UsageError(f"--{opt} applies to --video only")
     from ..gui.image_export import check_formats, check_width, file_names, write_files
@@ -93,10 +91,13 @@ def cmd_render_video(a: argparse.Namespace) -> int:
         check_video_width(width)
     except ValueError as e:
         raise ValueError(f"--width: {e}") from None
-    names = tuple(dict.fromkeys(n.strip().lower() for n in a.plots.split(",") if n.strip()))
-    bad = [n for n in names if n not in PLOT_NAMES]
-    if bad or not names:
-        raise ValueError(f"--plots: must be a comma-separated subset of {','.join(PLOT_NAMES)}; got {a.plots!r}")
+    from ..gui.image_export import PLOT_NAMES
+    from ..gui.video import check_plot_names
+
+    try:
+        names = PLOT_NAMES if a.plots is None else check_plot_names(a.plots.split(","))
+    except ValueError as e:
+        raise ValueError(f"--plots: {e}") from None
     steps_given = a.steps
     if a.seconds is not None and steps_given is not None:
         raise UsageError("use --seconds or --steps for the video's length, not both")
