@@ -22,6 +22,7 @@ import contextlib
 import math
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -248,6 +249,7 @@ class Recorder(QtCore.QObject):
 
     sig_tick = QtCore.Signal(float)  # seconds recorded so far, 4 times a second
     sig_stopped = QtCore.Signal(object)  # RecordingResult
+    _sig_done = QtCore.Signal(object)  # from a finishing thread: queued to the GUI thread
 
     def __init__(self, widget: QtWidgets.QWidget, fps: float = DEFAULT_FPS,
                  parent: QtCore.QObject | None = None) -> None:
@@ -267,6 +269,8 @@ class Recorder(QtCore.QObject):
         self.timer.setInterval(RECORD_TICK_MS)
         self.timer.timeout.connect(self._tick)
         self.last_result: RecordingResult | None = None
+        self._finishing: list[threading.Thread] = []
+        self._sig_done.connect(self._finished)
 
     @property
     def recording(self) -> bool:
@@ -345,8 +349,13 @@ class Recorder(QtCore.QObject):
         if self.recording:
             self.sig_tick.emit(self.elapsed())
 
-    def stop(self) -> RecordingResult | None:
-        """Finish the file (the last frame held to the end), join the encoder thread."""
+    def stop(self, wait: bool = True) -> RecordingResult | None:
+        """Finish the file (the last frame held to the end) and join the encoder thread.
+
+        ``wait=False`` (the menu): the encoder drains its queue and finishes the file in a thread
+        of its own, so the window goes on at once; ``sig_stopped`` reports the result (``join()``
+        waits for it, as closing the window does).
+        """
         enc = self.encoder
         if enc is None:
             return None
@@ -354,10 +363,29 @@ class Recorder(QtCore.QObject):
         end = max(self._slot + 1, round(self.elapsed() * self.fps))
         enc.add_slots(end - self._slot)
         self.encoder = None
-        result = enc.finish()
+        if wait:
+            return self._finished(enc.finish())
+        t = threading.Thread(target=lambda: self._sig_done.emit(enc.finish()),
+                             name="gaussviz-video-finish", daemon=True)
+        self._finishing = [x for x in self._finishing if x.is_alive()] + [t]
+        t.start()
+        return None
+
+    def _finished(self, result: RecordingResult) -> RecordingResult:
         self.last_result = result
         self.sig_stopped.emit(result)
         return result
+
+    @property
+    def finishing(self) -> bool:
+        """A stopped recording's file is still being finished (``stop(wait=False)``)."""
+        return any(t.is_alive() for t in self._finishing)
+
+    def join(self, timeout: float = 60.0) -> None:
+        """Wait for the files of stopped recordings to be finished (their threads end)."""
+        for t in self._finishing:
+            t.join(timeout)
+        self._finishing = [t for t in self._finishing if t.is_alive()]
 
     def abort(self) -> None:
         """Stop without writing (the file is removed); the thread is joined."""

@@ -637,7 +637,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def toggle_recording(self) -> None:
         """File > Record video…: ask for a file and start, or stop and finish the file."""
         if self.recorder.recording:
-            self.stop_recording()
+            self.stop_recording(wait=False)  # the file is finished in the background
+            self.statusBar().showMessage("finishing the video…", 10_000)
+            self.status_rec.setVisible(False)
             return
         name = f"{self.settings.preset or 'gaussviz'}.mp4"
         start = str((self.exporter.folder or Path.cwd()) / name)
@@ -661,9 +663,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.record_action.setText("Stop &recording")
         return True
 
-    def stop_recording(self) -> RecordingResult | None:
-        """Finish the file (the encoder drains its queue; the thread is joined)."""
-        return self.recorder.stop()
+    def stop_recording(self, wait: bool = True) -> RecordingResult | None:
+        """Finish the file (the encoder drains its queue; the thread is joined); ``wait=False``
+        finishes it in the background and reports in the status bar when done."""
+        return self.recorder.stop(wait=wait)
 
     def _show_recording(self, seconds: float) -> None:
         m, s = divmod(int(seconds), 60)
@@ -721,6 +724,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._closing = True
         if self.recorder.recording:
             self.recorder.stop()  # the file is finished (or removed if the encoder failed)
+        self.recorder.join()  # files of recordings stopped from the menu, finishing meanwhile
         self.pacer.stop()
         self.stability.stop()
         self.forecast.shutdown()

@@ -147,3 +147,21 @@ def test_closing_the_window_finishes_the_recording(make_window, qtbot, tmp_path,
     assert not any(t.name == "gaussviz-video-encoder" for t in __import__("threading").enumerate())
     frames, _ = read_video(out)
     assert frames.shape[0] >= 10 and not leftovers(tmp_path)
+
+
+def test_stop_from_the_menu_finishes_in_the_background(make_window, qtbot, tmp_path, read_video, no_dialogs,
+                                                       monkeypatch):
+    w = make_window("ill-conditioned-natural", running=True, show=True)
+    out = tmp_path / "menu.mp4"
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    w.record_action.trigger()  # start: asks for the file
+    assert w.recorder.recording
+    qtbot.wait(800)
+    with qtbot.waitSignal(w.recorder.sig_stopped, timeout=30_000) as blocker:
+        w.record_action.trigger()  # stop: returns at once, the file is finished in a thread
+        assert not w.recorder.recording and not w.status_rec.isVisible()
+    r = blocker.args[0]
+    assert r.path == out and "recorded" in w.statusBar().currentMessage()
+    w.recorder.join()
+    assert not w.recorder.finishing
+    assert read_video(out)[0].shape[0] == r.frames
