@@ -640,6 +640,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.stop_recording(wait=False)  # the file is finished in the background
             self.statusBar().showMessage("finishing the video…", 10_000)
             self.status_rec.setVisible(False)
+            self.record_action.setText("&Record video…")
             return
         name = f"{self.settings.preset or 'gaussviz'}.mp4"
         start = str((self.exporter.folder or Path.cwd()) / name)
