@@ -23,13 +23,17 @@ from gaussviz.core.video import (
 
 
 def frames(n: int, w: int = 64, h: int = 48) -> list[np.ndarray]:
-    """Frames that differ: a white image with a black bar moving right."""
+    """Frames that differ: a white image with a black bar moving right and a top line changing
+    colour, and a "legend" of those colours along the bottom from the first frame on (a GIF's
+    palette is made from the first frame, as the plots' legend has every chain's colour)."""
     out = []
     for i in range(n):
         f = np.full((h, w, 3), 255, np.uint8)
         x = (4 * i) % (w - 8)
         f[8:40, x:x + 8] = 0
         f[0:4, :, 0] = 40 * (i % 6)
+        for k in range(6):
+            f[h - 4:, k * 4:(k + 1) * 4, 0] = 40 * k
         out.append(f)
     return out
 
