@@ -112,15 +112,48 @@ def _axes_of(item: QtWidgets.QGraphicsItem) -> list[pg.AxisItem]:
     return []
 
 
-def render_item(item: QtWidgets.QGraphicsItem, width: int = DEFAULT_WIDTH) -> QtGui.QImage:
-    """The item as laid out on screen, drawn at ``width`` pixels (height keeps the aspect)."""
-    width = check_width(width)
-    scene = item.scene()
-    if scene is None:
+def scene_rect(item: QtWidgets.QGraphicsItem) -> QtCore.QRectF:
+    """Where ``item`` is in its scene (ValueError if it is in none or not laid out yet)."""
+    if item.scene() is None:
         raise ValueError("the plot is not in a scene (was its window closed?)")
     src = item.mapRectToScene(item.boundingRect())
     if not (src.width() > 0 and src.height() > 0):
         raise ValueError("the plot has no size yet (the window is not laid out)")
+    return src
+
+
+def render_raster(scene: QtWidgets.QGraphicsScene, src: QtCore.QRectF, width: int,
+                  height: int | None = None) -> QtGui.QImage:
+    """A part of the scene drawn as the window draws it (the canvases' raster images, at the target
+    resolution: crisp at any width) ``width`` pixels wide: video frames, many a second.
+
+    Cosmetic pens are widened by the scale like ``render_item``'s; the axes' pens are left to the
+    caller (``scaled_axis_pens`` held for the whole video, so the axes keep their cached pictures).
+    """
+    scale = width / src.width()
+    height = max(1, round(src.height() * scale)) if height is None else height
+    img = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGB32)
+    img.fill(QtGui.QColor("white"))
+    painter = _ScaledPenPainter(img, scale)
+    try:
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
+        scene.render(painter, QtCore.QRectF(0, 0, width, height), src,
+                     QtCore.Qt.AspectRatioMode.IgnoreAspectRatio)
+    finally:
+        painter.end()
+    return img
+
+
+#: the axes' pens widened by a scale while a block runs (``render_raster`` frames)
+scaled_axis_pens = _scaled_axis_pens
+
+
+def render_item(item: QtWidgets.QGraphicsItem, width: int = DEFAULT_WIDTH) -> QtGui.QImage:
+    """The item as laid out on screen, drawn at ``width`` pixels (height keeps the aspect)."""
+    width = check_width(width)
+    scene = item.scene()
+    src = scene_rect(item)
     scale = width / src.width()
     height = max(1, round(src.height() * scale))
     img = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGB32)
@@ -307,6 +340,9 @@ __all__ = [
     "plot_png",
     "plot_svg",
     "render_item",
+    "render_raster",
+    "scaled_axis_pens",
+    "scene_rect",
     "widget_png",
     "write_files",
 ]

@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from collections import deque
+from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -29,6 +30,7 @@ from ..core.session import SessionError, read_session
 from ..core.settings import Settings
 from ..core.snapshot import Snapshot
 from ..core.timetravel import snapshot_at
+from ..core.video import VIDEO_FORMATS, RecordingResult
 from .controls import ControlPanel
 from .export_menu import WindowExporter
 from .forecast_view import ForecastView
@@ -38,6 +40,7 @@ from .redraw import FramePacer
 from .settings_model import SettingsModel
 from .stability_tab import StabilityTab
 from .style import BAD
+from .video import Recorder
 from .worker import RunWorker
 
 DEFAULT_SIZE = (1600, 1000)
@@ -87,6 +90,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._first_divergence: tuple | None = None
         self._want_running = running
         self._worker_running = running
+        self._closing = False
 
         self.setWindowTitle("gaussviz")
         self.resize(*DEFAULT_SIZE)
@@ -99,6 +103,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.mp_tab = MPTab(snapshot=lambda: self.shown_snapshot, settings=lambda: self.settings)
         self.tabs.addTab(self.mp_tab, "Marchenko–Pastur")
         self.exporter = WindowExporter(self)
+        #: File > Record: the plots area into an MP4 or GIF (gui/video.py)
+        self.recorder = Recorder(self.plots, parent=self)
+        self.recorder.sig_tick.connect(self._show_recording)
+        self.recorder.sig_stopped.connect(self._on_recording_stopped)
         self._build_menus()
         self._build_status()
         self._build_shortcuts()
@@ -278,6 +286,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.file_menu.addSeparator()
         a = self.file_menu.addAction("&Quit")
         self.exporter.add_actions(self.file_menu, before=a)
+        self.record_action = QtGui.QAction("&Record video…", self)
+        self.record_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+R"))
+        self.record_action.setToolTip("record the plots as MP4 or GIF (the file name says which); again to stop")
+        self.record_action.triggered.connect(self.toggle_recording)
+        self.file_menu.insertAction(a, self.record_action)
+        self.addAction(self.record_action)  # the shortcut works while the menu is closed
         self.file_menu.insertSeparator(a)
         a.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
         a.triggered.connect(self.close)
@@ -333,6 +347,14 @@ class MainWindow(QtWidgets.QMainWindow):
                           (self.status_alpha, "α_t = 0.000123")):
             w.setMinimumWidth(fm.horizontalAdvance(sample) + 16)
             sb.addPermanentWidget(w)
+        # a red "● REC 0:07" while File > Record runs (hidden otherwise)
+        self.status_rec = QtWidgets.QLabel()
+        self.status_rec.setObjectName("recordingIndicator")
+        self.status_rec.setStyleSheet(f"QLabel#recordingIndicator {{ color: white; background: {BAD}; "
+                                      "font-weight: bold; padding: 1px 8px; border-radius: 3px; }")
+        self.status_rec.setToolTip("recording the plots (File > Record video… again to stop)")
+        self.status_rec.setVisible(False)
+        sb.insertPermanentWidget(0, self.status_rec)
 
     def _build_shortcuts(self) -> None:
         # Window-wide, so they work while a slider has focus (a text field keeps its own keys).
@@ -637,6 +659,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._scrub_snap is not None:
             return False
         self.show_snapshot(snap)
+        if self.recorder.recording:
+            self.recorder.on_frame()
         return self.shown_snapshot is snap
 
     def _draw_error(self, e: Exception) -> bool:
@@ -772,6 +796,61 @@ class MainWindow(QtWidgets.QMainWindow):
         """Every divergence message on the banner ("" when it is hidden), folded or not."""
         return "" if self.banner_box.isHidden() else self._banner_full
 
+    # ------------------------------------------------------------- recording
+    def toggle_recording(self) -> None:
+        """File > Record video…: ask for a file and start, or stop and finish the file."""
+        if self.recorder.recording:
+            self.stop_recording(wait=False)  # the file is finished in the background
+            self.statusBar().showMessage("finishing the video…", 10_000)
+            self.status_rec.setVisible(False)
+            self.record_action.setText("&Record video…")
+            return
+        name = f"{self.settings.preset or 'gaussviz'}.mp4"
+        start = str((self.exporter.folder or Path.cwd()) / name)
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Record video", start, "MP4 video (*.mp4);;GIF animation (*.gif)")
+        if path:
+            if Path(path).suffix.lower() not in VIDEO_FORMATS:
+                path += ".mp4"
+            self.start_recording(path, force=True)  # the dialog asked before replacing
+
+    def start_recording(self, path: str | os.PathLike, force: bool = False, max_queue: int | None = None) -> bool:
+        """Record the plots area into ``path`` (.mp4 or .gif) until ``stop_recording``; a message
+        box (and nothing written) if the name, folder or encoder is not right."""
+        try:
+            self.recorder.start(path, force=force, max_queue=max_queue)
+        except (OSError, ValueError) as e:
+            msg = str(e) or type(e).__name__
+            self.statusBar().showMessage(f"Record failed: {msg}", 10_000)
+            QtWidgets.QMessageBox.warning(self, "Record failed", f"{msg}\n\nThe run goes on.")
+            return False
+        self.record_action.setText("Stop &recording")
+        return True
+
+    def stop_recording(self, wait: bool = True) -> RecordingResult | None:
+        """Finish the file (the encoder drains its queue; the thread is joined); ``wait=False``
+        finishes it in the background and reports in the status bar when done."""
+        return self.recorder.stop(wait=wait)
+
+    def _show_recording(self, seconds: float) -> None:
+        m, s = divmod(int(seconds), 60)
+        _set_text(self.status_rec, f"● REC {m}:{s:02d}")
+        self.status_rec.setVisible(True)
+
+    def _on_recording_stopped(self, result: RecordingResult) -> None:
+        self.status_rec.setVisible(False)
+        self.record_action.setText("&Record video…")
+        dropped = (f"; {result.dropped} frame(s) dropped (the encoder fell behind; the frame before "
+                   "each is held instead)" if result.dropped else "")
+        if result.path is None:
+            msg = f"Recording failed: {result.error}"
+            self.statusBar().showMessage(msg, 10_000)
+            if not self._closing:
+                QtWidgets.QMessageBox.warning(self, "Recording failed", f"{result.error}\n\nNothing was written.")
+            return
+        self.statusBar().showMessage(f"recorded {result.seconds:.1f} s ({result.frames} frames) to "
+                                     f"{result.path}{dropped}", 15_000)
+
     # -------------------------------------------------------------- sessions
     def _open_session_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open session", "",
@@ -805,7 +884,11 @@ class MainWindow(QtWidgets.QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop the timer and the worker thread (idempotent)."""
+        """Finish a recording, stop the timer and the worker thread (idempotent)."""
+        self._closing = True
+        if self.recorder.recording:
+            self.recorder.stop()  # the file is finished (or removed if the encoder failed)
+        self.recorder.join()  # files of recordings stopped from the menu, finishing meanwhile
         self.pacer.stop()
         self.stability.stop()
         self.forecast.shutdown()
