@@ -21,10 +21,22 @@ from typing import Any
 
 import numpy as np
 
+from . import optimizers as opt
 from . import parameterizations as pz
 from .estimator import BatchEstimator
 from .options import DIRECTIONS, OBJECTIVES, SCHEDULES
-from .validation import MAX_ALPHA, MAX_BATCH, MIN_ALPHA, check_alpha, check_batch_size, check_choice, quote
+from .validation import (
+    MAX_ALPHA,
+    MAX_BATCH,
+    MIN_ALPHA,
+    check_alpha,
+    check_batch_size,
+    check_beta,
+    check_choice,
+    check_eps,
+    check_flag,
+    quote,
+)
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,27 @@ def _schedule(est: BatchEstimator, v: str, k: int) -> None:
     est.set_schedule(v, chains=[k])
 
 
+def _check_optimizer(v: Any) -> list:
+    # One change for the optimizer and its three settings: any of them starts the optimizer
+    # afresh (docs/MATH.md: switching the optimizer, beta1, beta2 or eps resets its state).
+    if not isinstance(v, (list, tuple)) or len(v) != 4:
+        raise ValueError(f"optimizer must be [optimizer, beta1, beta2, eps]; got {quote(v)}")
+    name, b1, b2, eps = v
+    return [opt.get(name).name, check_beta(b1, "beta1"), check_beta(b2, "beta2"), check_eps(eps)]
+
+
+def _check_averaging(v: Any) -> bool:
+    return check_flag(v, "averaging")
+
+
+def _optimizer(est: BatchEstimator, v: list, k: int) -> None:
+    est.set_optimizer(v[0], v[1], v[2], v[3], chains=[k])  # (an update rule that takes sgd only: ValueError)
+
+
+def _averaging(est: BatchEstimator, v: bool, k: int) -> None:
+    est.set_averaging(v, chains=[k])
+
+
 def _batch_size(est: BatchEstimator, v: int, k: int) -> None:
     est.set_batch_size(v)
 
@@ -139,6 +172,8 @@ LIVE_CHANGES: dict[str, LiveChange] = {c.name: c for c in [
     LiveChange("parameterization", ("parameterization",), _check_parameterization, _parameterization),
     LiveChange("symmetrize", ("symmetrize",), _check_symmetrize, _symmetrize),
     LiveChange("schedule", ("schedule",), _check_schedule, _schedule),
+    LiveChange("optimizer", ("optimizer", "beta1", "beta2", "eps"), _check_optimizer, _optimizer),
+    LiveChange("averaging", ("averaging",), _check_averaging, _averaging),
     LiveChange("batch_size", ("batch_size",), _check_batch_size, _batch_size, shared=True),
     LiveChange("resume", (), _check_resume, _resume, shared=True),
 ]}

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from . import optimizers as opt
 from . import parameterizations as pz
 from .estimator import BatchEstimator
 from .options import DIRECTIONS, OBJECTIVES, SCHEDULES
@@ -29,7 +30,10 @@ from .validation import (
     as_spd,
     check_alpha,
     check_batch_size,
+    check_beta,
     check_choice,
+    check_eps,
+    check_flag,
     check_seed,
     check_truth,
     clip,
@@ -44,6 +48,8 @@ MAX_ESTIMATORS = 16
 MAX_PRESET_NAME = 100
 #: the step axis of the trajectory plots: all steps linear, all steps log, the last N updates
 STEP_AXES = ("linear", "log", "window")
+#: the parameter-space plot's Sigma axis (d = 1): "auto" is log once a path went far above the truth
+PSPACE_SIGMA_SCALES = ("auto", "linear", "log")
 #: the rolling window's length in updates: its limits
 MIN_STEP_WINDOW, MAX_STEP_WINDOW = 10, 1_000_000_000
 
@@ -57,9 +63,23 @@ class EstimatorSettings:
     schedule: str = "constant"
     batch_size: int = 1
     symmetrize: bool = False
+    #: the optimizer on top of the update rule and its settings (core/optimizers.py, docs/MATH.md
+    #: "Optimizers"); a session written before they existed loads with these defaults
+    optimizer: str = opt.DEFAULTS["optimizer"]
+    beta1: float = opt.DEFAULTS["beta1"]
+    beta2: float = opt.DEFAULTS["beta2"]
+    eps: float = opt.DEFAULTS["eps"]
+    #: keep a Polyak-Ruppert average (its own estimate, ellipse and KL curve)
+    averaging: bool = opt.DEFAULTS["averaging"]
 
     def validate(self) -> None:
         pz.get(self.parameterization)
+        opt.get(self.optimizer)
+        check_beta(self.beta1, "beta1")
+        check_beta(self.beta2, "beta2")
+        check_eps(self.eps)
+        check_flag(self.averaging, "averaging")
+        pz.check_optimizer(self.parameterization, self.optimizer)
         check_alpha(self.alpha, hi=MAX_ALPHA, lo=MIN_ALPHA)
         check_choice("objective", self.objective, OBJECTIVES)
         check_choice("direction", self.direction, DIRECTIONS)
@@ -142,9 +162,12 @@ class ViewSettings:
     step_axis: str = "linear"
     #: updates shown by the "window" step axis
     step_window: int = 2000
+    #: the parameter-space plot's Sigma axis, one of PSPACE_SIGMA_SCALES
+    pspace_sigma: str = "auto"
 
     def validate(self) -> None:
         check_choice("step axis", self.step_axis, STEP_AXES)
+        check_choice("parameter-space Sigma axis", self.pspace_sigma, PSPACE_SIGMA_SCALES)
         w = self.step_window
         if isinstance(w, bool) or not isinstance(w, int) or not MIN_STEP_WINDOW <= w <= MAX_STEP_WINDOW:
             raise ValueError(f"step window must be a whole number of updates from {MIN_STEP_WINDOW} to "
@@ -289,6 +312,11 @@ def build_estimator(s: Settings) -> BatchEstimator:
         schedule=[e.schedule for e in ests],
         batch_size=s.estimator.batch_size,
         symmetrize=[bool(e.symmetrize) for e in ests],
+        optimizer=[e.optimizer for e in ests],
+        beta1=[e.beta1 for e in ests],
+        beta2=[e.beta2 for e in ests],
+        eps=[e.eps for e in ests],
+        averaging=[bool(e.averaging) for e in ests],
     )
 
 
@@ -408,6 +436,7 @@ def _in_section(where: str, check) -> None:
 
 
 __all__ = [
+    "PSPACE_SIGMA_SCALES",
     "STEP_AXES",
     "EstimatorSettings",
     "Settings",

@@ -88,6 +88,20 @@ class LogAxis(pg.AxisItem):
     draws its grid at (the axis itself draws no grid).
     """
 
+    _br_key: tuple | None = None
+    _br: QtCore.QRectF | None = None
+
+    def boundingRect(self) -> QtCore.QRectF:
+        """pyqtgraph's, remembered until the geometry or the tick style changes: Qt asks for it
+        several times per repaint, and each ask was ~15 us of Python."""
+        if self.grid is not False:
+            return super().boundingRect()
+        key = (self.geometry(), self.style["tickLength"], self.style["hideOverlappingLabels"])
+        if key != self._br_key or self._br is None:
+            self._br = super().boundingRect()
+            self._br_key = key
+        return QtCore.QRectF(self._br)
+
     def logTickStrings(self, values, scale, spacing):
         vals = np.asarray(values, dtype=float)
         if vals.size == 0:
@@ -124,20 +138,22 @@ class LogAxis(pg.AxisItem):
 
 
 # --------------------------------------------------------------------------- canvas
-KINDS = ("curve", "path", "symbols", "cloud", "vline", "steps")
+KINDS = ("curve", "path", "segments", "symbols", "cloud", "vline", "steps", "image")
 
 
 class Trace:
     """One thing a ``Canvas`` draws; the plots update it like a PlotDataItem.
 
     kinds: "curve" (ascending x: trajectories, densities, constant lines; optional markers along
-    it), "path" (any polyline: ellipses, the truth's trail), "symbols" (a marker at each point),
+    it), "path" (any polyline: ellipses, the truth's trail), "segments" (separate lines: points
+    2i and 2i+1 make one; contours, arrows), "symbols" (a marker at each point),
     "cloud" (samples as density-shaded dots), "vline" (a vertical line at x[0]), "steps"
-    (histogram: x holds the len(y) + 1 bin edges).
+    (histogram: x holds the len(y) + 1 bin edges), "image" (``set_image``: premultiplied ARGB32
+    pixels, row 0 at the bottom, stretched over the data rectangle x[0..1] x y[0..1]).
     """
 
     def __init__(self, canvas: Canvas, kind: str, look: Look, name: str = "", closed: bool = False,
-                 z: float = 0.0) -> None:
+                 z: float = 0.0, static: bool = False) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown trace kind {kind!r}; expected one of {KINDS}")
         self.canvas = canvas
@@ -146,10 +162,16 @@ class Trace:
         self.name = name
         self.closed = closed
         self.z = float(z)
+        #: a layer that rarely changes (drawn below every non-static trace, rastered once and kept)
+        self.static = bool(static)
+        #: bumped by every change of this trace (the static layer's cache key)
+        self.rev = 0
         self.visible = True
         self.xData: np.ndarray = _EMPTY
         self.yData: np.ndarray = _EMPTY
         self.opts: dict[str, Any] = {}
+        #: the pixels of an "image" trace
+        self.image: np.ndarray | None = None
         self._display_xy: tuple[np.ndarray, np.ndarray] = (_EMPTY, _EMPTY)
         self._sync_opts()
 
@@ -159,7 +181,8 @@ class Trace:
         self.fill_argb = raster.hex_argb(lk.fill) if lk.fill else self.argb
         self.edge_argb = raster.hex_argb(lk.edge) if lk.edge else None
         self._display_key: tuple | None = None
-        line = self.kind in ("curve", "path", "vline", "steps")
+        self.rev = getattr(self, "rev", 0) + 1
+        line = self.kind in ("curve", "path", "segments", "vline", "steps")
         self.opts = {"pen": lk.pen() if line else None,
                      "symbol": lk.marker, "symbolBrush": lk.fill or lk.color, "symbolSize": lk.size}
 
@@ -167,11 +190,18 @@ class Trace:
         self.xData = np.asarray(x, dtype=float)
         self.yData = np.asarray(y, dtype=float)
         self._display_key = None
+        self.rev += 1
         self.canvas.changed()
 
     def clear(self) -> None:
         if self.xData.size or self.yData.size:
+            self.image = None
             self.setData()
+
+    def set_image(self, img: np.ndarray, x: tuple[float, float], y: tuple[float, float]) -> None:
+        """An "image" trace's pixels (uint32 premultiplied ARGB, row 0 at y[0]) over x x y."""
+        self.image = np.ascontiguousarray(img, dtype=np.uint32)
+        self.setData(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
 
     def set_look(self, look: Look) -> None:
         if look != self.look:
@@ -182,6 +212,7 @@ class Trace:
     def setVisible(self, visible: bool) -> None:
         if bool(visible) != self.visible:
             self.visible = bool(visible)
+            self.rev += 1
             self.canvas.changed()
 
     def isVisible(self) -> bool:
@@ -213,6 +244,8 @@ class Canvas(pg.GraphicsObject):
         self._sprites: dict[tuple, raster.Sprite] = {}
         self._grid_cache: dict[str, tuple] = {}
         self._scratch = raster.Scratch()
+        self._bg: np.ndarray | None = None
+        self._bg_key: tuple | None = None
         self._grid_color = raster.hex_argb(style.GRID_COLOR)
         self._frame_color = raster.hex_argb(style.FRAME_COLOR)
         self._cloud_shades = self._make_cloud_shades()
@@ -221,6 +254,9 @@ class Canvas(pg.GraphicsObject):
         #: bumped by every change that alters the picture; a repaint without one reuses the image
         self._version = 0
         self._drawn_key: tuple | None = None
+        #: the static traces' pixels (with the grid) and what they were drawn from
+        self._static: np.ndarray | None = None
+        self._static_key: tuple | None = None
         #: the view's rectangle, cached: Qt's scene index must be told before it changes
         self._rect = QtCore.QRectF(self.vb.boundingRect())
         self.setZValue(10)
@@ -229,11 +265,13 @@ class Canvas(pg.GraphicsObject):
         self.vb.sigTransformChanged.connect(self._on_view_changed)
 
     # ------------------------------------------------------------ traces
-    def add(self, kind: str, look: Look, name: str = "", closed: bool = False, z: float = 0.0) -> Trace:
-        """A new trace, drawn above those of lower ``z`` (and, at equal z, above older ones)."""
-        t = Trace(self, kind, look, name, closed, z)
+    def add(self, kind: str, look: Look, name: str = "", closed: bool = False, z: float = 0.0,
+            static: bool = False) -> Trace:
+        """A new trace, drawn above those of lower ``z`` (and, at equal z, above older ones); ``static``
+        traces (a background that rarely changes) are drawn below all others and their pixels kept."""
+        t = Trace(self, kind, look, name, closed, z, static)
         self.traces.append(t)
-        self.traces.sort(key=lambda tr: tr.z)  # stable: insertion order within a z
+        self.traces.sort(key=lambda tr: (not tr.static, tr.z))  # stable: insertion order within a z
         return t
 
     def changed(self) -> None:
@@ -297,7 +335,11 @@ class Canvas(pg.GraphicsObject):
             if ly:
                 ok &= y > 0
             if not ok.all():
-                x, y = x[ok], y[ok]
+                if t.kind == "segments":  # a line with an end off a log axis goes as a whole
+                    pair = np.repeat(ok[0::2] & ok[1::2], 2)
+                    x, y = x[: pair.size][pair], y[: pair.size][pair]
+                else:
+                    x, y = x[ok], y[ok]
             with np.errstate(divide="ignore", invalid="ignore"):
                 if lx:
                     x = np.log10(x)
@@ -339,14 +381,24 @@ class Canvas(pg.GraphicsObject):
             # Only what changed is drawn again: a repaint of the area around this plot (another
             # plot's stage, a title) reuses the last image.
             buf = self._buffer(W, H)
-            # Opaque (the view's background is white anyway): Qt then copies the image rather
-            # than blending it, and draws it straight even where the repaint is not one rectangle.
-            buf.fill(0xFFFFFFFF)
             scale = max(abs(dt.m11()), 1e-9)  # device pixels per logical pixel (high-dpi screens)
-            if self.grid:
-                self._raster_grid(buf, m)
+            static = [t for t in self.traces if t.static]
+            skey = (W, H, m, self._grid_key(), tuple((id(t), t.rev) for t in static))
+            if static and self._static_key == skey and self._static is not None:
+                buf[:] = self._static  # the background and the static traces as they were: one copy
+            else:
+                # Opaque (the view's background is white anyway): Qt then copies the image rather
+                # than blending it, and draws it straight even where the repaint is not one rectangle.
+                # White and the grid are a cached layer, copied in (they change with the range only).
+                buf[:] = self._background(W, H, m)
+                for t in static:
+                    if t.visible:
+                        self._raster_trace(buf, t, m, scale)
+                if static:
+                    self._static = buf.copy()
+                    self._static_key = skey
             for t in self.traces:
-                if t.visible:
+                if t.visible and not t.static:
                     self._raster_trace(buf, t, m, scale)
             raster.frame(buf, self._frame_color)
             self._drawn_key = key
@@ -395,6 +447,19 @@ class Canvas(pg.GraphicsObject):
     def _raster_grid(self, buf: np.ndarray, m: tuple) -> None:
         raster.grid(buf, self._axis_grid("bottom"), self._axis_grid("left"), self._grid_color, m)
 
+    def _background(self, W: int, H: int, m: tuple) -> np.ndarray:
+        """White with the grid, W x H: the static layer under the data, drawn again only when the
+        size, the range or the ticks change (a running plot's range moves in snapped steps)."""
+        xs = self._axis_grid("bottom") if self.grid else _EMPTY
+        ys = self._axis_grid("left") if self.grid else _EMPTY
+        key = (W, H, m, xs.tobytes(), ys.tobytes())
+        if self._bg_key != key or self._bg is None:
+            bg = np.full((H, W), 0xFFFFFFFF, dtype=np.uint32)
+            if self.grid:
+                raster.grid(bg, xs, ys, self._grid_color, m)
+            self._bg, self._bg_key = bg, key
+        return self._bg
+
     def _raster_trace(self, buf: np.ndarray, t: Trace, m: tuple, scale: float) -> None:
         lk = t.look
         x, y = t.xData, t.yData
@@ -412,6 +477,8 @@ class Canvas(pg.GraphicsObject):
                 self._stamp(buf, mx, my, t, scale, raster.IDENTITY)
         elif kind == "path":
             raster.draw_path(buf, x, y, t.argb, width, dash, t.closed, m)
+        elif kind == "segments":
+            raster.draw_segments(buf, x, y, t.argb, width, m)
         elif kind == "symbols":
             self._stamp(buf, x, y, t, scale, m)
         elif kind == "cloud":
@@ -420,6 +487,8 @@ class Canvas(pg.GraphicsObject):
             raster.vlines(buf, x, t.argb, width, dash, m)
         elif kind == "steps" and not m[4] and not m[5]:
             raster.steps(buf, x, y, t.fill_argb, t.argb, m)
+        elif kind == "image" and t.image is not None and x.size == 2 and y.size == 2:
+            raster.image(buf, t.image, (x[0], x[1]), (y[0], y[1]), m)
 
     def _stamp(self, buf: np.ndarray, x: np.ndarray, y: np.ndarray, t: Trace, scale: float, affine: tuple) -> None:
         lk = t.look
@@ -466,6 +535,16 @@ class Canvas(pg.GraphicsObject):
         Y = np.clip(sy * yv + ty, -1e7, 1e7)
         kind = t.kind
         rect = self.boundingRect()
+        if kind == "image":
+            if t.image is not None and X.size == 2 and Y.size == 2:
+                img = np.ascontiguousarray(t.image[::-1])  # QImage rows run top down
+                h, w = img.shape
+                qimg = QtGui.QImage(img.data, w, h, 4 * w, QtGui.QImage.Format.Format_ARGB32_Premultiplied).copy()
+                target = QtCore.QRectF(QtCore.QPointF(min(X), min(Y)), QtCore.QPointF(max(X), max(Y)))
+                flip_x, flip_y = X[1] < X[0], Y[1] > Y[0]  # device y grows downwards
+                qimg = qimg.mirrored(flip_x, flip_y) if (flip_x or flip_y) else qimg
+                p.drawImage(target, qimg)
+            return
         if kind in ("curve", "path"):
             pen = lk.pen()
             p.setPen(pen)
@@ -478,6 +557,10 @@ class Canvas(pg.GraphicsObject):
                 xs = np.arange(max(X.min(), rect.left()) + lk.every / 2, min(X.max(), rect.right()), lk.every)
                 ys = np.interp(xs, X[order], Y[order])
                 self._vector_markers(p, xs, ys, lk)
+        elif kind == "segments":
+            p.setPen(lk.pen())
+            n = X.size // 2
+            p.drawLines([QtCore.QLineF(X[2 * i], Y[2 * i], X[2 * i + 1], Y[2 * i + 1]) for i in range(n)])
         elif kind == "symbols":
             self._vector_markers(p, X, Y, lk)
         elif kind == "cloud":
@@ -698,7 +781,7 @@ class PlotHost:
 
 
 class ChainItems:
-    """The traces one chain owns across the five plots (created once, reused; restyled when the
+    """The traces one chain owns across the plots (created once, reused; restyled when the
     chain's rule changes)."""
 
     def __init__(self, canvases: dict[str, Canvas], k: int, chain_style: style.ChainStyle,
@@ -721,6 +804,11 @@ class ChainItems:
         self.spectrum = cv["spectrum"].add("symbols", Look(c, marker="o", size=10, edge="#ffffff"),
                                            f"chain {k} spectrum")
         self.kl = cv["kl"].add("curve", Look(c, 2), f"chain {k} KL")
+        # the chain's Polyak-Ruppert average (when it keeps one): its own dotted 1σ ellipse
+        # (density at d = 1) and KL curve
+        self.avg_ellipse = cv["cloud"].add("path", style.avg_look(c), f"chain {k} averaged 1σ", closed=True)
+        self.avg_density = cv["cloud"].add("curve", style.avg_look(c), f"chain {k} averaged density")
+        self.avg_kl = cv["kl"].add("curve", style.avg_look(c), f"chain {k} averaged KL")
         # divergence markers: a vertical dashed line at the failing update on every step axis
         self.div_lines: dict[str, Trace] = {
             name: cv[name].add("vline", Look(c, 2, (6, 4)), f"chain {k} divergence", z=30)
@@ -745,7 +833,8 @@ class ChainItems:
 
     def all_items(self) -> list[Trace]:
         return [self.ellipse1, self.ellipse2, self.density, self.center, self.heading, self.spectrum,
-                self.spectrum_line, self.kl, *self.mean_curves, *self.eig_curves]
+                self.spectrum_line, self.kl, self.avg_ellipse, self.avg_density, self.avg_kl,
+                *self.mean_curves, *self.eig_curves]
 
     def curve(self, which: str, i: int) -> Trace:
         lst = self.mean_curves if which == "mean" else self.eig_curves

@@ -1,4 +1,4 @@
-"""The five live plots of the window, redrawn from one immutable Snapshot.
+"""The six live plots of the window, redrawn from one immutable Snapshot.
 
 Each plot is a pyqtgraph PlotItem (axes, title, mouse zoom, export) whose data
 are all drawn by one ``plot_items.Canvas`` (numpy raster on screen, vector
@@ -47,6 +47,7 @@ from ..core.plotdata import (
 from ..core.settings import STEP_AXES
 from . import style
 from .plot_items import Canvas, ChainItems, FlowLegend, LogAxis, RangeItem, Trace, put_data, sub
+from .pspace_view import ANATOMY_COLOR, ARROW_UPDATES, ParamSpaceView, arrow_segments, view_scale
 from .style import Look
 
 if TYPE_CHECKING:
@@ -60,17 +61,17 @@ TRAJECTORY_PLOTS = ("mean", "covariance", "kl")
 #: pixels of plot width per envelope bin (each bin keeps its lowest and highest point)
 CURVE_BIN_PX = 2
 #: the parts of a frame (one per plot), in drawing order; see LivePlots.show_snapshot_part
-PARTS = ("cloud", "mean", "covariance", "spectrum", "kl")
+PARTS = ("cloud", "mean", "covariance", "spectrum", "kl", "pspace")
 #: plots whose ranges LivePlots sets itself (see _fit_ranges)
 RANGED_PLOTS = ("mean", "covariance", "kl", "spectrum")
 #: the grid: columns -> (plot, row, col, rowspan, colspan) and column shares
 ARRANGEMENTS = {
-    3: ({"cloud": (0, 0, 2, 1), "mean": (0, 1, 1, 1), "covariance": (1, 1, 1, 1),
+    3: ({"cloud": (0, 0, 1, 1), "pspace": (1, 0, 1, 1), "mean": (0, 1, 1, 1), "covariance": (1, 1, 1, 1),
          "kl": (0, 2, 1, 1), "spectrum": (1, 2, 1, 1)}, (0.36, 0.32, 0.32), 2),
-    2: ({"cloud": (0, 0, 1, 1), "mean": (0, 1, 1, 1), "covariance": (1, 0, 1, 1),
-         "kl": (1, 1, 1, 1), "spectrum": (2, 0, 1, 2)}, (0.5, 0.5), 3),
-    1: ({"cloud": (0, 0, 1, 1), "mean": (1, 0, 1, 1), "covariance": (2, 0, 1, 1),
-         "kl": (3, 0, 1, 1), "spectrum": (4, 0, 1, 1)}, (1.0,), 5),
+    2: ({"cloud": (0, 0, 1, 1), "pspace": (0, 1, 1, 1), "mean": (1, 0, 1, 1), "covariance": (1, 1, 1, 1),
+         "kl": (2, 0, 1, 1), "spectrum": (2, 1, 1, 1)}, (0.5, 0.5), 3),
+    1: ({"cloud": (0, 0, 1, 1), "pspace": (1, 0, 1, 1), "mean": (2, 0, 1, 1), "covariance": (3, 0, 1, 1),
+         "kl": (4, 0, 1, 1), "spectrum": (5, 0, 1, 1)}, (1.0,), 6),
 }
 #: the smallest plot (pixels, title and axes included) that still reads; below it the grid
 #: takes fewer columns, then scrolls
@@ -89,6 +90,8 @@ TITLE_NUMBERS_INTERVAL = 0.25
 #: fixed width of the right axes that name the true values
 TRUTH_AXIS_WIDTH = 72
 _EMPTY = np.zeros(0)
+#: an invisible character that forbids a line break (Qt breaks after "/" even in a nowrap span)
+WORD_JOINER = "\u2060"
 
 
 def _fmt(v: float) -> str:
@@ -130,6 +133,16 @@ def _ordinal(n: int) -> str:
     return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
 
 
+def _nowrap(text: str) -> str:
+    """Rich text kept on one line when a title wraps (a symbol stays with its marker: "λ₁ ○")."""
+    return f"<span style='white-space:nowrap'>{text}</span>"
+
+
+def _component_glyph(slot: int) -> str:
+    """The marker a component's curve carries, as text for a title ("─": a plain line)."""
+    return style.COMPONENT_SYMBOLS[slot % len(style.COMPONENT_SYMBOLS)] or "─"
+
+
 def _key_glyph(color: str, text: str) -> str:
     return f"<span style='color:{color}; font-weight:bold'>{text}</span>"
 
@@ -148,6 +161,9 @@ class LivePlots(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self._glw = pg.GraphicsLayoutWidget()
         self._glw.setBackground("w")
+        # the scene's white background fills every repainted rectangle: the viewport need not fill
+        # it with its palette first (a second full-size fill per frame)
+        self._glw.viewport().setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         # Only what changed is repainted (MinimalViewportUpdate, pyqtgraph's default); a cached
         # background pixmap would be blended on every repaint for nothing (the background is white).
         self._glw.setCacheMode(QtWidgets.QGraphicsView.CacheModeFlag.CacheNone)
@@ -203,7 +219,9 @@ class LivePlots(QtWidgets.QWidget):
         self.legend = FlowLegend(style.LEGEND_POINT_SIZE)
         self.key = pg.LabelItem("", justify="left")
         _loose_label(self.key)
-        self.key.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # not cached as a pixmap: when its text changed while the window kept its size (a divergence
+        # adds to it), the cached picture stayed blank. It sits above the plots, outside the
+        # rectangle a frame repaints, so it is painted only when it changes anyway.
         self.key.item.setTextWidth(600)
         self.plot_items: dict[str, pg.PlotItem] = {}
         self.canvases: dict[str, Canvas] = {}
@@ -213,6 +231,13 @@ class LivePlots(QtWidgets.QWidget):
                 axes["right"] = LogAxis("right")
             plot = pg.PlotItem(axisItems=axes)
             _loose_label(plot.titleLabel)
+            # the title spans the axes' columns too, not only the view's: at 1024 wide a title
+            # over the view alone wrapped to three or four lines and left the data a sliver
+            plot.layout.removeItem(plot.titleLabel)
+            plot.layout.addItem(plot.titleLabel, 0, 0, 1, 3)
+            # kept as a pixmap: a frame's repaint of the grid blits titles instead of laying out
+            # their rich text again (_fit_title refreshes it when the text or width changes)
+            plot.titleLabel.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.plot_items[name] = plot
             self.canvases[name] = Canvas(plot)
         glw.ci.setSpacing(10)
@@ -224,6 +249,9 @@ class LivePlots(QtWidgets.QWidget):
         self._setup(pl["covariance"], "step", "eigenvalues of Σ")
         self._setup(pl["spectrum"], "eigenvalue index (ascending)", "eigenvalue")
         self._setup(pl["kl"], "step", "KL(true ‖ estimate)")
+        self._setup(pl["pspace"], "mean μ", "variance Σ")
+        self._pspace_labels: tuple | None = None
+        pl["pspace"].setMouseEnabled(x=False, y=False)
         pl["covariance"].setLogMode(y=True)
         pl["spectrum"].setLogMode(y=True)
         pl["kl"].setLogMode(y=True)
@@ -243,6 +271,8 @@ class LivePlots(QtWidgets.QWidget):
         self._set_title("spectrum", "Eigenvalues of Σ now")
         self._set_title("kl", "Distance to the truth (KL)")
         self._set_title("cloud", "Samples and 1σ / 2σ ellipses")
+        self._set_title("pspace", "Parameter space")
+        self.pspace = ParamSpaceView(pl["pspace"], self.canvases["pspace"])
         pl["spectrum"].enableAutoRange(x=False)
         # Autorange sees one invisible item per plot, spanning the data's range snapped to whole
         # quanta: the range then changes in steps, not every frame (each change re-lays out an axis).
@@ -269,6 +299,15 @@ class LivePlots(QtWidgets.QWidget):
                                             "true mean", z=21)
         self._true_mean: list[Trace] = []
         self._true_eig: list[Trace] = []
+        # the anatomy of one update (step mode): the state before it, the sample, r and the mean step
+        self._anat_before = cv["cloud"].add("path", Look(ANATOMY_COLOR, 2, (5, 4)), "before this update", z=25)
+        self._anat_before_density = cv["cloud"].add("curve", Look(ANATOMY_COLOR, 2, (5, 4)),
+                                                    "density before this update", z=25)
+        self._anat_r = cv["cloud"].add("segments", Look(ANATOMY_COLOR, 1, (3, 3)), "r = y - mu", z=26)
+        self._anat_step = cv["cloud"].add("segments", Look(ANATOMY_COLOR, 3), "mean step", z=27)
+        self._anat_sample = cv["cloud"].add("symbols", Look(ANATOMY_COLOR, marker="d", size=13, edge="#ffffff",
+                                                            edge_width=1.5), "the sample y", z=28)
+        self._anatomy = None
         self._true_spectrum = cv["spectrum"].add("symbols", Look(style.TRUE_COLOR, marker="_", size=28,
                                                                  edge_width=2.5), "true eigenvalues", z=-1)
         self._ranged["spectrum"].append(self._true_spectrum)
@@ -312,8 +351,8 @@ class LivePlots(QtWidgets.QWidget):
         plot = self.plot_items[name]
         label = plot.titleLabel
         item = label.item
-        # the title sits over the view (its column of the plot's layout), not over the axes
-        width = label.geometry().width() if label.geometry().width() > 40 else plot.geometry().width() - 130
+        # the title spans the plot's width, axes included (see _build)
+        width = label.geometry().width() if label.geometry().width() > 40 else plot.geometry().width() - 10
         item.setTextWidth(-1)
         if width > 40 and item.boundingRect().width() > width:
             item.setTextWidth(width)
@@ -325,10 +364,11 @@ class LivePlots(QtWidgets.QWidget):
         label.setVisible(True)
         br = item.boundingRect()
         item.setPos(max(0.0, (label.width() - br.width()) / 2), 0.0)
+        item.update()  # the cached pixmap follows the new text and width
 
     def title_text(self, name: str) -> str:
         """The full text of a plot's title (as shown: HTML tags removed)."""
-        return self.plot_items[name].titleLabel.item.toPlainText()
+        return self.plot_items[name].titleLabel.item.toPlainText().replace(WORD_JOINER, "")
 
     def _chain(self, k: int, chain_style: style.ChainStyle) -> ChainItems:
         while len(self._chains) <= k:
@@ -404,6 +444,7 @@ class LivePlots(QtWidgets.QWidget):
                 t.clear()
         for ch in self._chains:
             ch.hide_divergence()
+        self.pspace.clear()
         for item in (*self._range_items.values(), self._bounds):
             put_data(item)
         self._set_legend([])
@@ -463,6 +504,7 @@ class LivePlots(QtWidgets.QWidget):
                 self._draw_histogram(snap)
             else:
                 self._draw_cloud(snap)
+            self._draw_anatomy_cloud(self._anatomy, d)
         if any(p in todo for p in TRAJECTORY_PLOTS):
             h, steps = self._history(snap)
             if "mean" in todo:
@@ -474,12 +516,16 @@ class LivePlots(QtWidgets.QWidget):
             self._draw_divergences(snap, [p for p in todo if p in TRAJECTORY_PLOTS])
         if "spectrum" in todo:
             self._draw_spectrum(snap)
+        if "pspace" in todo:
+            self._draw_pspace(snap)
+            self.pspace.draw_anatomy(self._anatomy)
         self._fit_ranges([p for p in todo if p in RANGED_PLOTS])
 
     def _begin(self, snap: Snapshot) -> None:
         """A new snapshot: chains, legend and bins for all of its parts."""
         self._snap = snap
         self._pending = set(PARTS)
+        self._anatomy = snap.extra.get("anatomy")
         d = int(snap.ref_mean.shape[0])
         if d != self._cloud_dim:
             self._cloud_dim = d
@@ -487,7 +533,7 @@ class LivePlots(QtWidgets.QWidget):
             if d >= 2 and max(self._cloud_axes) >= d:
                 self._cloud_axes = (0, 1)
         K = len(snap.chains)
-        styles = style.chain_styles([c.settings.get("parameterization", "") for c in snap.chains])
+        styles = style.chain_styles_of([c.settings for c in snap.chains])
         for k in range(K):
             self._chain(k, styles[k])
         for ch in self._chains[K:]:  # chains of an earlier, bigger run
@@ -540,7 +586,7 @@ class LivePlots(QtWidgets.QWidget):
         """The traces whose data decide a plot's range (markers and constant lines included)."""
         out = list(self._ranged[name])
         for ch in self._chains:
-            out += {"mean": ch.mean_curves, "covariance": ch.eig_curves, "kl": [ch.kl],
+            out += {"mean": ch.mean_curves, "covariance": ch.eig_curves, "kl": [ch.kl, ch.avg_kl],
                     "spectrum": [ch.spectrum]}[name]
         return out
 
@@ -591,8 +637,17 @@ class LivePlots(QtWidgets.QWidget):
         parts.append(g(style.TRUE_COLOR, "▬") + " true eigenvalue, numbers λmax/λmin")
         if any(c.divergence is not None for c in snap.chains):
             parts.append(g("#444", "┆") + " divergence " + g("#444", "▼") + " last λ₁ before it")
+        if any(c.avg_cov is not None for c in snap.chains):
+            parts.append(g("#444", "┄") + " the chain's Polyak-Ruppert average (1σ, KL)")
         if getattr(snap.history, "true_mean", None) is not None:
             parts.append("thin black line: the truth's path")
+        if snap.extra.get("anatomy") is not None:
+            parts.append(g(ANATOMY_COLOR, "◆") + " this update's sample y, " + g(ANATOMY_COLOR, "┄")
+                         + " r = y − μ and the state before it, " + g(ANATOMY_COLOR, "→") + " its step")
+        if d == 1:
+            parts.append(g(style.BAD, "▨") + " Σ ≤ 0 · " + g(style.REF_COLOR, "◆") + " MLE · "
+                         + g("#3d3d3d", "→") + f" expected step ×{ARROW_UPDATES} (" + g(style.WARN, "→")
+                         + " clipped)")
         text = " · ".join(parts)
         if text != self._key_html:
             self._key_html = text
@@ -640,7 +695,7 @@ class LivePlots(QtWidgets.QWidget):
         # the plot rows share what the legend, key, margins and spacings leave (asked of the layout
         # itself: its spacing rules are Qt's)
         row_h = float(MIN_PLOT_H)
-        for r in range(5):
+        for r in range(max(a[2] for a in ARRANGEMENTS.values())):
             lay.setRowFixedHeight(2 + r, row_h if r < rows else 0.0)
         extra = lay.effectiveSizeHint(QtCore.Qt.SizeHint.MinimumSize).height() - rows * row_h
         row_h = max(float(MIN_PLOT_H), np.floor((vh - extra) / rows))
@@ -754,6 +809,11 @@ class LivePlots(QtWidgets.QWidget):
                     put_data(item, *ells[k2])
             if ells is not None:
                 chain_box = union(chain_box, bbox(*ells[1]))
+            ch.avg_density.clear()
+            avg = None
+            if c.avg_cov is not None and np.all(np.isfinite(c.avg_cov)):
+                avg = sigma_ellipses(c.avg_mean[pair], c.avg_cov[np.ix_(pair, pair)])
+            put_data(ch.avg_ellipse, *(avg[0] if avg is not None else (_EMPTY, _EMPTY)))
             if np.all(np.isfinite(mu)):
                 put_data(ch.center, mu[:1], mu[1:])
                 if drawn:
@@ -838,6 +898,12 @@ class LivePlots(QtWidgets.QWidget):
             ch = self._chains[k]
             ch.ellipse1.clear()
             ch.ellipse2.clear()
+            ch.avg_ellipse.clear()
+            if c.avg_cov is not None and np.isfinite(c.avg_mean[0]) and c.avg_cov[0, 0] > 0:
+                put_data(ch.avg_density,
+                         *finite_xy(grid, gaussian_pdf(grid, float(c.avg_mean[0]), float(c.avg_cov[0, 0]))))
+            else:
+                ch.avg_density.clear()
             m, v = float(c.mean[0]), float(c.cov[0, 0])
             if np.isfinite(m) and np.isfinite(v) and v > 0:
                 put_data(ch.density, *finite_xy(grid, gaussian_pdf(grid, m, v)))
@@ -932,8 +998,7 @@ class LivePlots(QtWidgets.QWidget):
         if d == 1:
             title = "Mean μ"
         else:
-            keys = ", ".join(f"μ{sub(i + 1)} {style.COMPONENT_SYMBOLS[s % len(style.COMPONENT_SYMBOLS)] or '─'}"
-                             for s, i in enumerate(comps))
+            keys = ", ".join(_nowrap(f"μ{sub(i + 1)} {_component_glyph(s)}") for s, i in enumerate(comps))
             title = f"Mean: {keys}"
             if len(comps) < d:
                 title += " (the cloud's pair)"
@@ -1010,8 +1075,7 @@ class LivePlots(QtWidgets.QWidget):
         if d == 1:
             title = "Variance Σ"
         else:
-            keys = ", ".join(f"λ{sub(i + 1)} {style.COMPONENT_SYMBOLS[s % len(style.COMPONENT_SYMBOLS)] or '─'}"
-                             for s, i in enumerate(which))
+            keys = ", ".join(_nowrap(f"λ{sub(i + 1)} {_component_glyph(s)}") for s, i in enumerate(which))
             title = f"Eigenvalues of Σ: {keys}"
             if len(which) < d:
                 title += " (smallest, largest)"
@@ -1059,8 +1123,75 @@ class LivePlots(QtWidgets.QWidget):
         if snap.extra.get("running", True) and now - self._spectrum_title_at < TITLE_NUMBERS_INTERVAL:
             return
         self._spectrum_title_at = now
-        self._set_title("spectrum", "Σ now: eigenvalues, λmax/λmin<br><span style='font-size:10.5pt'>"
+        ratio = _nowrap(f"λmax/{WORD_JOINER}λmin")
+        self._set_title("spectrum", f"Σ now: eigenvalues, {ratio}<br><span style='font-size:10.5pt'>"
                         + " · ".join(parts) + "</span>")
+
+    def anatomy(self):
+        """The update taken apart on the plots now (None: none)."""
+        return self._anatomy
+
+    def _draw_anatomy_cloud(self, a, d: int) -> None:
+        """Step mode: the state before the last update (dashed), the sample y, r = y - mu (dotted)
+        and the mean step (arrow) over the cloud; the chain's own ellipses show the state after."""
+        items = (self._anat_before, self._anat_before_density, self._anat_r, self._anat_step, self._anat_sample)
+        if a is None or a.chain != 0:
+            for t in items:
+                t.clear()
+            return
+        plot = self.plot_items["cloud"]
+        kx, ky = view_scale(plot)
+        if d == 1:
+            self._anat_before.clear()
+            m0, v0, m1 = float(a.mu_before[0]), float(a.sigma_before[0, 0]), float(a.mu_after[0])
+            box = self._view.box
+            top = float(box[3]) if box is not None else 1.0
+            if v0 > 0:
+                lo, hi = (float(box[0]), float(box[1])) if box is not None else (m0 - 4 * v0**0.5, m0 + 4 * v0**0.5)
+                grid = np.linspace(lo, hi, DENSITY_POINTS)
+                put_data(self._anat_before_density, *finite_xy(grid, gaussian_pdf(grid, m0, v0)))
+            else:
+                self._anat_before_density.clear()
+            ys = a.y[:, 0]
+            h_r, h_s = 0.1 * top, 0.2 * top
+            rx = np.column_stack([np.full(ys.size, m0), ys]).ravel()
+            put_data(self._anat_r, rx, np.full(rx.size, h_r))
+            put_data(self._anat_sample, ys, np.zeros(ys.size))
+            put_data(self._anat_step, *arrow_segments(m0, h_s, m1, h_s, kx, ky))
+            return
+        self._anat_before_density.clear()
+        i, j = self._cloud_axes
+        pair = [i, j]
+        mu0, mu1 = a.mu_before[pair], a.mu_after[pair]
+        ells = sigma_ellipses(mu0, a.sigma_before[np.ix_(pair, pair)])
+        put_data(self._anat_before, *(ells[0] if ells is not None else (_EMPTY, _EMPTY)))
+        ys = a.y[:, pair]
+        rx = np.column_stack([np.full(len(ys), mu0[0]), ys[:, 0]]).ravel()
+        ry = np.column_stack([np.full(len(ys), mu0[1]), ys[:, 1]]).ravel()
+        put_data(self._anat_r, rx, ry)
+        put_data(self._anat_sample, ys[:, 0], ys[:, 1])
+        put_data(self._anat_step, *arrow_segments(float(mu0[0]), float(mu0[1]), float(mu1[0]), float(mu1[1]), kx, ky))
+
+    def _draw_pspace(self, snap: Snapshot) -> None:
+        d = int(snap.ref_mean.shape[0])
+        colors = [self._chains[k].style.color for k in range(len(snap.chains))]
+        title = self.pspace.draw(snap, colors)
+        if d == 1:
+            labels = ("mean μ", "variance Σ (log scale)" if self.pspace.log_sigma else "variance Σ")
+        else:
+            labels = ("λmin of Σ (smallest eigenvalue)", "λmax of Σ")
+        if labels != self._pspace_labels:
+            self._pspace_labels = labels
+            plot = self.plot_items["pspace"]
+            plot.setLabel("bottom", labels[0], **{"font-size": style.LABEL_SIZE, "color": "#000"})
+            plot.setLabel("left", labels[1], **{"font-size": style.LABEL_SIZE, "color": "#000"})
+        self._set_title("pspace", title)
+
+    def set_pspace_scale(self, scale: str) -> None:
+        """The parameter-space plot's Sigma axis: "auto", "linear" or "log" (d = 1)."""
+        self.pspace.set_sigma_scale(scale)
+        if self._snap is not None:
+            self._draw(self._snap, ("pspace",), redraw=True)
 
     @staticmethod
     def _pad_box(x: np.ndarray, values: np.ndarray) -> np.ndarray | None:
@@ -1076,8 +1207,14 @@ class LivePlots(QtWidgets.QWidget):
         nb = self._bins["kl"]
         log_x = self._log_step("kl")
         self._x_ends("kl", steps, snap)
-        for k in range(len(snap.chains)):
-            put_data(self._chains[k].kl, *thin(steps, h.kl[k], nb, log_x, log_x, True))
+        avg_kl = getattr(h, "avg_kl", None)
+        for k, c in enumerate(snap.chains):
+            ch = self._chains[k]
+            put_data(ch.kl, *thin(steps, h.kl[k], nb, log_x, log_x, True))
+            if avg_kl is not None and c.avg_cov is not None:
+                put_data(ch.avg_kl, *thin(steps, avg_kl[k], nb, log_x, log_x, True))
+            else:
+                ch.avg_kl.clear()
         put_data(self._ref_kl, *thin(steps, h.ref_kl, nb, log_x, log_x, True))
 
     def _draw_divergences(self, snap: Snapshot, names: list[str]) -> None:

@@ -1,11 +1,12 @@
-"""Issue 10 over what main added since: the optimizer options, the view settings and a sweep's
-saved state (``OUT/.partial``) are read with the same care as the rest (classes 2 and 7).
+"""Issue 10 over what main added since: the optimizer options (settings and live changes), the
+view settings and a sweep's saved state (``OUT/.partial``) are read with the same care as the rest
+(classes 2 and 7).
 
-A session cannot carry optimizer options (the settings schema has none): each is refused by
-name, one line. The estimator's own checks (Python API, sweeps) give a ValueError naming the
-option for every hostile value, never OverflowError/TypeError or a megabyte of repr. A sweep's
-saved state that is a pipe, nested too deep, too large or not text is refused in one line
-without blocking; a task file that is a pipe only makes its chains run again.
+A session's optimizer options and its timeline's optimizer/averaging changes are checked when the
+file is read, with the CLI's limits, one line naming the key. The estimator's own checks (Python
+API, sweeps) give a ValueError naming the option for every hostile value, never OverflowError or
+TypeError or a megabyte of repr. A sweep's saved state that is a pipe, nested too deep, too large
+or not text is refused in one line without blocking; a task file that is a pipe only makes its chains run again.
 """
 
 from __future__ import annotations
@@ -37,10 +38,14 @@ def _session(tmp_path, mutate) -> str:
     return str(p)
 
 
+SESSION_OPTIONS = [("optimizer", "nope"), ("optimizer", "<b>x</b>"), ("optimizer", 5), ("beta1", 1.0),
+                   ("beta1", "9" * 5000), ("beta1", HUGE_INT), ("beta2", 2.0), ("beta2", -0.5), ("eps", 0.0),
+                   ("eps", -1.0), ("eps", "1e-8"), ("averaging", 1), ("averaging", "true"), ("averaging", None)]
+
+
 @pytest.mark.parametrize("section", ["estimator", "compare"])
-@pytest.mark.parametrize("key,value", [("optimizer", "adam"), ("beta1", 0.9), ("beta2", 2.0), ("eps", 1e-8),
-                                       ("averaging", True), ("optimizer", "<b>x</b>"), ("beta1", "9" * 5000)])
-def test_a_session_cannot_carry_optimizer_options(tmp_path, section, key, value):
+@pytest.mark.parametrize("key,value", SESSION_OPTIONS, ids=[f"{k}-{i}" for i, (k, _) in enumerate(SESSION_OPTIONS)])
+def test_a_sessions_optimizer_options_are_checked_when_read(tmp_path, section, key, value):
     def mutate(d):
         if section == "compare":
             d["compare"] = [dict(d["estimator"], **{key: value})]
@@ -52,6 +57,38 @@ def test_a_session_cannot_carry_optimizer_options(tmp_path, section, key, value)
         read_session(path)
     msg = str(e.value)
     assert "\n" not in msg and len(msg) < 1200 and key in msg and path in msg
+
+
+TIMELINE_OPTIONS = [["adam", 0.9, 0.999], ["nope", 0.9, 0.999, 1e-8], ["adam", 1.0, 0.999, 1e-8],
+                    ["adam", 0.9, HUGE_INT, 1e-8], ["adam", 0.9, 0.999, 0], ["adam", 0.9, 0.999, float("nan")],
+                    "adam", None, ["adam", "0.9", 0.999, 1e-8]]
+
+
+@pytest.mark.parametrize("field,value", [("optimizer", v) for v in TIMELINE_OPTIONS]
+                         + [("averaging", v) for v in (1, "yes", None, [True])])
+def test_optimizer_changes_in_a_timeline_are_checked_when_read(tmp_path, field, value):
+    def mutate(d):
+        d["steps"] = 100
+        d["changes"] = [{"step": 10, "chain": 0, "field": field, "value": value}]
+
+    path = _session(tmp_path, mutate)
+    with pytest.raises(SessionError) as e:
+        read_session(path)
+    msg = str(e.value)
+    assert "\n" not in msg and len(msg) < 1200 and field in msg and "changes[0]" in msg, msg
+
+
+def test_a_valid_optimizer_change_replays(tmp_path):
+    from gaussviz.core.session import replay
+
+    def mutate(d):
+        d["steps"] = 200
+        d["changes"] = [{"step": 50, "chain": 0, "field": "optimizer", "value": ["momentum", 0.9, 0.999, 1e-8]},
+                        {"step": 60, "chain": 0, "field": "averaging", "value": True}]
+
+    s = read_session(_session(tmp_path, mutate))
+    run = replay(s)
+    assert run.step == 200 and run.estimator.settings(0)["optimizer"] == "momentum"
 
 
 @pytest.mark.parametrize("key,value", [
