@@ -272,7 +272,7 @@ def test_progress_on_a_terminal_shows_chains_rate_and_eta(tmp_path):
     import pty
 
     leader, follower = pty.openpty()
-    p = subprocess.Popen([sys.executable, "-m", "gaussviz", "sweep", *GRID, "--steps", "40000", "--task-seconds",
+    p = subprocess.Popen([sys.executable, "-m", "gaussviz", "sweep", *GRID[:-1], "40000", "--task-seconds",
                           "0.05", "--out", str(tmp_path / "tty")], stdout=subprocess.DEVNULL, stderr=follower,
                          env=env())
     os.close(follower)
