@@ -326,7 +326,7 @@ class BatchEstimator:
         # core, leaving the other to the GUI.
         if parallel is None:
             parallel = self.K * n_updates >= PARALLEL_WORK and self.K >= 64
-        kernel = kn.advance_chains_parallel if parallel else kn.advance_chains
+        kernel = kn.advance_kernel(self.d, parallel)
         kernel(
             self._codes, self._syms, self._signs, self._schedules, self._alphas, self._steps,
             self._mu, self._th, Y, streams, offsets, b, int(n_updates),
