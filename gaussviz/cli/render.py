@@ -7,16 +7,27 @@ from pathlib import Path
 
 from .common import UsageError, add_run_options, run_with_progress, settings_from_args
 
+RENDER_EXAMPLES = """\
+examples:
+  gaussviz render --preset ill-conditioned-natural --steps 20000 --out figs           PNG (1600 px) + SVG
+  gaussviz render --session figs/session.json --out figs2 --format png --width 2400   the same numbers again
+"""
+
 
 def add_parsers(sub) -> None:
-    r = sub.add_parser("render", help="run headless and write the window's plot images, history CSV and session")
+    r = sub.add_parser("render", help="run headless and write the window's plot images, history CSV and session",
+                       description="Run without a display and draw the final state with the window's own plots: "
+                                   "cloud, mean, covariance, spectrum, kl and plots (all five) as PNG and/or SVG, "
+                                   "plus history.csv and session.json.",
+                       epilog=RENDER_EXAMPLES)
     add_run_options(r)
     r.add_argument("--session", metavar="FILE", default=argparse.SUPPRESS,
-                   help="a session file (from the window or from render) instead of --preset")
-    r.add_argument("--out", required=True, help="folder for the images, history.csv and session.json")
-    r.add_argument("--format", default="png,svg", help="png, svg or png,svg (default png,svg)")
-    r.add_argument("--width", type=int, default=1600, help="PNG width in pixels (default 1600)")
-    r.add_argument("--force", action="store_true", help="overwrite existing files")
+                   help="a session file (from the window or from render) instead of --preset (default: none)")
+    r.add_argument("--out", required=True, metavar="FOLDER",
+                   help="folder for the images, history.csv and session.json (required; created if missing)")
+    r.add_argument("--format", default="png,svg", metavar="LIST", help="png, svg or png,svg (default: png,svg)")
+    r.add_argument("--width", type=int, default=1600, metavar="PIXELS", help="PNG width in pixels (default: 1600)")
+    r.add_argument("--force", action="store_true", help="overwrite existing files (default: off)")
     r.set_defaults(func=cmd_render)
 
 

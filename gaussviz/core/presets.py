@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .settings import EstimatorSettings, Settings, StartSettings, TargetSettings
+from .validation import did_you_mean
 
 #: the 2-D target of docs/MATH.md: eigenvalues about 0.21 and 1.29
 ILL_COV = [[1.0, 0.48], [0.48, 0.5]]
@@ -143,7 +144,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
 def get_preset(name: str) -> Settings:
     """A fresh Settings for a preset name (ValueError listing the names otherwise)."""
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+        hint = did_you_mean(name, PRESETS) if isinstance(name, str) else ""
+        raise ValueError(f"unknown preset {name!r}{hint} (one of: {', '.join(PRESETS)})")
     s = PRESETS[name].make()
     s.preset = name
     return s.validate()

@@ -9,15 +9,21 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore
 
+from ..core.fileio import atomic_write_bytes, check_can_create
 from ..core.presets import get_preset
-from ..core.session import read_session
+from ..core.session import read_session, shown_session_text
 from ..core.settings import Settings
-from .qtapp import application
+from .qtapp import application, has_display, prepare_headless
 
-#: the screenshot waits at most this long for the first update (numba compiles on a first start)
-FIRST_FRAME_TIMEOUT_S = 20.0
+#: the screenshot waits at most this long for the first update (numba compiles on a first start:
+#: 10-30 s on a 2-core machine, minutes on a loaded one)
+FIRST_FRAME_TIMEOUT_S = 600.0
+#: the one line printed when there is no display to open the window on (exit status 2)
+NO_DISPLAY = ("no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): on a headless "
+              "machine run it under Xvfb (xvfb-run gaussviz), or save a picture (gaussviz --screenshot FILE), "
+              "or use gaussviz run | render | sweep")
 
 
 def settings_for(args: argparse.Namespace) -> Settings:
@@ -32,9 +38,14 @@ def settings_for(args: argparse.Namespace) -> Settings:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    """Open the window (running); with --screenshot, save a PNG after --after seconds and exit."""
+    """Open the window (running); with --screenshot, save a PNG after --after seconds and exit.
+
+    Without a display the window cannot open: one line and exit status 2 (Qt itself would abort
+    with a message about xcb libraries). --screenshot needs no display: it draws offscreen.
+    """
     settings = settings_for(args)
     shot = getattr(args, "screenshot", None)
+    force = bool(getattr(args, "force", False))
     after = float(getattr(args, "after", 3.0) or 0.0)
     if shot is not None:
         if not math.isfinite(after) or after < 0:
@@ -42,28 +53,46 @@ def run_app(args: argparse.Namespace) -> int:
         parent = Path(shot).resolve().parent
         if not parent.is_dir():
             raise ValueError(f"--screenshot: folder {parent} does not exist")
+        check_can_create(shot, force)  # fail now, not after the run (OverwriteError names --force)
+        if not has_display():
+            prepare_headless()
+    elif not has_display():
+        print(f"gaussviz: error: {NO_DISPLAY}", file=sys.stderr)
+        return 2
     app = application()
     from .window import MainWindow
 
     window = MainWindow(settings, running=True)
     result = {"code": 0}
     if shot is not None:
-        waited = {"s": 0.0}
+        started = time.monotonic()
+
+        def real_frame() -> bool:
+            """A frame of the running estimate: updates applied, or a divergence at the first one."""
+            snap = window.shown_snapshot
+            return snap is not None and (snap.step > 0 or any(c.divergence is not None for c in snap.chains))
 
         def poll() -> None:
-            # --after counts from the first update: a first start may spend seconds compiling.
-            snap = window.shown_snapshot
-            if waited["s"] > FIRST_FRAME_TIMEOUT_S or (snap is not None and snap.step > 0):
+            # --after counts from the first real frame: a first start spends seconds compiling.
+            if real_frame():
                 QtCore.QTimer.singleShot(int(after * 1000), take)
-                return
-            waited["s"] += 0.1
-            QtCore.QTimer.singleShot(100, poll)
+            elif time.monotonic() - started > FIRST_FRAME_TIMEOUT_S:
+                print(f"gaussviz: error: --screenshot: no update within {FIRST_FRAME_TIMEOUT_S:g} s; "
+                      f"nothing written", file=sys.stderr)
+                result["code"] = 2
+                window.close()
+            else:
+                QtCore.QTimer.singleShot(50, poll)
 
         def take() -> None:
             window.redraw(complete=True)
-            if not save_screenshot(window, shot):
-                print(f"gaussviz: error: could not write {shot}", file=sys.stderr)
+            try:
+                path = save_screenshot(window, shot, force)
+            except OSError as e:
+                print(f"gaussviz: error: --screenshot: {e}", file=sys.stderr)
                 result["code"] = 2
+            else:
+                print(f"wrote {path}")
             window.close()
 
         QtCore.QTimer.singleShot(0, poll)
@@ -76,11 +105,16 @@ def run_app(args: argparse.Namespace) -> int:
 
 
 def _report_first_frames(window) -> None:
-    """Benchmark hook: print time.time() when the first frame is painted and when the first
-    frame of a running update is (numba kernels loaded), then close the window."""
+    """Benchmark hook: print time.time() when the window is first painted, when the first frame of
+    a snapshot is, and when the first frame of a running update is (kernels loaded or compiled),
+    then close the window."""
     printed: dict[str, object] = {}
 
     def poll() -> None:
+        if "window" not in printed:  # the event loop runs: the window is up
+            printed["window"] = True
+            window.repaint()
+            print(f"GAUSSVIZ_WINDOW_SHOWN {time.time():.6f}", flush=True)
         snap = window.shown_snapshot
         if snap is not None and printed.get("snap") is not snap:
             printed["snap"] = snap
@@ -97,6 +131,11 @@ def _report_first_frames(window) -> None:
     QtCore.QTimer.singleShot(0, poll)
 
 
-def save_screenshot(window: QtWidgets.QWidget, path: str) -> bool:
-    """The whole window as PNG (``grab``: the offscreen screen is smaller than the window)."""
-    return window.grab().save(str(path), "PNG")
+def save_screenshot(window, path: str | os.PathLike, force: bool = False) -> Path:
+    """The whole window as PNG (``grab``: the offscreen screen is smaller than the window), with the
+    session in its metadata like File > Export > Window, written atomically (core.fileio): never half
+    a file, and an existing file only with ``force`` (OverwriteError otherwise)."""
+    from .image_export import widget_png
+
+    data = widget_png(window, shown_session_text(window.settings, window.shown_snapshot))
+    return atomic_write_bytes(path, data, force=force)

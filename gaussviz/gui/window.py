@@ -18,6 +18,7 @@ from collections import deque
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core import live
+from ..core.kernels import cached as kernels_cached
 from ..core.presets import PRESETS, get_preset
 from ..core.session import SessionError, read_session
 from ..core.settings import Settings
@@ -50,6 +51,8 @@ FRAME_PLANS = {
 }
 STAGE_MS = 8.0
 DEFAULT_SIZE = (1600, 1000)
+#: the status bar while the worker compiles the kernels (numba's cache is empty or stale)
+COMPILING_NOTE = "compiling the update kernels (first start only; cached for the next starts)…"
 
 
 def _si(x: float) -> str:
@@ -106,6 +109,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_menus()
         self._build_status()
         self._build_shortcuts()
+        self._compiling = False
+        self._note_compiling()
 
         self.model.sig_changed.connect(self._on_setting_changed)
         self.model.sig_replaced.connect(self._on_settings_replaced)
@@ -271,7 +276,20 @@ class MainWindow(QtWidgets.QMainWindow):
         self.load_settings(s)
         self.tabs.setCurrentIndex(0)
 
+    def _note_compiling(self) -> None:
+        """Say so in the status bar when the worker is about to compile the kernels (seconds, not a hang)."""
+        self._compiling = not kernels_cached(self.settings.target.dim)
+        if self._compiling:
+            self.status_state.setText("compiling…")
+            self.statusBar().showMessage(COMPILING_NOTE)
+
+    def _compiled(self) -> None:
+        self._compiling = False
+        if self.statusBar().currentMessage() == COMPILING_NOTE:
+            self.statusBar().clearMessage()
+
     def _rebuild(self) -> None:
+        self._note_compiling()
         self.plots.clear()
         self._last_seq = -1
         self._staged = None
@@ -428,9 +446,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panel.show_asymmetry(c.asymmetry)
         running = bool(snap.extra.get("running", False))
         diverged = any(ch.divergence is not None for ch in snap.chains)
+        if self._compiling and (snap.step > 0 or diverged):
+            self._compiled()
         if running:
             # The very first chunk of a fresh install compiles the numba kernels (seconds).
-            state = "running" if snap.step > 0 else "starting…"
+            state = "running" if snap.step > 0 else "compiling…" if self._compiling else "starting…"
         else:
             state = "diverged: paused" if diverged and len(snap.chains) == 1 else "paused"
         self.status_state.setText(state)
