@@ -67,4 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-__all__ = ["build_parser", "main"]
+def gui_main(argv: Sequence[str] | None = None) -> int:
+    """``gaussviz-gui [FILE]`` (the launchers' entry point, resources/gaussviz.desktop): the window, with a
+    session file or exported PNG/SVG if one is given (``Exec=gaussviz-gui %f``); options as for gaussviz."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) == 1 and not argv[0].startswith("-"):
+        argv = ["--session", argv[0]]
+    return main(argv)
+
+
+__all__ = ["build_parser", "gui_main", "main"]

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .paths import resource_path
+
 #: data sets shipped in resources/: name -> file
 DATASETS = {"old-faithful": "old_faithful.csv"}
 #: problems kept for display (the count of skipped lines is always exact)
@@ -54,16 +56,6 @@ class CsvData:
         if self.n_skipped > len(out):
             out.append(f"... {self.n_skipped - len(out)} more skipped line(s) ({self.n_skipped} in all)")
         return out
-
-
-def resource_path(name: str) -> Path:
-    """Path of a file in resources/ (repository checkout or installed wheel)."""
-    here = Path(__file__).resolve().parent.parent  # the gaussviz package
-    for base in (here / "resources", here.parent / "resources"):
-        p = base / name
-        if p.is_file():
-            return p
-    raise ValueError(f"resource {name!r} not found (looked in {here / 'resources'} and {here.parent / 'resources'})")
 
 
 def resolve_csv_path(path: str) -> Path:

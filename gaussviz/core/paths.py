@@ -18,6 +18,22 @@ from platformdirs import user_cache_dir
 APP_NAME = "gaussviz"
 
 
+def package_dir() -> Path:
+    """The installed (or checked-out) ``gaussviz`` package folder."""
+    return Path(__file__).resolve().parent.parent
+
+
+def resource_path(name: str) -> Path:
+    """Path of a file in resources/: ``gaussviz/resources`` in an installed wheel, ``resources/`` beside the
+    package in a checkout (``name`` may have folders: ``icons/gaussviz.svg``). ValueError if missing."""
+    here = package_dir()
+    for base in (here / "resources", here.parent / "resources"):
+        p = base / name
+        if p.is_file():
+            return p
+    raise ValueError(f"resource {name!r} not found (looked in {here / 'resources'} and {here.parent / 'resources'})")
+
+
 def cache_dir() -> Path:
     """The user's cache folder for gaussviz (not created here)."""
     return Path(user_cache_dir(APP_NAME, appauthor=False))
@@ -44,4 +60,4 @@ def configure_numba_cache() -> Path:
     return path
 
 
-__all__ = ["APP_NAME", "cache_dir", "configure_numba_cache", "numba_cache_dir"]
+__all__ = ["APP_NAME", "cache_dir", "configure_numba_cache", "numba_cache_dir", "package_dir", "resource_path"]

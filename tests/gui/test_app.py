@@ -63,13 +63,30 @@ def test_screenshot_bad_after_or_folder(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+def _no_display_env(**extra) -> dict:
+    """The environment of a headless box: no DISPLAY, no WAYLAND_DISPLAY, no QT_QPA_PLATFORM."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(extra)
+    return env
+
+
+def test_no_display_is_one_line_and_exit_2():
+    r = subprocess.run([sys.executable, "-m", "gaussviz"], env=_no_display_env(), capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gaussviz: error: no display"), r.stderr
+    assert "xvfb-run" in lines[0] and "QT_QPA_PLATFORM" not in r.stdout
+
+
 def test_screenshot_subprocess_writes_the_whole_window(tmp_path):
+    """Headless without any variable set: --screenshot draws offscreen by itself."""
     out = tmp_path / "shot.png"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     r = subprocess.run([sys.executable, "-m", "gaussviz", "--preset", "ill-conditioned-covariance",
                         "--screenshot", str(out), "--after", "1"],
-                       env=env, capture_output=True, text=True, timeout=120)
+                       env=_no_display_env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"wrote {out}" and r.stderr == ""
     img = QtGui.QImage(str(out))
     assert (img.width(), img.height()) == (1600, 1000)
     ptr = img.convertToFormat(QtGui.QImage.Format.Format_RGB32).constBits()
@@ -78,3 +95,53 @@ def test_screenshot_subprocess_writes_the_whole_window(tmp_path):
     # The divergence banner (red, #c62828) is in the picture.
     red = (px[..., 2] == 0xC6) & (px[..., 1] == 0x28) & (px[..., 0] == 0x28)
     assert red.sum() > 5000
+
+
+def test_screenshot_never_overwrites_without_force(tmp_path):
+    out = tmp_path / "shot.png"
+    out.write_bytes(b"mine")
+    r = subprocess.run([sys.executable, "-m", "gaussviz", "--screenshot", str(out)], env=_no_display_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and out.read_bytes() == b"mine"
+    assert len(r.stderr.strip().splitlines()) == 1 and "already exists" in r.stderr and "--force" in r.stderr
+
+
+def test_screenshot_on_a_first_ever_start_waits_for_a_real_frame(tmp_path):
+    """An empty numba cache: the kernels compile for seconds; the picture still shows updates (the session
+    in its metadata says how many), nothing is printed but the file's name, and force replaces a file."""
+    from gaussviz.core.session import read_session
+
+    out = tmp_path / "shot.png"
+    out.write_bytes(b"old")
+    env = _no_display_env(NUMBA_CACHE_DIR=str(tmp_path / "empty-cache"))
+    r = subprocess.run([sys.executable, "-m", "gaussviz", "--preset", "seed-question", "--screenshot", str(out),
+                        "--after", "0", "--force"], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "" and r.stdout.strip() == f"wrote {out}"
+    assert read_session(out).steps > 0  # drawn after updates, not the empty plots of step 0
+    assert list((tmp_path / "empty-cache").rglob("*.nbi"))  # it compiled, into the cache it was given
+
+
+def test_the_window_says_when_it_compiles(make_window, monkeypatch, qtbot):
+    import gaussviz.gui.window as window_module
+
+    monkeypatch.setattr(window_module, "kernels_cached", lambda d: False)
+    w = make_window("seed-question", running=False)
+    assert w.statusBar().currentMessage() == window_module.COMPILING_NOTE
+    assert "first start only" in window_module.COMPILING_NOTE
+    w.set_running(True)
+    qtbot.waitUntil(lambda: w.shown_snapshot is not None and w.shown_snapshot.step > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage() == "", timeout=5_000)
+    assert w.status_state.text() == "running"
+    monkeypatch.setattr(window_module, "kernels_cached", lambda d: True)
+    w.reset()
+    assert w.statusBar().currentMessage() == ""
+
+
+def test_the_window_has_the_app_icon(make_window):
+    from PySide6 import QtWidgets
+
+    w = make_window("seed-question")
+    sizes = QtWidgets.QApplication.instance().windowIcon().availableSizes()
+    assert {s.width() for s in sizes} >= {16, 32, 48, 256}
+    assert not w.windowIcon().isNull()
