@@ -24,6 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from gaussviz.core import BatchEstimator, Estimator  # noqa: E402
+from gaussviz.core.optimizers import NAMES as OPTIMIZER_NAMES  # noqa: E402
 from gaussviz.core.parameterizations import NAMES  # noqa: E402
 from gaussviz.core.reference import RunningMLE  # noqa: E402
 
@@ -155,6 +156,50 @@ def bench_batched(quick: bool) -> None:
         record(f"batched.k{K}.{p}.ratio", r / base, (">=", 300.0), unit="x loop")
 
 
+OPTIMIZERS = list(OPTIMIZER_NAMES)  # every optimizer in the registry
+
+
+def bench_optimizers(quick: bool) -> None:
+    """Each optimizer against sgd timed in the same run (goal: adam at least half sgd's rate)."""
+    print("7. optimizers on the covariance rule, d = 2 (ratio to sgd in this run)")
+    rng = np.random.default_rng(3)
+    n = 500_000 if quick else 2_000_000
+    Y = rng.standard_normal((n, 2))
+    single = {}
+    for o in OPTIMIZERS:
+        Estimator(np.zeros(2), np.eye(2), optimizer=o).update(Y[:4])  # compile
+
+        def rate(o=o):
+            est = Estimator(np.zeros(2), np.eye(2), alpha=1e-4, symmetrize=True, optimizer=o)
+            t0 = time.perf_counter()
+            k = est.update(Y)
+            return k / (time.perf_counter() - t0)
+
+        single[o] = best_of(rate, 5)
+        record(f"optimizer.single.d2.{o}", single[o], unit="updates/s")
+    for o in OPTIMIZERS[1:]:
+        record(f"optimizer.single.d2.{o}.ratio", single[o] / single["sgd"],
+               (">=", 0.5) if o == "adam" else None, unit="x sgd")
+    K = 10_000
+    steps = 500 if quick else 2000
+    Yb = rng.standard_normal((steps, 2))
+    alphas = np.geomspace(1e-4, 1e-2, K)
+    batched = {}
+    for o in OPTIMIZERS:
+        BatchEstimator(np.zeros(2), np.eye(2), alpha=alphas, n_chains=K, optimizer=o).advance(Yb[:100])
+
+        def brate(o=o):
+            b = BatchEstimator(np.zeros(2), np.eye(2), alpha=alphas, symmetrize=True, n_chains=K, optimizer=o)
+            t0 = time.perf_counter()
+            b.advance(Yb)
+            return K * steps / (time.perf_counter() - t0)
+
+        batched[o] = best_of(brate, 5)
+        record(f"optimizer.batched.k{K}.{o}", batched[o], unit="chain-updates/s")
+    for o in OPTIMIZERS[1:]:
+        record(f"optimizer.batched.k{K}.{o}.ratio", batched[o] / batched["sgd"], unit="x sgd")
+
+
 def rss_mb() -> float:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -258,10 +303,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a short version of everything (< 2 min)")
     ap.add_argument("--json", help="write every figure and ratio to this file")
-    ap.add_argument("--only", help="comma-separated subset: single,reference,batched,gui,memory,sweep")
+    ap.add_argument("--only", help="comma-separated subset: single,reference,batched,optimizers,gui,memory,sweep")
     a = ap.parse_args()
     benches = {"single": bench_single_chain, "reference": bench_reference, "batched": bench_batched,
-               "gui": bench_gui, "memory": bench_memory, "sweep": bench_sweep}
+               "optimizers": bench_optimizers, "gui": bench_gui, "memory": bench_memory, "sweep": bench_sweep}
     chosen = a.only.split(",") if a.only else list(benches)
     v = versions()
     print(f"gaussviz benchmarks ({'quick' if a.quick else 'full'}) on {cpu_model()}, {os.cpu_count()} cores, "

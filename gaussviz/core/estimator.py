@@ -15,9 +15,21 @@ from typing import Any
 import numpy as np
 
 from . import kernels as kn
+from . import optimizers as opt
 from . import parameterizations as pz
 from .options import DIRECTIONS, OBJECTIVES, SCHEDULES, effective_sign
-from .validation import as_mean, as_samples, as_spd, check_alpha, check_batch_size, check_choice, is_complex
+from .validation import (
+    as_mean,
+    as_samples,
+    as_spd,
+    check_alpha,
+    check_batch_size,
+    check_beta,
+    check_choice,
+    check_eps,
+    check_flag,
+    is_complex,
+)
 
 #: chain-updates per call above which the chains run on all cores
 PARALLEL_WORK = 200_000
@@ -27,6 +39,7 @@ REASONS = {
     kn.ASYMMETRIC: "asymmetric",
     kn.NOT_PD: "not-positive-definite",
     kn.EXPLODED: "exploded",
+    kn.INVALID: "invalid-settings",
 }
 
 
@@ -62,6 +75,10 @@ def divergence_message(parameterization: str, status: int, step: int, detail: in
         if detail == kn.DETAIL_COND:
             return f"Sigma exploded at update {step}: condition number {value:.2g} > 1e12"
         return f"Sigma exploded at update {step}: largest eigenvalue {value:.2g} > 1e12"
+    if status == kn.INVALID:
+        what = "update-rule" if detail == kn.DETAIL_RULE_CODE else "optimizer"
+        return (f"stopped before update {step}: {what} code {int(value)} is unknown or not allowed "
+                f"with {parameterization} (the compiled kernels refuse it rather than guess)")
     return ""
 
 
@@ -99,6 +116,22 @@ class BatchEstimator:
     Every per-chain setting may be a single value (shared) or a sequence of K.
     All chains share ``batch_size`` (sweeps over batch size use one
     ``BatchEstimator`` per size).
+
+    Optimizers (docs/MATH.md "Optimizers"): ``optimizer`` is one of
+    ``OPTIMIZERS`` on top of any update rule (riemannian: sgd only), with
+    ``beta1``, ``beta2`` in [0, 1) and ``eps`` > 0. Adam's bias-correction
+    counter t counts the updates since the chain's optimizer state was last
+    reset (MATH.md's t when it never was). The state is reset by switching the
+    update rule (the stored coordinates change) and by ``set_optimizer``
+    (a new optimizer, betas or eps); alpha, schedule, sign and symmetrize
+    changes keep it.
+
+    Averaging (docs/MATH.md, Polyak-Ruppert): with ``averaging`` on, after each
+    update ``mu_bar += (mu - mu_bar)/t`` and ``Sigma_bar += (Sigma - Sigma_bar)/t``
+    where t counts the updates averaged: the chain's step count when averaging
+    is on from the start. Turning it on later starts a fresh average at the
+    current state (the states before it was on are not known). A rule switch
+    does not restart it (the average lives in mu/Sigma space).
     """
 
     def __init__(
@@ -113,6 +146,11 @@ class BatchEstimator:
         batch_size: int = 1,
         symmetrize: bool | Sequence[bool] = False,
         n_chains: int | None = None,
+        optimizer: str | Sequence[str] = opt.DEFAULTS["optimizer"],
+        beta1: float | Sequence[float] = opt.DEFAULTS["beta1"],
+        beta2: float | Sequence[float] = opt.DEFAULTS["beta2"],
+        eps: float | Sequence[float] = opt.DEFAULTS["eps"],
+        averaging: bool | Sequence[bool] = opt.DEFAULTS["averaging"],
     ) -> None:
         if n_chains is not None and (isinstance(n_chains, bool) or not isinstance(n_chains, (int, np.integer))
                                      or n_chains < 1):
@@ -154,6 +192,16 @@ class BatchEstimator:
             if not isinstance(s, (bool, np.bool_)):
                 raise ValueError(f"symmetrize must be True or False; got {s!r}")
         self._syms = np.array(syms, dtype=np.bool_)
+        self._opt_names = [opt.get(o).name for o in _per_chain(optimizer, K, "optimizer")]
+        for p, o in zip(self._params, self._opt_names):
+            pz.check_optimizer(p, o)
+        self._opt_codes = np.array([opt.get(o).code for o in self._opt_names], dtype=np.int64)
+        # (K, 3): beta1, beta2, eps per chain
+        self._opt_params = np.array([[check_beta(b, "beta1") for b in _per_chain(beta1, K, "beta1")],
+                                     [check_beta(b, "beta2") for b in _per_chain(beta2, K, "beta2")],
+                                     [check_eps(e) for e in _per_chain(eps, K, "eps")]]).T.copy()
+        self._avg_flags = np.array([check_flag(a, "averaging") for a in _per_chain(averaging, K, "averaging")],
+                                   dtype=np.bool_)
         self._mu = np.ascontiguousarray(m)
         self._th = np.empty((K, d, d))
         for i in range(K):
@@ -163,7 +211,45 @@ class BatchEstimator:
         self._fail_step = np.zeros(K, dtype=np.int64)
         self._fail_detail = np.zeros(K, dtype=np.int64)
         self._fail_value = np.zeros(K)
+        # Optimizer state and averages: zero-size until a chain needs them (sgd without
+        # averaging, the common case, carries nothing and the kernels never touch them).
+        self._opt_mu = np.zeros((K, 2, 0))
+        self._opt_th = np.zeros((K, 2, 0, 0))
+        self._opt_t = np.zeros(K, dtype=np.int64)
+        self._avg_n = np.zeros(K, dtype=np.int64)
+        self._avg_mu = np.zeros((K, 0))
+        self._avg_sigma = np.zeros((K, 0, 0))
+        self._ensure_optimizer_state()
+        self._start_average(np.flatnonzero(self._avg_flags))
         self._empty_rec = (np.empty((K, 0)), np.empty((K, 0, d)), np.empty((K, 0, d, d)), np.empty((K, 0)))
+
+    def _ensure_optimizer_state(self) -> None:
+        if self._opt_mu.shape[2] == 0 and np.any(self._opt_codes != kn.SGD):
+            self._opt_mu = np.zeros((self.K, 2, self.d))
+            self._opt_th = np.zeros((self.K, 2, self.d, self.d))
+
+    def _reset_optimizer(self, chains) -> None:
+        """Zero moments and Adam's counter (docs/MATH.md: v = m = u = 0 at the start)."""
+        self._ensure_optimizer_state()
+        for i in chains:
+            self._opt_t[i] = 0
+            if self._opt_mu.shape[2]:
+                self._opt_mu[i] = 0.0
+                self._opt_th[i] = 0.0
+
+    def _start_average(self, chains) -> None:
+        """The average of no update yet is the current state."""
+        chains = list(chains)
+        if not chains:
+            return
+        if self._avg_mu.shape[1] == 0:
+            self._avg_mu = np.zeros((self.K, self.d))
+            self._avg_sigma = np.zeros((self.K, self.d, self.d))
+        covs = self.covs
+        for i in chains:
+            self._avg_n[i] = 0
+            self._avg_mu[i] = self._mu[i]
+            self._avg_sigma[i] = covs[i]
 
     # ------------------------------------------------------------------ state
     @property
@@ -202,6 +288,47 @@ class BatchEstimator:
     @property
     def parameterizations(self) -> list[str]:
         return list(self._params)
+
+    @property
+    def optimizers(self) -> list[str]:
+        return list(self._opt_names)
+
+    @property
+    def averaging(self) -> np.ndarray:
+        """Which chains keep a Polyak-Ruppert average, (K,) bool."""
+        return self._avg_flags.copy()
+
+    @property
+    def averaged_means(self) -> np.ndarray:
+        """Polyak-Ruppert averages of the mean, (K, d); NaN rows ("not available") where averaging is off."""
+        out = np.full((self.K, self.d), np.nan)
+        on = self._avg_flags
+        if on.any():
+            out[on] = self._avg_mu[on]
+        return out
+
+    @property
+    def averaged_covs(self) -> np.ndarray:
+        """Polyak-Ruppert averages of Sigma, (K, d, d); NaN where averaging is off."""
+        out = np.full((self.K, self.d, self.d), np.nan)
+        on = self._avg_flags
+        if on.any():
+            out[on] = self._avg_sigma[on]
+        return out
+
+    @property
+    def averaged_steps(self) -> np.ndarray:
+        """Updates folded into each chain's average (its t), (K,)."""
+        return self._avg_n.copy()
+
+    def optimizer_state(self, i: int) -> dict:
+        """Chain i's optimizer state (copies): ``moments_mu`` (2, d) and ``moments_stored`` (2, d, d)
+        (first moment at 0, second at 1; zeros for sgd) and ``t``, the updates since its last reset."""
+        if self._opt_mu.shape[2]:
+            mm, mt = self._opt_mu[i].copy(), self._opt_th[i].copy()
+        else:
+            mm, mt = np.zeros((2, self.d)), np.zeros((2, self.d, self.d))
+        return {"moments_mu": mm, "moments_stored": mt, "t": int(self._opt_t[i])}
 
     @property
     def diverged(self) -> np.ndarray:
@@ -259,21 +386,118 @@ class BatchEstimator:
         self.batch_size = check_batch_size(batch_size)
 
     def set_parameterization(self, parameterization: str, chains=None) -> None:
-        """Switch the update rule keeping the current mean and covariance."""
+        """Switch the update rule keeping the current mean and covariance.
+
+        Resets the chains' optimizer state (the stored coordinates change,
+        docs/MATH.md); the averages and the step count carry on.
+        """
         code = pz.get(parameterization).code
+        idx = list(self._chains(chains))
+        for i in idx:
+            pz.check_optimizer(parameterization, self._opt_names[i])
         covs = self.covs
-        for i in self._chains(chains):
+        for i in idx:
             self._th[i] = sigma_to_stored(code, covs[i])
             self._codes[i] = code
             self._params[i] = parameterization
+        self._reset_optimizer(idx)
+
+    def set_optimizer(self, optimizer: str, beta1: float | None = None, beta2: float | None = None,
+                      eps: float | None = None, chains=None) -> None:
+        """Choose the optimizer (and its betas and eps; None keeps a chain's current value).
+
+        Resets the chains' optimizer state, even when nothing changed: the call
+        says "start the optimizer here". ValueError (nothing changed) for a bad
+        value or an optimizer the chain's update rule does not take.
+        """
+        code = opt.get(optimizer).code
+        b1 = None if beta1 is None else check_beta(beta1, "beta1")
+        b2 = None if beta2 is None else check_beta(beta2, "beta2")
+        e = None if eps is None else check_eps(eps)
+        idx = list(self._chains(chains))
+        for i in idx:
+            pz.check_optimizer(self._params[i], optimizer)
+        for i in idx:
+            self._opt_names[i] = optimizer
+            self._opt_codes[i] = code
+            for col, v in enumerate((b1, b2, e)):
+                if v is not None:
+                    self._opt_params[i, col] = v
+        self._reset_optimizer(idx)
+
+    def set_averaging(self, averaging: bool, chains=None) -> None:
+        """Keep (or stop keeping) a Polyak-Ruppert average; turning it on starts it at the current state."""
+        flag = check_flag(averaging, "averaging")
+        idx = list(self._chains(chains))
+        start = [i for i in idx if flag and not self._avg_flags[i]]
+        for i in idx:
+            self._avg_flags[i] = flag
+        self._start_average(start)
+
+    def set_state(self, means: Any, stored: Any, steps: Any, chains=None,
+                  optimizer_state: dict | None = None) -> None:
+        """Overwrite the state of some chains (all by default): what a copy of a run continues from.
+
+        ``means`` (d,) or one per chain, ``stored`` the raw stored parameter
+        (as ``stored``, keeping what the covariance cannot show, e.g. an
+        asymmetric part) (d, d) or one per chain, ``steps`` the update count
+        (continues a decaying schedule). The optimizer state is reset, or set
+        from ``optimizer_state`` (a dict as ``optimizer_state(i)`` returns); the
+        averages restart at the new state. The divergence status is kept
+        (``resume`` clears it). The state is taken as given: the next update's
+        divergence checks judge it.
+        """
+        idx = list(self._chains(chains))
+        k, d = len(idx), self.d
+        m = _float_array(means, "means")
+        th = _float_array(stored, "stored")
+        m = np.broadcast_to(m, (k, d)) if m.shape in ((d,), (k, d)) else None
+        if m is None or not np.all(np.isfinite(m)):
+            raise ValueError(f"means must be finite, of shape ({d},) or ({k}, {d})")
+        th = np.broadcast_to(th, (k, d, d)) if th.shape in ((d, d), (k, d, d)) else None
+        if th is None or not np.all(np.isfinite(th)):
+            raise ValueError(f"stored must be finite, of shape ({d}, {d}) or ({k}, {d}, {d})")
+        st = np.asarray(steps)
+        if st.dtype == bool or not np.issubdtype(st.dtype, np.integer) or st.shape not in ((), (k,)) \
+                or np.any(st < 0):
+            raise ValueError(f"steps must be an integer >= 0 or one per chain ({k}); got {steps!r}")
+        st = np.broadcast_to(st, (k,))
+        opt = None
+        if optimizer_state is not None:
+            try:
+                opt = (np.broadcast_to(_float_array(optimizer_state["moments_mu"], "optimizer_state"), (2, d)),
+                       np.broadcast_to(_float_array(optimizer_state["moments_stored"], "optimizer_state"),
+                                       (2, d, d)),
+                       operator.index(optimizer_state["t"]))
+            except (KeyError, TypeError, ValueError):
+                raise ValueError("optimizer_state must be a dict like optimizer_state(i) returns") from None
+            if not (np.all(np.isfinite(opt[0])) and np.all(np.isfinite(opt[1]))) or opt[2] < 0:
+                raise ValueError("optimizer_state must hold finite moments and t >= 0")
+        for n, i in enumerate(idx):
+            self._mu[i] = m[n]
+            self._th[i] = th[n]
+            self._steps[i] = st[n]
+        self._reset_optimizer(idx)
+        if opt is not None and self._opt_mu.shape[2]:
+            for i in idx:
+                self._opt_mu[i], self._opt_th[i], self._opt_t[i] = opt
+        self._start_average([i for i in idx if self._avg_flags[i]])
 
     def resume(self, chains=None) -> None:
         """Clear a divergence so the chain continues from its last good state."""
         for i in self._chains(chains):
             self._status[i] = kn.OK
 
-    def settings(self, i: int = 0) -> dict:
-        return {
+    def settings(self, i: int = 0, full: bool = False) -> dict:
+        """Chain i's settings as a dict (the keys of ``EstimatorSettings`` plus the optimizer's).
+
+        The optimizer keys (``opt.DEFAULTS``: optimizer, beta1, beta2, eps,
+        averaging) appear when they differ from their defaults, or always with
+        ``full``: a plain sgd chain reads exactly as before the optimizers came
+        (the CLI's JSON and its tests compare this dict). Missing keys mean the
+        defaults; ``forecast.empirical_forecast`` fills them in.
+        """
+        out = {
             "parameterization": self._params[i],
             "alpha": float(self._alphas[i]),
             "objective": self._objectives[i],
@@ -282,6 +506,15 @@ class BatchEstimator:
             "batch_size": self.batch_size,
             "symmetrize": bool(self._syms[i]),
         }
+        optimizer = {
+            "optimizer": self._opt_names[i],
+            "beta1": float(self._opt_params[i, 0]),
+            "beta2": float(self._opt_params[i, 1]),
+            "eps": float(self._opt_params[i, 2]),
+            "averaging": bool(self._avg_flags[i]),
+        }
+        out.update(optimizer if full else {k: v for k, v in optimizer.items() if v != opt.DEFAULTS[k]})
+        return out
 
     # ---------------------------------------------------------------- update
     def advance(
@@ -329,7 +562,10 @@ class BatchEstimator:
         kernel = kn.advance_kernel(self.d, parallel)
         kernel(
             self._codes, self._syms, self._signs, self._schedules, self._alphas, self._steps,
-            self._mu, self._th, Y, streams, offsets, b, int(n_updates),
+            self._mu, self._th,
+            self._opt_codes, self._opt_params, self._avg_flags, self._opt_mu, self._opt_th, self._opt_t,
+            self._avg_n, self._avg_mu, self._avg_sigma,
+            Y, streams, offsets, b, int(n_updates),
             self._status, self._fail_step, self._fail_detail, self._fail_value,
             int(record_every), *rec,
         )
@@ -362,6 +598,11 @@ class Estimator:
         schedule: str = "constant",
         batch_size: int = 1,
         symmetrize: bool = False,
+        optimizer: str = opt.DEFAULTS["optimizer"],
+        beta1: float = opt.DEFAULTS["beta1"],
+        beta2: float = opt.DEFAULTS["beta2"],
+        eps: float = opt.DEFAULTS["eps"],
+        averaging: bool = opt.DEFAULTS["averaging"],
     ) -> None:
         m = as_mean(mean, "mean")
         d = m.shape[0]
@@ -373,8 +614,13 @@ class Estimator:
         if not isinstance(symmetrize, (bool, np.bool_)):
             # (for rules symmetric by construction the switch changes nothing; it is accepted)
             raise ValueError(f"symmetrize must be True or False; got {symmetrize!r}")
+        for name, value in (("optimizer", optimizer), ("beta1", beta1), ("beta2", beta2), ("eps", eps),
+                            ("averaging", averaging)):
+            if isinstance(value, (list, tuple, np.ndarray)):  # one chain: one value, not one per chain
+                raise ValueError(f"{name} must be a single value; got {value!r}")
         self._b = BatchEstimator(m, c, parameterization, alpha, objective, direction,
-                                 schedule, batch_size, bool(symmetrize))
+                                 schedule, batch_size, bool(symmetrize), optimizer=optimizer, beta1=beta1,
+                                 beta2=beta2, eps=eps, averaging=averaging)
         self._pending = np.empty((0, m.shape[0]))
 
     # state
@@ -405,6 +651,16 @@ class Estimator:
     @property
     def divergence(self) -> Divergence | None:
         return self._b.divergence(0)
+
+    @property
+    def averaged_mean(self) -> np.ndarray | None:
+        """The Polyak-Ruppert average of the mean (None when averaging is off)."""
+        return self._b.averaged_means[0] if self.averaging else None
+
+    @property
+    def averaged_cov(self) -> np.ndarray | None:
+        """The Polyak-Ruppert average of Sigma (None when averaging is off)."""
+        return self._b.averaged_covs[0] if self.averaging else None
 
     @property
     def pending(self) -> int:
@@ -455,6 +711,38 @@ class Estimator:
     @symmetrize.setter
     def symmetrize(self, value: bool) -> None:
         self._b.set_symmetrize(value)
+
+    @property
+    def optimizer(self) -> str:
+        return self._b._opt_names[0]
+
+    @property
+    def beta1(self) -> float:
+        return float(self._b._opt_params[0, 0])
+
+    @property
+    def beta2(self) -> float:
+        return float(self._b._opt_params[0, 1])
+
+    @property
+    def eps(self) -> float:
+        return float(self._b._opt_params[0, 2])
+
+    @property
+    def averaging(self) -> bool:
+        return bool(self._b._avg_flags[0])
+
+    @averaging.setter
+    def averaging(self, value: bool) -> None:
+        self._b.set_averaging(value)
+
+    def set_optimizer(self, optimizer: str, beta1: float | None = None, beta2: float | None = None,
+                      eps: float | None = None) -> None:
+        """See ``BatchEstimator.set_optimizer`` (resets the optimizer state)."""
+        self._b.set_optimizer(optimizer, beta1, beta2, eps)
+
+    def optimizer_state(self) -> dict:
+        return self._b.optimizer_state(0)
 
     def set_sign(self, objective: str, direction: str) -> None:
         self._b.set_sign(objective, direction)

@@ -33,6 +33,12 @@ expected batch scatter E[C] = Sigma + e e^T, e = mean error):
 - ``natural``: D -> (1 - a) D: a < 2 in expectation; but one step
   (1 - a) Sigma + a r r^T is positive definite for every sample only when
   a < 1 (for a > 1 and d >= 2 it is indefinite at once), so alpha_max = 1.
+- ``riemannian``: to first order in the error it is the natural step,
+  X -> (1 - a) X with Sigma = Sigma*^1/2 (I + X) Sigma*^1/2: a < 2; every step
+  is positive definite (docs/MATH.md), so there is no PD limit.
+- optimizers (``optimizer_bound``): momentum and Nesterov are linear and act
+  alike on every coordinate, so each mode h of the sgd linearization (factor
+  1 - a h) keeps its own 2 x 2 recursion.
 - wrong sign (s = -1): every factor is 1 + a t > 1: unstable at every alpha.
 
 The expected update depends on the data only through their mean and
@@ -52,11 +58,12 @@ from typing import Any
 
 import numpy as np
 
+from . import optimizers as opt
 from . import parameterizations as pz
-from .estimator import BatchEstimator
+from .estimator import BatchEstimator, Divergence
 from .options import effective_sign
 from .targets import fork_source
-from .validation import as_mean
+from .validation import as_mean, check_beta
 
 #: chains and horizon of the empirical forecast by default
 DEFAULT_CHAINS = 32
@@ -133,6 +140,13 @@ class Forecast:
     median_step: float | None
     reasons: dict
     seconds: float
+    #: the horizon asked for; more than ``n_updates`` when the time budget cut it short (0: not known)
+    requested_updates: int = 0
+
+    @property
+    def cut_short(self) -> bool:
+        """Did the time budget stop the copies before the horizon asked for?"""
+        return 0 < self.n_updates < self.requested_updates
 
     @property
     def stderr(self) -> float:
@@ -156,7 +170,7 @@ def _settings_dict(settings: Any) -> dict:
     if not isinstance(settings, dict):
         raise ValueError(f"settings must be a dict or EstimatorSettings; got {type(settings).__name__}")
     s = {"parameterization": "covariance", "alpha": 0.002, "objective": "loglik", "direction": "ascent",
-         "schedule": "constant", "batch_size": 1, "symmetrize": False}
+         "schedule": "constant", "batch_size": 1, "symmetrize": False, **opt.DEFAULTS}
     unknown = set(settings) - set(s)
     if unknown:
         raise ValueError(f"settings: unknown key(s) {', '.join(sorted(unknown))}")
@@ -167,7 +181,8 @@ def _settings_dict(settings: Any) -> dict:
 def empirical_forecast(mean: Any, cov: Any, settings: Any, source: Any, *,
                        n_chains: int = DEFAULT_CHAINS, n_updates: int = DEFAULT_UPDATES,
                        seed: int | None = None, steps: int = 0, stored: Any = None,
-                       alpha: float | None = None, time_budget: float | None = None) -> Forecast:
+                       alpha: float | None = None, time_budget: float | None = None,
+                       optimizer_state: dict | None = None) -> Forecast:
     """Run ``n_chains`` copies of an estimator from (mean, cov) on fresh samples; count divergences.
 
     ``settings``: an ``EstimatorSettings`` or a dict like ``BatchEstimator.settings(k)``;
@@ -178,6 +193,9 @@ def empirical_forecast(mean: Any, cov: Any, settings: Any, source: Any, *,
     is; ``stored`` (the chain's raw stored parameter) keeps what the
     covariance cannot show, e.g. its asymmetric part. A drifting source
     gives each copy its own future from the current state.
+    ``optimizer_state`` (as ``BatchEstimator.optimizer_state(k)``) continues a
+    momentum/Adam chain's moments instead of starting them at zero. Averaging
+    never changes when a chain diverges, so the copies do not average.
     With ``time_budget`` (seconds) the copies run in slices and stop after
     the slice that crosses it: ``Forecast.n_updates`` is then the horizon
     actually reached (fewer updates at large d, where one costs ~d^2.5).
@@ -200,14 +218,15 @@ def empirical_forecast(mean: Any, cov: Any, settings: Any, source: Any, *,
         raise ValueError(f"source dimension {source.dim} != state dimension {d}")
     est = BatchEstimator(m, c, parameterization=s["parameterization"], alpha=s["alpha"],
                          objective=s["objective"], direction=s["direction"], schedule=s["schedule"],
-                         batch_size=s["batch_size"], symmetrize=bool(s["symmetrize"]), n_chains=K)
-    # Inside the core: continue the schedule and the exact stored state of the chain.
-    est._steps[:] = int(steps)
+                         batch_size=s["batch_size"], symmetrize=bool(s["symmetrize"]), n_chains=K,
+                         optimizer=s["optimizer"], beta1=s["beta1"], beta2=s["beta2"], eps=s["eps"])
+    # Continue the schedule, the exact stored state and the optimizer's moments of the chain.
+    th = est.stored[0]
     if stored is not None:
         th = np.asarray(stored, dtype=float)
         if th.shape != (d, d) or not np.all(np.isfinite(th)):
             raise ValueError(f"stored parameter must be a finite ({d}, {d}) array")
-        est._th[:] = th
+    est.set_state(m, th, int(steps), optimizer_state=optimizer_state)
     b = est.batch_size
     if seed is None:
         seed = forecast_seed(source)
@@ -244,7 +263,7 @@ def empirical_forecast(mean: Any, cov: Any, settings: Any, source: Any, *,
         fraction=len(divs) / K, n_diverged=len(divs), n_chains=K, n_updates=done, alpha=float(s["alpha"]),
         parameterization=s["parameterization"],
         first_step=int(at.min()) if divs else None, median_step=float(np.median(at)) if divs else None,
-        reasons=dict(Counter(v.reason for v in divs)), seconds=time.perf_counter() - t0,
+        reasons=dict(Counter(v.reason for v in divs)), seconds=time.perf_counter() - t0, requested_updates=N,
     )
 
 
@@ -262,7 +281,8 @@ def forecast_chain(estimator: BatchEstimator, k: int, source: Any, *, alpha: flo
     return empirical_forecast(
         estimator.means[k], estimator.covs[k], estimator.settings(k), source,
         n_chains=n_chains, n_updates=n_updates, seed=seed, steps=int(estimator.steps[k]),
-        stored=estimator.stored[k], alpha=alpha, time_budget=time_budget)
+        stored=estimator.stored[k], alpha=alpha, time_budget=time_budget,
+        optimizer_state=estimator.optimizer_state(k))
 
 
 def chain_bound(estimator: BatchEstimator, k: int, true_cov: Any | None) -> LinearBound:
@@ -272,6 +292,74 @@ def chain_bound(estimator: BatchEstimator, k: int, true_cov: Any | None) -> Line
     if true_cov is not None:
         return linear_bound(s["parameterization"], true_cov, sign, "true covariance")
     return linear_bound(s["parameterization"], estimator.covs[k], sign, "current estimate")
+
+
+# ----------------------------------------------------- with an optimizer
+@dataclass(frozen=True)
+class OptimizerBound:
+    """The linearized bound of an update rule under an optimizer (``alpha_max`` None: no closed form)."""
+
+    parameterization: str
+    optimizer: str
+    beta1: float
+    alpha_max: float | None
+    #: alpha_max over the sgd edge min(mean_bound, cov_bound): 1 + beta1 for momentum
+    factor: float | None
+    #: the sgd bound it scales (its pd_limit only holds for sgd's own step)
+    sgd: LinearBound
+
+    @property
+    def text(self) -> str:
+        o = self.optimizer
+        if o == "sgd":
+            return self.sgd.text
+        if self.sgd.alpha_max == 0.0:
+            return f"wrong sign: {o} walks away from the MLE too (at every alpha)"
+        if self.alpha_max is None:
+            return (f"{o}: no closed-form linearized bound (the step is normalized per entry, not linear "
+                    "in the error); see the forecast")
+        return (f"linearized bound with {o} (beta1 = {self.beta1:.3g}): alpha < {self.alpha_max:.3g}, "
+                f"{self.factor:.3g} x the sgd edge ({opt.get(o).bound_rule} per mode). "
+                "Noise makes divergence likely far below this: see the forecast.")
+
+
+def optimizer_bound(parameterization: str, cov: Any, optimizer: str = "sgd", beta1: float = 0.9,
+                    sign: float = 1.0, basis: str = "true covariance") -> OptimizerBound:
+    """The linearized expected-update bound of ``linear_bound`` under an optimizer.
+
+    One mode of the sgd linearization: error e, direction D = -h e, factor
+    1 - a h. Momentum and Nesterov are linear with the same beta1 on every
+    coordinate, so each mode keeps its own recursion in (e, v), stable iff both
+    roots of z^2 - T z + Delta lie inside the unit circle, i.e. (Jury)
+    |Delta| < 1 and |T| < 1 + Delta. With x = a h and b = beta1 in [0, 1):
+
+    - momentum (heavy ball): v' = b v - h e, e' = e + a v':
+      T = 1 + b - x, Delta = b: stable iff 0 < x < 2 (1 + b).
+    - nesterov (v' = b v + D, e' = e + a (b v' + D)):
+      e' = (1 - x (1 + b)) e + a b^2 v, so T = 1 + b - x (1 + b) and
+      Delta = b (1 - x). 1 - T + Delta = x > 0; 1 + T + Delta > 0 iff
+      x < 2 (1 + b) / (1 + 2 b); |Delta| < 1 iff x < 1 + 1/b, which is
+      larger. Stable iff 0 < x < 2 (1 + b) / (1 + 2 b) (2 at b = 0, as sgd).
+    - rmsprop, adam: the step divides by a running root mean square of D,
+      so it is not linear in the error: no closed form (``alpha_max`` None).
+
+    The sgd bound of every mode scales by the same factor, so ``alpha_max`` is
+    that factor times min(mean_bound, cov_bound). natural's PD limit (alpha < 1)
+    is a property of one sgd step and does not carry over: v mixes past
+    directions. Averaging does not change stability (it only reads the states).
+    With the wrong sign every mode has x < 0: unstable for every optimizer.
+    """
+    spec = opt.get(optimizer)
+    b = check_beta(beta1, "beta1")
+    base = linear_bound(parameterization, cov, sign, basis)
+    if optimizer == "sgd":
+        return OptimizerBound(parameterization, optimizer, b, base.alpha_max, 1.0, base)
+    if spec.bound_factor is None:
+        return OptimizerBound(parameterization, optimizer, b, None, None, base)
+    factor = spec.bound_factor(b)
+    edge = min(base.mean_bound, base.cov_bound)
+    alpha_max = 0.0 if sign < 0 else factor * edge
+    return OptimizerBound(parameterization, optimizer, b, alpha_max, factor, base)
 
 
 # ------------------------------------------------- a running chain's forecast
@@ -296,6 +384,8 @@ class ForecastJob:
     true_cov: np.ndarray | None
     diverged: bool
     n_chains: int
+    #: why and when the chain stopped (None while it runs): no forecast is made from a dead chain
+    divergence: Divergence | None = None
 
 
 @dataclass(frozen=True)
@@ -321,12 +411,13 @@ def capture(run: Any, request: int, n_chains: int = DEFAULT_CHAINS) -> ForecastJ
         steps=int(est.steps[0]), settings=dict(est.settings(0)), alpha_t=float(est.alpha_t[0]),
         # A fork: the forecast thread must not touch the live source the worker samples from.
         source=fork_source(src, seed), seed=seed, true_cov=true_cov,
-        diverged=bool(est.diverged[0]), n_chains=n_chains)
+        diverged=bool(est.diverged[0]), n_chains=n_chains, divergence=est.divergence(0))
 
 
 def compute(job: ForecastJob, time_budget: float | None = None,
             n_updates: int = DEFAULT_UPDATES) -> ForecastResult:
-    """Both numbers for a captured state (any thread; no Qt)."""
+    """Both numbers for a captured state (any thread; no Qt); a chain that has diverged gets no
+    forecast (its result says why it stopped)."""
     s = job.settings
     bound = None
     try:
@@ -334,6 +425,9 @@ def compute(job: ForecastJob, time_budget: float | None = None,
             bound = linear_bound(s["parameterization"], job.true_cov,
                                           effective_sign(s.get("objective", "loglik"),
                                                          s.get("direction", "ascent")))
+        if job.divergence is not None:
+            d = job.divergence
+            return ForecastResult(job.request, job, bound, None, f"diverged at update {d.step:,}: {d.message}")
         fc = empirical_forecast(
             job.mean, job.cov, s, job.source, n_chains=job.n_chains, n_updates=n_updates, seed=job.seed,
             steps=job.steps, stored=job.stored, time_budget=time_budget)
@@ -343,8 +437,17 @@ def compute(job: ForecastJob, time_budget: float | None = None,
 
 
 def verdict(result: ForecastResult) -> tuple[str, str]:
-    """(level, one-line text) for a result; level is "bad", "warn" or "good"."""
+    """(level, one-line text) for a result; level is "bad", "warn" or "good".
+
+    Honest about what it knows: a chain that diverged shows its divergence ("bad"), not a
+    forecast from its dead state; a forecast whose time budget ran out before the horizon
+    asked for is never "good" (no divergence within fewer updates proves little).
+    """
     job, fc, b = result.job, result.forecast, result.bound
+    div = job.divergence
+    if div is not None:
+        return "bad", (f"diverged at update {div.step:,} ({div.reason}): {div.message}. "
+                       "Resume goes on from the last good state; Reset starts again")
     a_t = job.alpha_t
     parts = []
     over = False
@@ -358,9 +461,12 @@ def verdict(result: ForecastResult) -> tuple[str, str]:
     if fc is None:
         parts.append(f"forecast unavailable: {result.error}")
         return ("bad" if over else "warn"), " · ".join(parts)
-    parts.append(f"forecast: {fc.n_diverged}/{fc.n_chains} copies diverge within {fc.n_updates:,} updates")
+    text = f"forecast: {fc.n_diverged}/{fc.n_chains} copies diverge within {fc.n_updates:,} updates"
+    if fc.cut_short:
+        text += f" (of the {fc.requested_updates:,} asked for: the time budget ran out; too short to call safe)"
+    parts.append(text)
     frac = fc.fraction
-    level = "bad" if over or frac >= 0.5 else "warn" if frac > 0 else "good"
+    level = "bad" if over or frac >= 0.5 else "warn" if frac > 0 or fc.cut_short else "good"
     return level, " · ".join(parts)
 
 
@@ -369,6 +475,7 @@ __all__ = [
     "ForecastJob",
     "ForecastResult",
     "LinearBound",
+    "OptimizerBound",
     "capture",
     "chain_bound",
     "compute",
@@ -376,5 +483,6 @@ __all__ = [
     "forecast_chain",
     "forecast_seed",
     "linear_bound",
+    "optimizer_bound",
     "verdict",
 ]

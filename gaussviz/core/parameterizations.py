@@ -68,6 +68,11 @@ class Parameterization:
     bound: Callable[[np.ndarray, np.ndarray], CovBound]
     #: the rule's fixed colour in every plot, legend and export (Okabe-Ito: safe for colour-blind eyes)
     color: str
+    #: takes optimizer "sgd" only (riemannian: an optimizer's moments would need parallel transport)
+    sgd_only: bool = False
+    #: is the step alpha times the direction (True), or a map that equals it to first order in
+    #: alpha only (riemannian's exponential map)?
+    linear_step: bool = True
 
 
 def _sym(sigma: np.ndarray) -> np.ndarray:
@@ -153,6 +158,11 @@ def _bound_triangular(log_diagonal: bool) -> Callable[[np.ndarray, np.ndarray], 
     return bound
 
 
+def _bound_riemannian(ev: np.ndarray, cov: np.ndarray) -> CovBound:
+    return CovBound(2.0, 2.0, math.inf, "the expected update is stable for alpha < 2, and the exponential "
+                                        "map keeps every step positive definite")
+
+
 def _bound_natural(ev: np.ndarray, cov: np.ndarray) -> CovBound:
     return CovBound(2.0, 2.0, 1.0, "the expected update is stable for alpha < 2, but one step stays "
                                    "positive definite only for alpha < 1")
@@ -182,6 +192,11 @@ PARAMETERIZATIONS: dict[str, Parameterization] = {p.name: p for p in [
         "natural", kn.NATURAL,
         "Fisher-preconditioned: an exponential moving average, always PD for alpha < 1",
         "Sigma", "Sigma", False, _copy, _identity, False, "fisher", _bound_natural, "#CC79A7"),
+    Parameterization(
+        "riemannian", kn.RIEMANNIAN,
+        "exponential map of the Fisher (SPD) metric: PD for every alpha and both signs; sgd only",
+        "Sigma", "Sigma", False, _copy, _identity, False, "fisher", _bound_riemannian, "#56B4E9", sgd_only=True,
+        linear_step=False),
 ]}
 
 #: names in their canonical order (CLI choices, combo boxes, compare mode, sweep panels)
@@ -196,6 +211,14 @@ def get(name: object) -> Parameterization:
     return PARAMETERIZATIONS[name]
 
 
+def check_optimizer(name: str, optimizer: str) -> None:
+    """Refuse an update rule with an optimizer it cannot take (riemannian: sgd only)."""
+    if get(name).sgd_only and optimizer != "sgd":
+        raise ValueError(
+            f"the {name} update rule takes optimizer 'sgd' only; got optimizer {optimizer!r} "
+            "(momentum or moment estimates on the SPD manifold would need parallel transport)")
+
+
 def by_code(code: int) -> Parameterization:
     """The spec of a kernel code; ValueError for a code no rule has (never a silent fallback)."""
     for p in PARAMETERIZATIONS.values():
@@ -204,4 +227,5 @@ def by_code(code: int) -> Parameterization:
     raise ValueError(f"unknown parameterization code {code!r}")
 
 
-__all__ = ["NAMES", "PARAMETERIZATIONS", "CovBound", "Parameterization", "by_code", "cholesky_operator", "get"]
+__all__ = ["NAMES", "PARAMETERIZATIONS", "CovBound", "Parameterization", "by_code", "check_optimizer",
+           "cholesky_operator", "get"]

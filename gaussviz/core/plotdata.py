@@ -7,6 +7,9 @@ NaN and inf); every array goes through ``finite_xy`` first.
 
 from __future__ import annotations
 
+import math
+
+import numba as nb
 import numpy as np
 
 #: a linear range grows in steps of about 1/RANGE_QUANTA of its span (log: LOG_RANGE_QUANTUM decades)
@@ -30,6 +33,102 @@ def finite_xy(x, y, positive_x: bool = False, positive_y: bool = False) -> tuple
     return x[ok], y[ok]
 
 
+_JIT = dict(nogil=True, cache=True, fastmath=False, error_model="numpy")
+
+
+@nb.njit(**_JIT)
+def _valid(x, y, i, pos_x, pos_y):
+    xi = x[i]
+    yi = y[i]
+    if not (math.isfinite(xi) and math.isfinite(yi)):
+        return False
+    if pos_x and not xi > 0.0:
+        return False
+    if pos_y and not yi > 0.0:
+        return False
+    return True
+
+
+@nb.njit(**_JIT)
+def _thin(x, y, nbins, log_x, pos_x, pos_y, out):
+    """Indices (into out) of the points kept: finite (positive where asked), and per bin of x the
+    lowest and highest, plus the first and last; all of them when there are few. Returns count."""
+    n = x.shape[0]
+    first = -1
+    last = -1
+    valid = 0
+    for i in range(n):
+        if _valid(x, y, i, pos_x, pos_y):
+            if first < 0:
+                first = i
+            last = i
+            valid += 1
+    if first < 0:
+        return 0
+    u0 = math.log10(x[first]) if log_x else x[first]
+    u1 = math.log10(x[last]) if log_x else x[last]
+    k = 0
+    if valid <= 2 * nbins + 2 or not u1 > u0 or nbins < 1:
+        for i in range(first, last + 1):
+            if _valid(x, y, i, pos_x, pos_y):
+                out[k] = i
+                k += 1
+        return k
+    scale = nbins / (u1 - u0)
+    out[k] = first
+    k += 1
+    cur = -1
+    imin = -1
+    imax = -1
+    for i in range(first, last + 1):
+        if not _valid(x, y, i, pos_x, pos_y):
+            continue
+        u = math.log10(x[i]) if log_x else x[i]
+        b = min(int((u - u0) * scale), nbins - 1)
+        if b != cur:
+            if cur >= 0:
+                a, c = (imin, imax) if imin <= imax else (imax, imin)
+                if a != out[k - 1]:
+                    out[k] = a
+                    k += 1
+                if c != out[k - 1]:
+                    out[k] = c
+                    k += 1
+            cur = b
+            imin = i
+            imax = i
+        else:
+            if y[i] < y[imin]:
+                imin = i
+            if y[i] > y[imax]:
+                imax = i
+    a, c = (imin, imax) if imin <= imax else (imax, imin)
+    if a != out[k - 1]:
+        out[k] = a
+        k += 1
+    if c != out[k - 1]:
+        out[k] = c
+        k += 1
+    if out[k - 1] != last:
+        out[k] = last
+        k += 1
+    return k
+
+
+def thin(x, y, nbins: int, log_x: bool = False, positive_x: bool = False, positive_y: bool = False
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """``finite_xy`` and ``envelope`` in one pass (numba): the points of ascending ``x`` a plot
+    ``nbins`` bins wide can show."""
+    x = np.ascontiguousarray(x, dtype=np.float64).ravel()
+    y = np.ascontiguousarray(y, dtype=np.float64).ravel()
+    out = np.empty(min(x.size, 2 * max(int(nbins), 0) + 4) if x.size > 2 * nbins + 2 else x.size, dtype=np.int64)
+    k = _thin(x, y, int(nbins), bool(log_x), bool(positive_x), bool(positive_y), out)
+    if k == x.size:
+        return x, y
+    idx = out[:k]
+    return x[idx], y[idx]
+
+
 def envelope(x: np.ndarray, y: np.ndarray, nbins: int, log_x: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """At most ~2 points per bin of x (the lowest and highest y), plus the first and last point.
 
@@ -41,19 +140,47 @@ def envelope(x: np.ndarray, y: np.ndarray, nbins: int, log_x: bool = False) -> t
     n = x.size
     if n <= 2 * nbins + 2:
         return x, y
-    u = np.log10(x) if log_x else x
-    lo, hi = u[0], u[-1]
-    if not hi > lo:
-        return x, y
-    b = np.minimum(((u - lo) * (nbins / (hi - lo))).astype(np.int64), nbins - 1)
-    first = np.empty(n, dtype=bool)
-    first[0] = True
-    np.not_equal(b[1:], b[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    seg = np.cumsum(first) - 1
-    keep = (y == np.minimum.reduceat(y, starts)[seg]) | (y == np.maximum.reduceat(y, starts)[seg])
-    keep[0] = keep[-1] = True
-    return x[keep], y[keep]
+    return thin(x, y, nbins, log_x)
+
+
+@nb.njit(**_JIT)
+def _extent(x, y, pos_x, pos_y, out):
+    found = False
+    for i in range(x.shape[0]):
+        if _valid(x, y, i, pos_x, pos_y):
+            if not found:
+                out[0] = out[1] = x[i]
+                out[2] = out[3] = y[i]
+                found = True
+            else:
+                out[0] = min(out[0], x[i])
+                out[1] = max(out[1], x[i])
+                out[2] = min(out[2], y[i])
+                out[3] = max(out[3], y[i])
+    return found
+
+
+def extent(x, y, positive_x: bool = False, positive_y: bool = False) -> np.ndarray | None:
+    """[xmin, xmax, ymin, ymax] of the drawable points (finite; positive where asked), or None."""
+    x = np.ascontiguousarray(x, dtype=np.float64).ravel()
+    y = np.ascontiguousarray(y, dtype=np.float64).ravel()
+    if x.size == 0 or x.size != y.size:
+        return None
+    out = np.empty(4)
+    return out if _extent(x, y, bool(positive_x), bool(positive_y), out) else None
+
+
+def quantile_box(x: np.ndarray, y: np.ndarray, q: float = 0.005) -> np.ndarray | None:
+    """[x_lo, x_hi, y_lo, y_hi] between the q and 1 - q quantiles of finite x and y (one
+    partition each: cheaper than np.percentile, no interpolation)."""
+    if x.size == 0:
+        return None
+    k = int(q * (x.size - 1))
+    out = []
+    for a in (x, y):
+        p = np.partition(a, (k, a.size - 1 - k))
+        out += [p[k], p[a.size - 1 - k]]
+    return np.array(out, dtype=float)
 
 
 def nice_floor(v: float) -> float:
@@ -79,6 +206,18 @@ def snapped_range(lo: float, hi: float, log: bool = False) -> tuple[float, float
         return float(lo), float(hi)
     q = nice_floor(scale / RANGE_QUANTA)
     return float(np.floor(lo / q) * q), float(np.ceil(hi / q) * q)
+
+
+def window_range(step: int, n: int) -> tuple[float, float]:
+    """The x range of a rolling window of the last ``n`` updates at ``step``: it always holds
+    [step - n, step], and moves in jumps of about n/8 (a nice number), so the axis is re-laid
+    out a few times per window rather than every frame. Before ``n`` updates: [0, n]."""
+    n = max(1, int(n))
+    q = max(1.0, nice_floor(n / 8))
+    x1 = max(float(n), np.ceil(max(step, 0) / q) * q)
+    if x1 <= n:
+        return 0.0, float(n)
+    return float(x1 - n - q), float(x1)
 
 
 def bbox(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -121,4 +260,5 @@ class ViewBox:
         return True
 
 
-__all__ = ["ViewBox", "bbox", "clamp_box", "envelope", "finite_xy", "nice_floor", "snapped_range", "union"]
+__all__ = ["ViewBox", "bbox", "clamp_box", "envelope", "extent", "finite_xy", "nice_floor", "quantile_box",
+           "snapped_range", "thin", "union", "window_range"]

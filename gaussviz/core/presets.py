@@ -3,21 +3,60 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .settings import EstimatorSettings, Settings, StartSettings, TargetSettings
+from .settings import STEP_AXES, EstimatorSettings, Settings, StartSettings, TargetSettings, ViewSettings
 from .validation import did_you_mean
 
 #: the 2-D target of docs/MATH.md: eigenvalues about 0.21 and 1.29
 ILL_COV = [[1.0, 0.48], [0.48, 0.5]]
 
 
+#: what a preset's event is: the first chain leaves the PD cone ("diverge"), the estimate
+#: settles ("converge": KL of every running chain below ``Event.kl``), a chain stays stuck
+#: ("crawl": its Sigma_11 still within 5 % of the start), or a chain drifts off ("lag": KL of
+#: chain ``Event.chain`` above ``Event.kl``)
+EVENT_KINDS = ("diverge", "converge", "crawl", "lag")
+
+
+@dataclass(frozen=True)
+class Event:
+    """The moment a preset's lesson shows, at its seed: what happens, and at which update."""
+
+    kind: str
+    step: int
+    text: str
+    kl: float = 0.0
+    chain: int = 0
+
+
 @dataclass(frozen=True)
 class Preset:
+    """A lesson: its settings (``make``), a line and a paragraph of text, and how to watch it:
+    ``pace`` updates per second (its event then happens 3-20 s after the start) and the step
+    axis the trajectory plots start with."""
+
     name: str
     summary: str
     explanation: str
     make: Callable[[], Settings]
+    event: Event = field(default_factory=lambda: Event("converge", 1000, ""))
+    #: updates per second (0: as fast as possible)
+    pace: float = 100.0
+    step_axis: str = "linear"
+    step_window: int = 2000
+
+    @property
+    def event_seconds(self) -> float:
+        """When the event happens at the preset's pace (seconds after the start)."""
+        return self.event.step / self.pace if self.pace > 0 else 0.0
+
+    def watch_text(self) -> str:
+        """"Watch: ..." with the update and, at the pace, the second it happens."""
+        when = f"update {self.event.step:,}"
+        if self.pace > 0:
+            when += f", about {self.event_seconds:.0f} s in at {self.pace:,.0f} updates/s"
+        return f"Watch: {self.event.text} ({when})."
 
 
 def _seed(**est) -> Settings:
@@ -64,43 +103,67 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
     Preset("seed-question", "the question as asked: d = 1, N(0, 1), covariance, alpha = 0.002",
            "The seed's setup with the sign right and a sensible start. It converges, slowly: "
            "the covariance error shrinks by 1 - alpha/(2 Sigma^2) per update, a time constant of "
-           "about 1000 updates, and sample noise keeps it jittering around 1.", lambda: _seed()),
+           "about 1000 updates, and sample noise keeps it jittering around 1.", lambda: _seed(),
+           event=Event("converge", 1000,
+                       "the covariance settles into its band of sample noise around 1 within a few time "
+                       "constants of ~1,000 updates", kl=0.01),
+           pace=200.0),
     Preset("wrong-sign-descent", "log L with descent: walks away from the MLE",
            "Gradient DEscent on log L lowers the likelihood: Sigma shrinks towards zero and leaves "
-           "the positive-definite cone.", lambda: _seed(direction="descent")),
+           "the positive-definite cone.", lambda: _seed(direction="descent"),
+           event=Event("diverge", 2022, "Sigma shrinks to zero and leaves the positive-definite cone"), pace=300.0),
     Preset("wrong-sign-neg-ascent", "-log L with ascent: walks away from the MLE",
            "Gradient ascent on -log L is the same mistake the other way round: it maximizes "
-           "the NEGATIVE log-likelihood and diverges.", lambda: _seed(objective="neg-loglik")),
+           "the NEGATIVE log-likelihood and diverges.", lambda: _seed(objective="neg-loglik"),
+           event=Event("diverge", 2022, "Sigma shrinks to zero and leaves the positive-definite cone"), pace=300.0),
     Preset("start-too-large", "Sigma_0 = 100: the step scales like 1/Sigma^2, so it crawls",
            "With Sigma far too large the gradient is tiny (~ alpha / Sigma^2): after 1e5 samples "
-           "Sigma is still about 99. Not divergence, a crawl.", lambda: _start(100.0)),
+           "Sigma is still about 99. Not divergence, a crawl.", lambda: _start(100.0),
+           event=Event("crawl", 100_000, "after 100,000 updates Sigma is still about 99"), pace=10_000.0),
     Preset("start-too-small", "Sigma_0 = 1e-4: the first steps are huge, it blows up",
            "With Sigma far too small the gradient ~ r^2/Sigma^2 is enormous: the first update throws "
            "Sigma from 1e-4 to about 1e3-1e5 and the mean by tens of units (or, for a sample very "
            "close to the mean, out of the positive-definite cone). From up there the step ~ "
            "alpha/Sigma^2 is tiny: it blows up, then crawls.",
-           lambda: _start(1e-4)),
+           lambda: _start(1e-4),
+           event=Event("crawl", 100_000,
+                       "the very first update throws Sigma from 1e-4 up to ~1,600 (already there at update 1, "
+                       "the left edge of the log step axis); 100,000 updates later it has hardly come down"),
+           pace=10_000.0, step_axis="log"),
     Preset("ill-conditioned-covariance", "2-D target, eigenvalues 0.21 and 1.29, covariance, alpha = 0.02",
            "Noise drives the divergence: one update can lower the smallest eigenvalue by "
            "alpha/(2 l_min), so the estimate leaves the PD cone far below the deterministic bound "
-           "4 l_min^2 = 0.17.", lambda: _ill("covariance")),
+           "4 l_min^2 = 0.17.", lambda: _ill("covariance"),
+           event=Event("diverge", 85, "the smallest eigenvalue is pushed below zero by one noisy sample"), pace=20.0),
     Preset("ill-conditioned-log-cholesky", "same target and alpha, log-Cholesky: converges",
            "Stored as a Cholesky factor with a log diagonal, Sigma is positive definite by "
-           "construction: the same noise cannot push it out of the cone.", lambda: _ill("log-cholesky")),
+           "construction: the same noise cannot push it out of the cone.", lambda: _ill("log-cholesky"),
+           event=Event("converge", 300,
+                       "the same noise that threw the covariance rule out of the cone at update 85 only "
+                       "jiggles it: KL falls below 0.1", kl=0.1),
+           pace=50.0),
     Preset("ill-conditioned-natural", "same target and alpha, natural gradient: converges",
            "The Fisher-preconditioned step is an exponential moving average of r r^T: always positive "
            "definite for alpha < 1, and its step no longer scales like inv(Sigma)^2.",
-           lambda: _ill("natural")),
+           lambda: _ill("natural"),
+           event=Event("converge", 300,
+                       "the same noise that threw the covariance rule out of the cone at update 85 only "
+                       "jiggles it: KL falls below 0.1", kl=0.1),
+           pace=50.0),
     Preset("asymmetry-drift", "2-D, covariance without symmetrize at alpha = 0.002: drifts asymmetric",
            "inv(Sigma) in floating point is not exactly symmetric, and the seed's update amplifies the "
            "antisymmetric part by 1 + alpha/(2 l_i l_j) per update: Sigma stops being symmetric "
            "within about 10,000 updates. Turn on symmetrize to cure it.",
-           lambda: _ill("covariance", alpha=0.002, symmetrize=False)),
+           lambda: _ill("covariance", alpha=0.002, symmetrize=False),
+           event=Event("diverge", 6864, "the asymmetry passes 1e-6 and the run stops"), pace=1000.0),
     Preset("what-am-i-missing", "the five parameterizations side by side on one 2-D stream",
            "All five update rules on the same samples at alpha = 0.02. covariance (the seed's: its step "
            "scales like inv(Sigma)^2) leaves the positive-definite cone within a few hundred updates; "
            "cholesky's diagonal can cross zero (about half the seeds within 20,000 updates); precision "
-           "(step ~ Sigma), log-Cholesky and natural converge.", _compare_all),
+           "(step ~ Sigma), log-Cholesky and natural converge.", _compare_all,
+           event=Event("diverge", 85,
+                       "covariance (blue) leaves the positive-definite cone while the others carry on"),
+           pace=20.0),
     Preset("old-faithful", "real data: Old Faithful eruptions (272 x 2), standardized, three update rules",
            "Eruption length and waiting time of the Old Faithful geyser, streamed row by row in a reshuffled "
            "order, each column standardized; the truth is the mean and covariance of all 272 rows. The data "
@@ -111,7 +174,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            "log-Cholesky and covariance fail at once and only natural, which has no units, converges.",
            lambda: _target_kind("csv", {"path": "old-faithful", "standardize": True},
                                 [("natural", 0.02, "constant"), ("log-cholesky", 0.02, "constant"),
-                                 ("covariance", 0.02, "constant")], start_mean=0.0)),
+                                 ("covariance", 0.02, "constant")], start_mean=0.0),
+           event=Event("diverge", 216, "covariance leaves the positive-definite cone"), pace=50.0),
     Preset("heavy-tails", "Student-t with 3 degrees of freedom: same moments, rare huge samples",
            "The ill-conditioned 2-D target's mean and covariance, but Student-t with df = 3: the fourth moment "
            "is infinite, so every few hundred samples one lands far out. At alpha = 0.005 covariance leaves the "
@@ -121,7 +185,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            "definite whatever the sample, yet each outlier kicks its estimate: watch its KL jump and recover.",
            lambda: _target_kind("student-t", {"df": 3.0},
                                 [("covariance", 0.005, "constant"), ("log-cholesky", 0.005, "constant"),
-                                 ("natural", 0.005, "constant")], seed=2)),
+                                 ("natural", 0.005, "constant")], seed=2),
+           event=Event("diverge", 680, "an outlier throws covariance out of the positive-definite cone"), pace=100.0),
     Preset("misspecified-mixture", "two Gaussian clusters, one Gaussian model: the fit is their moments",
            "Samples from two equal Gaussian clusters 6 standard deviations apart, with the mean and covariance "
            "of the ill-conditioned target. A single Gaussian cannot fit two clusters: the maximum-likelihood fit "
@@ -129,7 +194,11 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            "natural and log-Cholesky converge to exactly that (KL against the moments goes small); the "
            "misspecification shows in the cloud, not in the estimate.",
            lambda: _target_kind("mixture", {"separation": 6.0, "weight": 0.5},
-                                [("natural", 0.01, "constant"), ("log-cholesky", 0.01, "constant")])),
+                                [("natural", 0.01, "constant"), ("log-cholesky", 0.01, "constant")]),
+           event=Event("converge", 1000,
+                       "both estimates settle on the ellipse over the two clusters: KL against the moments "
+                       "below 0.1", kl=0.1),
+           pace=100.0),
     Preset("drifting-target", "a drifting, turning target: constant alpha tracks it, 1/t falls behind",
            "The mean takes a random-walk step of 0.005 spreads per sample and the covariance turns 0.02 "
            "degrees per sample. natural at a constant alpha = 0.02 remembers about (2 - alpha)/alpha = 99 "
@@ -137,15 +206,32 @@ PRESETS: dict[str, Preset] = {p.name: p for p in [
            "alpha = 0.5 is the running average of everything seen, so it lags ever further behind the mean and "
            "averages the turning ellipse into a round one (its KL grows).",
            lambda: _target_kind("drifting", {"drift_rate": 0.005, "rotation_rate": 0.02},
-                                [("natural", 0.02, "constant"), ("natural", 0.5, "inverse")])),
+                                [("natural", 0.02, "constant"), ("natural", 0.5, "inverse")]),
+           event=Event("lag", 3000,
+                       "the 1/t average (the darker natural) falls behind the moving target: its KL passes "
+                       "0.3 while constant alpha tracks it", kl=0.3, chain=1),
+           pace=300.0, step_axis="window", step_window=3000),
 ]}
 
 
 def get_preset(name: str) -> Settings:
-    """A fresh Settings for a preset name (ValueError listing the names otherwise)."""
+    """A fresh Settings for a preset name, at its pace and step axis (ValueError listing the names
+    otherwise)."""
     if name not in PRESETS:
         hint = did_you_mean(name, PRESETS) if isinstance(name, str) else ""
         raise ValueError(f"unknown preset {name!r}{hint} (one of: {', '.join(PRESETS)})")
-    s = PRESETS[name].make()
+    p = PRESETS[name]
+    s = p.make()
     s.preset = name
+    s.speed = float(p.pace)
+    s.view = ViewSettings(step_axis=p.step_axis, step_window=int(p.step_window))
     return s.validate()
+
+
+def _check_presets() -> None:
+    for p in PRESETS.values():
+        assert p.step_axis in STEP_AXES, p.name
+        assert p.event.kind in EVENT_KINDS, p.name
+
+
+_check_presets()

@@ -26,6 +26,9 @@ from .sources import SampleSource
 RECENT_SAMPLES = 5000
 #: the most history points one chunk may add (a chunk of 1e6 updates records about this many)
 MAX_RECORDS_PER_CHUNK = 256
+#: history values (d*d + d per chain and point) one chunk may record for the fine tail: at
+#: small d every update of a paced run, at large d fewer (each point costs an eigendecomposition)
+FINE_RECORD_BUDGET = 4096
 #: the most sample values (floats) drawn at once, whatever the mini-batch and dimension (32 MB)
 SAMPLE_BUDGET = 4_000_000
 #: updates per ``advance`` call of a headless run (between progress reports)
@@ -114,9 +117,14 @@ class RunLoop:
         tm, tc = self._truth()
         eig, kl = eig_and_kl(mu[:, 0], cov[:, 0], tm, tc)
         nan_d = np.full((1, self.d), np.nan)
+        true_mean = true_eig = None
+        if getattr(self.source, "chunk_truth", None) is not None and tm is not None:
+            true_mean = tm[None].astype(float)
+            true_eig = np.linalg.eigvalsh(0.5 * (tc + tc.T))[None]
         self.history.append(
             [0], est.alpha_t[:, None], mu, cov, eig[:, None], kl[:, None], np.zeros((est.K, 1)),
             nan_d, np.full((1, self.d, self.d), np.nan), np.array([np.nan]),
+            true_mean=true_mean, true_eig=true_eig,
         )
 
     def _remember(self, Y: np.ndarray) -> None:
@@ -206,14 +214,26 @@ class RunLoop:
             self._advance_piece(n)
             n_updates -= n
 
+    def _record_every(self, n_updates: int) -> tuple[int, int]:
+        """(fine, every): record every ``fine`` updates for the history's fine tail, of which every
+        ``every``-th (``every`` a multiple of ``fine``) also goes to the long-term buffer."""
+        every = max(self.history.stride, -(-n_updates // MAX_RECORDS_PER_CHUNK))
+        d = self.d
+        budget = max(16, min(MAX_RECORDS_PER_CHUNK, FINE_RECORD_BUDGET // (d * d + d)))
+        fine = max(1, -(-n_updates // budget))
+        if every % fine:
+            fine = every
+        return fine, every
+
     def _advance_piece(self, n_updates: int) -> None:
         est = self.estimator
         b = est.batch_size
         Y = np.ascontiguousarray(self.source.sample(n_updates * b))
-        every = max(self.history.stride, -(-n_updates // MAX_RECORDS_PER_CHUNK))
-        rec_alpha, rec_mu, rec_cov, rec_asym = est.advance(Y, n_updates, record_every=every)
+        fine, every = self._record_every(n_updates)
+        rec_alpha, rec_mu, rec_cov, rec_asym = est.advance(Y, n_updates, record_every=fine)
         R = rec_mu.shape[1]
-        local = np.minimum(np.arange(1, R + 1) * every, n_updates)
+        local = np.minimum(np.arange(1, R + 1) * fine, n_updates)
+        keep = (local % every == 0) | (local == n_updates)
         steps = self.step + local
         ref_mu, ref_cov = self.reference.update_segments(Y, local * b)
         tm, tc = self._truth()
@@ -222,11 +242,14 @@ class RunLoop:
         eig = eig.reshape(K, R, d)
         kl = kl.reshape(K, R)
         moving = getattr(self.source, "chunk_truth", None)
+        true_mean = true_eig = None
         if moving is not None:
             # A drifting truth: each history point against the truth of its own moment.
             tms, tcs = moving(local * b)
             for j in range(R):
                 kl[:, j] = eig_and_kl(rec_mu[:, j], rec_cov[:, j], tms[j], tcs[j])[1]
+            true_mean = np.asarray(tms, dtype=float)
+            true_eig = np.linalg.eigvalsh(0.5 * (tcs + np.swapaxes(tcs, -1, -2)))
         # Points after a chain's failure hold its frozen last state: mark them "no data".
         for k, div in enumerate(est.divergences()):
             if div is not None:
@@ -245,7 +268,8 @@ class RunLoop:
             ref_kl = np.full(R, np.nan)
         ref_kl = np.where(np.isfinite(ref_kl), ref_kl, np.nan)
         kl = np.where(np.isfinite(kl), kl, np.nan)
-        self.history.append(steps, rec_alpha, rec_mu, rec_cov, eig, kl, rec_asym, ref_mu, ref_cov, ref_kl)
+        self.history.append(steps, rec_alpha, rec_mu, rec_cov, eig, kl, rec_asym, ref_mu, ref_cov, ref_kl,
+                            true_mean=true_mean, true_eig=true_eig, keep=keep)
         self.step += n_updates
         self.n_samples += Y.shape[0]
         self._remember(Y)

@@ -87,9 +87,12 @@ def session_text(settings: Settings, steps_run: int | None = None) -> str:
 def shown_session_text(settings: Settings, snap: Snapshot | None) -> str:
     """The session of what a snapshot shows: the settings at update 0, the live changes made
     since (alpha dragged, update rule switched, ...) and the updates run, so that replaying
-    it gives the same numbers. ``settings`` serve when the snapshot carries no session."""
+    it gives the same numbers. ``settings`` serve when the snapshot carries no session, and give
+    how it is watched (the pace and the step axis: chosen while it runs, without a restart)."""
     if snap is not None and snap.session is not None:
-        return session_text(from_dict(snap.session))
+        shown = from_dict(snap.session)
+        shown.speed, shown.view = settings.speed, settings.copy().view
+        return session_text(shown)
     return session_text(settings, int(snap.step) if snap is not None else 0)
 
 

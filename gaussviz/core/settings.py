@@ -20,6 +20,10 @@ from .validation import MAX_ALPHA, MAX_BATCH, as_mean, as_spd, check_alpha, chec
 
 SESSION_FORMAT = 1
 MAX_DIM = 50
+#: the step axis of the trajectory plots: all steps linear, all steps log, the last N updates
+STEP_AXES = ("linear", "log", "window")
+#: the rolling window's length in updates: its limits
+MIN_STEP_WINDOW, MAX_STEP_WINDOW = 10, 1_000_000_000
 #: largest |entry| of a target or start mean: with covariances up to 1e12 (std 1e6)
 #: float resolution there (~1e-4) still leaves the samples their noise, and no
 #: square in the reference or the metrics can overflow
@@ -106,6 +110,27 @@ class StartSettings:
 
 
 @dataclass
+class ViewSettings:
+    """How the run is shown (not what it computes): the trajectory plots' step axis.
+
+    With ``speed`` (the pace) it makes a saved session look as it did; a session
+    written before these existed loads with the defaults.
+    """
+
+    #: one of STEP_AXES
+    step_axis: str = "linear"
+    #: updates shown by the "window" step axis
+    step_window: int = 2000
+
+    def validate(self) -> None:
+        check_choice("step axis", self.step_axis, STEP_AXES)
+        w = self.step_window
+        if isinstance(w, bool) or not isinstance(w, int) or not MIN_STEP_WINDOW <= w <= MAX_STEP_WINDOW:
+            raise ValueError(f"step window must be a whole number of updates from {MIN_STEP_WINDOW} to "
+                             f"{MAX_STEP_WINDOW:,}; got {w!r}")
+
+
+@dataclass
 class Settings:
     """Everything that defines a run; a session file is this plus the steps run."""
 
@@ -116,8 +141,10 @@ class Settings:
     compare: list[EstimatorSettings] = field(default_factory=list)
     preset: str = ""
     steps: int = 0
-    #: updates per second; 0 = as fast as possible
+    #: the pace: updates per second; 0 = as fast as possible (a preset sets its own)
     speed: float = 0.0
+    #: how the trajectory plots show the steps
+    view: ViewSettings = field(default_factory=ViewSettings)
     #: live changes made during the run, replayed at the same update:
     #: {"step": updates applied before it, "chain": k, "field": name, "value": v}
     changes: list[dict] = field(default_factory=list)
@@ -138,6 +165,7 @@ class Settings:
             raise ValueError(f"steps must be a non-negative integer; got {self.steps!r}")
         if not _finite(self.speed) or self.speed < 0:
             raise ValueError(f"speed must be >= 0 (0 = as fast as possible); got {self.speed!r}")
+        self.view.validate()
         check_changes(self.changes, len(self.compare) + 1)
         return self
 
@@ -279,12 +307,14 @@ def from_dict(data: Any) -> Settings:
         preset=body.get("preset", ""),
         steps=body.get("steps", 0),
         speed=body.get("speed", 0.0),
+        view=_section(ViewSettings, body.get("view", {}), "view"),
         changes=body.get("changes", []),
     )
     # Validate section by section so the message says where in the file the problem is.
     _in_section("target", s.target.validate)
     _in_section("start", lambda: s.start.validate(s.target.dim))
     _in_section("estimator", s.estimator.validate)
+    _in_section("view", s.view.validate)
     for i, c in enumerate(s.compare):
         _in_section(f"compare[{i}]", c.validate)
     _in_section("", s.validate)
@@ -302,10 +332,12 @@ def _in_section(where: str, check) -> None:
 
 
 __all__ = [
+    "STEP_AXES",
     "EstimatorSettings",
     "Settings",
     "StartSettings",
     "TargetSettings",
+    "ViewSettings",
     "build_estimator",
     "build_run",
     "build_source",

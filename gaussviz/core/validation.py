@@ -58,6 +58,44 @@ def check_alpha(alpha: Any, name: str = "alpha", hi: float = math.inf) -> float:
     return a
 
 
+
+def check_beta(beta: Any, name: str = "beta1") -> float:
+    """A decay rate in [0, 1): at 1 the moment never forgets its zero start, above it grows."""
+    msg = f"{name} must be a number in [0, 1); got {beta!r}"
+    if isinstance(beta, (bool, np.bool_, str)) or is_complex(beta) or (
+            isinstance(beta, np.ndarray) and beta.ndim > 0):
+        raise ValueError(msg)
+    try:
+        b = float(beta)
+    except (TypeError, ValueError):
+        raise ValueError(msg) from None
+    if not (0.0 <= b < 1.0):  # also refuses NaN
+        raise ValueError(msg)
+    return b
+
+
+def check_eps(eps: Any, name: str = "eps") -> float:
+    """The denominator guard of RMSProp/Adam: positive and finite (0 divides by zero at D = 0)."""
+    msg = f"{name} must be a positive finite number; got {eps!r}"
+    if isinstance(eps, (bool, np.bool_, str)) or is_complex(eps) or (
+            isinstance(eps, np.ndarray) and eps.ndim > 0):
+        raise ValueError(msg)
+    try:
+        e = float(eps)
+    except (TypeError, ValueError):
+        raise ValueError(msg) from None
+    if not math.isfinite(e) or e <= 0.0:
+        raise ValueError(msg)
+    return e
+
+
+def check_flag(value: Any, name: str) -> bool:
+    """True or False (numpy's too), nothing else: 1, "yes" and None are refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
 def check_batch_size(batch_size: Any, hi: int | None = None) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")

@@ -187,7 +187,7 @@ class CompareView(QtWidgets.QGroupBox):
             text = (f"{n} estimators on one stream, from the same start. The live controls above "
                     f"(α, schedule, sign, update, symmetrize) change the first one only "
                     f"({e.parameterization}, α = {format_alpha(e.alpha)}, "
-                    f"<span style='color:{style.chain_color(0)}'>■</span> blue); "
+                    f"<span style='color:{style.rule_color(e.parameterization)}'>■</span>, its rule's colour); "
                     "Apply restarts them all.")
             if mode_of(s) == "mixed":
                 text += (" These estimators differ in more than one setting (e.g. the schedule): "

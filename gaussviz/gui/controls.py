@@ -15,17 +15,27 @@ from ..core.options import DIRECTIONS, OBJECTIVES, SCHEDULES, sign_effect
 from ..core.parameterizations import PARAMETERIZATIONS
 from ..core.parsing import format_matrix, format_vector, parse_matrix, parse_number, parse_vector
 from ..core.presets import PRESETS
-from ..core.settings import MAX_DIM
+from ..core.settings import MAX_DIM, MAX_STEP_WINDOW, MIN_STEP_WINDOW, STEP_AXES
 from .compare import CompareView
 from .settings_model import SettingsModel
 from .style import BAD, GOOD
 from .target_kind import TargetKindView
 from .widgets import AlphaControl, IntSpinBox, ValidatedEdit, combo, narrow, select
 
-SPEEDS: list[tuple[str, float]] = [
-    ("10 updates/s", 10.0), ("100 updates/s", 100.0), ("1,000 updates/s", 1e3),
-    ("10,000 updates/s", 1e4), ("100,000 updates/s", 1e5), ("as fast as possible", 0.0),
-]
+
+def speed_text(v: float) -> str:
+    """How the speed menu names a pace: "200 updates/s", "as fast as possible" for 0."""
+    if v <= 0:
+        return "as fast as possible"
+    n = f"{v:,.0f}" if v >= 1 else f"{v:g}"
+    return f"{n} update/s" if v == 1 else f"{n} updates/s"
+
+
+#: the paces on offer: a few round ones and every preset's own, slowest first, then "as fast as possible"
+_PACES = sorted(({1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6} | {p.pace for p in PRESETS.values()}) - {0.0})
+SPEEDS: list[tuple[str, float]] = [(speed_text(v), v) for v in _PACES] + [(speed_text(0.0), 0.0)]
+#: the step axis menu (core.settings.STEP_AXES)
+STEP_AXIS_TEXT = {"linear": "all steps", "log": "all steps, log scale", "window": "the last N updates"}
 OBJECTIVE_TEXT = {"loglik": "maximize log L", "neg-loglik": "minimize -log L"}
 DIRECTION_TEXT = {"ascent": "ascent: θ + α∇", "descent": "descent: θ − α∇"}
 SCHEDULE_TEXT = {"constant": "constant: α", "inverse": "inverse: α/(1 + α t)",
@@ -96,8 +106,20 @@ class ControlPanel(QtWidgets.QWidget):
         self.reset_button.clicked.connect(self.sig_reset)
         self.resume_button.clicked.connect(self.sig_resume)
         self.speed = combo(SPEEDS)
-        self.speed.setToolTip("updates per second")
+        self.speed.setToolTip("updates per second. Each preset starts at the pace that shows its lesson "
+                              "3-20 s after the start; 'as fast as possible' runs flat out")
         self.speed.currentIndexChanged.connect(lambda _i: self._set("speed", float(self.speed.currentData())))
+        self.step_axis = combo([(STEP_AXIS_TEXT[a], a) for a in STEP_AXES])
+        self.step_axis.setToolTip("the step axis of the mean, covariance and KL plots: every step so far "
+                                  "(KL on a log axis), every step on a log axis, or a rolling window")
+        self.step_axis.currentIndexChanged.connect(
+            lambda _i: self._set("view.step_axis", self.step_axis.currentData()))
+        self.step_window = IntSpinBox("step window", MIN_STEP_WINDOW, MAX_STEP_WINDOW)
+        self.step_window.setSuffix(" updates")
+        self.step_window.setGroupSeparatorShown(True)
+        self.step_window.setToolTip("N: how many of the latest updates the rolling window shows")
+        self.step_window.sig_invalid.connect(self.show_message)
+        self.step_window.valueChanged.connect(lambda v: self._set("view.step_window", int(v)))
         g = QtWidgets.QGridLayout(box)
         g.addWidget(QtWidgets.QLabel("preset"), 0, 0)
         g.addWidget(self.preset, 0, 1, 1, 3)
@@ -105,6 +127,9 @@ class ControlPanel(QtWidgets.QWidget):
             g.addWidget(b, 1, col)
         g.addWidget(QtWidgets.QLabel("speed"), 2, 0)
         g.addWidget(self.speed, 2, 1, 1, 3)
+        g.addWidget(QtWidgets.QLabel("steps shown"), 3, 0)
+        g.addWidget(self.step_axis, 3, 1, 1, 2)
+        g.addWidget(self.step_window, 3, 3)
         return box
 
     def _build_estimator(self) -> QtWidgets.QGroupBox:
@@ -281,7 +306,13 @@ class ControlPanel(QtWidgets.QWidget):
             # the stored value comes back when covariance or precision is chosen again.
             self.symmetrize.setChecked(bool(e.symmetrize) and applies)
         self.symmetrize.setEnabled(applies)
+        if self.speed.findData(float(s.speed)) < 0:  # a session's own pace
+            self.speed.insertItem(self.speed.count() - 1, speed_text(float(s.speed)), float(s.speed))
         select(self.speed, float(s.speed))
+        select(self.step_axis, s.view.step_axis)
+        with QtCore.QSignalBlocker(self.step_window):
+            self.step_window.setValue(int(s.view.step_window))
+        self.step_window.setEnabled(s.view.step_axis == "window")
         with QtCore.QSignalBlocker(self.dim):
             self.dim.setValue(t.dim)
         self.target_mean.set_value(t.mean)

@@ -83,6 +83,12 @@ class ForecastView(QtWidgets.QWidget):
         self.periodic.timeout.connect(self._on_periodic)
         self.periodic.start()
         self.sig_result.connect(self._show)
+        # every chain diverged and the run paused: show that, not the last forecast (a bound
+        # method: a lambda here would keep this view and the worker alive in a cycle Python's gc
+        # cannot see through the connection)
+        diverged = getattr(worker, "sig_diverged", None)
+        if diverged is not None:
+            diverged.connect(self._on_diverged)
         model.sig_changed.connect(self._on_changed)
         model.sig_replaced.connect(self.schedule)
         self.schedule()  # a first forecast once the worker has built the run
@@ -91,6 +97,9 @@ class ForecastView(QtWidgets.QWidget):
     def _on_changed(self, path: str) -> None:
         if path in TRIGGERS or path.startswith("target") or path.startswith("start"):
             self.schedule()
+
+    def _on_diverged(self, _snap: object) -> None:
+        self.schedule()
 
     def schedule(self) -> None:
         """Ask for a forecast DEBOUNCE_MS from now (a drag restarts the wait)."""
@@ -120,7 +129,8 @@ class ForecastView(QtWidgets.QWidget):
         who = f"{s['parameterization']}, α = {s['alpha']:.3g}"
         if len(self.model.settings.all_estimators()) > 1:
             who = "first estimator: " + who
-        note = " (from its last good state)" if result.job.diverged else ""
+        note = " (stopped: no forecast from a dead chain)" if result.job.divergence is not None \
+            else " (from its last good state)" if result.job.diverged else ""
         self.label.setText(f"<span style='color:{colour}; font-weight:bold'>{html.escape(text)}</span>"
                            f"<br><span style='color:#555'>{html.escape(who + note)}</span>")
 

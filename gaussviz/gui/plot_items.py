@@ -1,15 +1,36 @@
-"""The custom pyqtgraph items of the live plots: readable log/linear axes, a fast point cloud,
-and the items one chain owns across the five plots."""
+"""The custom pyqtgraph items of the live plots: readable log/linear axes, and ``Canvas``, which
+draws all of one plot's data (curves, ellipses, markers, the sample cloud, grid) in one pass.
+
+Why one canvas per plot instead of a PlotDataItem per curve (profiled, ``benchmarks/gui_bench.py``):
+
+- pyqtgraph's items cost ~0.3 ms of Python each per update (setData, bounds, signals), and
+  Qt's stroker ~1 ms per noisy 2 px curve; with 30-80 items a frame took 25-45 ms.
+- The grid drawn by the axes (as cached pixmaps the size of each plot) was blended on Qt's
+  GUI thread pool every frame; on a busy 2-core machine waiting for that pool was ~40 % of a
+  frame. Here the grid is a few rows of pixels in the canvas, the axes have no grid, so a
+  frame repaints the data rectangles only: titles, axes and legend are not touched unless
+  they change.
+- The canvas writes the pixels with numpy (``core/raster.py``) into one image and draws it
+  with a single ``drawImage``. Exports (PNG at any width, SVG) and any painter that is not a
+  plain screen get the same traces as antialiased vector paths instead.
+
+A ``Trace`` is what plots.py updates: ``setData(x, y)`` with the data as given (log axes: the
+canvas takes the log), a ``Look``, and ``xData``/``yData``/``opts["pen"]`` like a PlotDataItem.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
+from ..core import raster
 from . import style
+from .style import Look
 
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _EMPTY = np.zeros(0)
@@ -27,6 +48,7 @@ def put_data(item, x=_EMPTY, y=_EMPTY) -> None:
     y = np.asarray(y, dtype=float)
     ox, oy = item.xData, item.yData
     if ox is not None and oy is not None and ox.shape == x.shape and oy.shape == y.shape \
+            and (x.size == 0 or (ox.flat[-1] == x.flat[-1] and oy.flat[-1] == y.flat[-1])) \
             and np.array_equal(ox, x) and np.array_equal(oy, y):
         return
     if isinstance(item, pg.PlotDataItem):
@@ -62,7 +84,8 @@ class LogAxis(pg.AxisItem):
     """pyqtgraph's axis, but a log axis labels only 1, 2, 5 of a decade (only 1 when it spans many).
 
     The stock one labels every minor tick when the range is under a few decades,
-    and the labels run into each other.
+    and the labels run into each other. ``grid_values`` gives the tick positions the canvas
+    draws its grid at (the axis itself draws no grid).
     """
 
     def logTickStrings(self, values, scale, spacing):
@@ -85,163 +108,660 @@ class LogAxis(pg.AxisItem):
         out = super().tickStrings(values, scale, spacing)
         return [linear_tick_label(v * scale, spacing * scale) or s for v, s in zip(values, out)]
 
+    def grid_values(self, lo: float, hi: float, length_px: float) -> list[float]:
+        """Where this axis puts its ticks for the range [lo, hi] over ``length_px`` pixels (in
+        view coordinates: log10 on a log axis): the canvas's grid lines."""
+        if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo or length_px <= 0:
+            return []
+        if self._tickLevels is not None:
+            levels = [(None, [v for v, _ in level]) for level in self._tickLevels]
+        else:
+            levels = self.tickValues(lo, hi, length_px)
+        out: list[float] = []
+        for _spacing, values in levels[: self.style.get("maxTickLevel", 1) + 1]:
+            out.extend(values)
+        return out
 
-class PointCloudItem(pg.GraphicsObject):
-    """Thousands of same-looking dots, drawn with a few opaque QPainter.drawPoints calls.
 
-    ScatterPlotItem keeps per-spot records and costs ~10 ms per 5000 points
-    per frame even in pixel mode; a cloud of identical dots needs none of that.
-    Translucent dots cost ~4 ms a frame to blend (Qt's raster engine), so the
-    dots are drawn opaque, each in the colour that ``color``'s alpha would have
-    built up where the cloud is that dense: the points are counted per cell of
-    ``size`` pixels on screen and a cell with c points gets the colour of c
-    translucent layers over the white background (what overlapping dots show).
+# --------------------------------------------------------------------------- canvas
+KINDS = ("curve", "path", "symbols", "cloud", "vline", "steps")
+
+
+class Trace:
+    """One thing a ``Canvas`` draws; the plots update it like a PlotDataItem.
+
+    kinds: "curve" (ascending x: trajectories, densities, constant lines; optional markers along
+    it), "path" (any polyline: ellipses, the truth's trail), "symbols" (a marker at each point),
+    "cloud" (samples as density-shaded dots), "vline" (a vertical line at x[0]), "steps"
+    (histogram: x holds the len(y) + 1 bin edges).
     """
 
-    #: darkest layer count drawn (denser cells look the same)
-    MAX_LAYERS = 8
+    def __init__(self, canvas: Canvas, kind: str, look: Look, name: str = "", closed: bool = False,
+                 z: float = 0.0) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown trace kind {kind!r}; expected one of {KINDS}")
+        self.canvas = canvas
+        self.kind = kind
+        self.look = look
+        self.name = name
+        self.closed = closed
+        self.z = float(z)
+        self.visible = True
+        self.xData: np.ndarray = _EMPTY
+        self.yData: np.ndarray = _EMPTY
+        self.opts: dict[str, Any] = {}
+        self._display_xy: tuple[np.ndarray, np.ndarray] = (_EMPTY, _EMPTY)
+        self._sync_opts()
 
-    def __init__(self, size: float = 3.0, color=style.SAMPLE_COLOR) -> None:
+    def _sync_opts(self) -> None:
+        lk = self.look
+        self.argb = raster.hex_argb(lk.color)
+        self.fill_argb = raster.hex_argb(lk.fill) if lk.fill else self.argb
+        self.edge_argb = raster.hex_argb(lk.edge) if lk.edge else None
+        self._display_key: tuple | None = None
+        line = self.kind in ("curve", "path", "vline", "steps")
+        self.opts = {"pen": lk.pen() if line else None,
+                     "symbol": lk.marker, "symbolBrush": lk.fill or lk.color, "symbolSize": lk.size}
+
+    def setData(self, x=_EMPTY, y=_EMPTY) -> None:
+        self.xData = np.asarray(x, dtype=float)
+        self.yData = np.asarray(y, dtype=float)
+        self._display_key = None
+        self.canvas.changed()
+
+    def clear(self) -> None:
+        if self.xData.size or self.yData.size:
+            self.setData()
+
+    def set_look(self, look: Look) -> None:
+        if look != self.look:
+            self.look = look
+            self._sync_opts()
+            self.canvas.changed()
+
+    def setVisible(self, visible: bool) -> None:
+        if bool(visible) != self.visible:
+            self.visible = bool(visible)
+            self.canvas.changed()
+
+    def isVisible(self) -> bool:
+        return self.visible
+
+
+def _qcolor(color: str) -> QtGui.QColor:
+    return QtGui.QColor(color)
+
+
+class Canvas(pg.GraphicsObject):
+    """All of one plot's data, drawn in one pass over the plot's view rectangle.
+
+    A child of the plot's ViewBox (so it fills and is clipped to the view); traces are drawn
+    in the order they were added. The grid lines come from the plot's axes' ticks.
+    """
+
+    #: shades of the sample cloud: 1..8 overlapping dots of SAMPLE_COLOR over white
+    CLOUD_LAYERS = 8
+
+    def __init__(self, plot: pg.PlotItem, grid: bool = True) -> None:
+        super().__init__(plot.vb)
+        self.plot = plot
+        self.vb = plot.vb
+        self.grid = grid
+        self.traces: list[Trace] = []
+        self._img: QtGui.QImage | None = None
+        self._buf: np.ndarray | None = None
+        self._sprites: dict[tuple, raster.Sprite] = {}
+        self._grid_cache: dict[str, tuple] = {}
+        self._scratch = raster.Scratch()
+        self._grid_color = raster.hex_argb(style.GRID_COLOR)
+        self._frame_color = raster.hex_argb(style.FRAME_COLOR)
+        self._cloud_shades = self._make_cloud_shades()
+        self.paint_count = 0
+        self.raster_count = 0
+        #: bumped by every change that alters the picture; a repaint without one reuses the image
+        self._version = 0
+        self._drawn_key: tuple | None = None
+        #: the view's rectangle, cached: Qt's scene index must be told before it changes
+        self._rect = QtCore.QRectF(self.vb.boundingRect())
+        self.setZValue(10)
+        self.setFlag(QtWidgets.QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, False)
+        self.vb.sigResized.connect(self._on_resized)
+        self.vb.sigTransformChanged.connect(self._on_view_changed)
+
+    # ------------------------------------------------------------ traces
+    def add(self, kind: str, look: Look, name: str = "", closed: bool = False, z: float = 0.0) -> Trace:
+        """A new trace, drawn above those of lower ``z`` (and, at equal z, above older ones)."""
+        t = Trace(self, kind, look, name, closed, z)
+        self.traces.append(t)
+        self.traces.sort(key=lambda tr: tr.z)  # stable: insertion order within a z
+        return t
+
+    def changed(self) -> None:
+        self._version += 1
+        self.update()
+
+    def _on_resized(self, *_args) -> None:
+        rect = QtCore.QRectF(self.vb.boundingRect())
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = rect
+        self.changed()
+
+    def _on_view_changed(self, *_args) -> None:
+        self.changed()
+
+    def boundingRect(self) -> QtCore.QRectF:
+        return self._rect
+
+    def log_mode(self) -> tuple[bool, bool]:
+        lm = self.vb.state["logMode"]
+        return bool(lm[0]), bool(lm[1])
+
+    def _make_cloud_shades(self) -> np.ndarray:
+        r, g, b, a = style.SAMPLE_COLOR
+        alpha = a / 255.0
+        out = []
+        for layers in range(1, self.CLOUD_LAYERS + 1):
+            cover = 1.0 - (1.0 - alpha) ** layers  # opacity of `layers` overlapping dots over white
+            out.append(raster.argb(*(round(255 + (v - 255) * cover) for v in (r, g, b))))
+        return np.array(out, dtype=np.uint32)
+
+    # --------------------------------------------------------- coordinates
+    def _display(self, t: Trace) -> tuple[np.ndarray, np.ndarray]:
+        """A trace's points in view coordinates (log10 on log axes; non-positive dropped there),
+        computed once per data and log mode."""
+        key = self.log_mode()
+        if t._display_key == key:
+            return t._display_xy
+        xy = self._compute_display(t)
+        t._display_key, t._display_xy = key, xy
+        return xy
+
+    def _compute_display(self, t: Trace) -> tuple[np.ndarray, np.ndarray]:
+        x, y = t.xData, t.yData
+        if t.kind == "vline":
+            y = np.zeros_like(x)
+        if x.size == 0 or (x.shape != y.shape and t.kind != "steps"):
+            return _EMPTY, _EMPTY
+        lx, ly = self.log_mode()
+        if t.kind == "steps":
+            if ly:  # bars need a base: not on a log axis
+                return _EMPTY, _EMPTY
+            return (np.log10(x) if lx and np.all(x > 0) else x), y
+        if t.kind == "vline":  # only x matters (a line over the whole height)
+            ly = False
+        if lx or ly:
+            ok = np.ones(x.shape, dtype=bool)
+            if lx:
+                ok &= x > 0
+            if ly:
+                ok &= y > 0
+            if not ok.all():
+                x, y = x[ok], y[ok]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if lx:
+                    x = np.log10(x)
+                if ly:
+                    y = np.log10(y)
+        return x, y
+
+    def _view_map(self) -> tuple[float, float, float, float]:
+        """(sx, tx, sy, ty): view coordinates -> this item's (the ViewBox's) local coordinates."""
+        m = self.vb.childGroup.transform()
+        return m.m11(), m.m31(), m.m22(), m.m32()
+
+    # --------------------------------------------------------------- paint
+    def paint(self, p: QtGui.QPainter, *args) -> None:
+        self.paint_count += 1
+        dev = p.device()
+        if self._exportOpts is not False or not isinstance(dev, (QtGui.QImage, QtWidgets.QWidget, QtGui.QPixmap)):
+            self._paint_vector(p)
+            return
+        dpr = dev.devicePixelRatioF()
+        # item -> device pixels (logical pixels times the screen's pixel ratio); a copy, not the
+        # painter's own transform
+        dt = QtGui.QTransform(p.transform()) * QtGui.QTransform.fromScale(dpr, dpr)
+        if dt.m12() or dt.m21() or dt.m13() or dt.m23():  # rotated or projected: not a pixel grid
+            self._paint_vector(p)
+            return
+        rect = dt.mapRect(self.boundingRect())
+        x0, y0 = math.floor(rect.left() + 0.5), math.floor(rect.top() + 0.5)
+        W, H = max(1, math.floor(rect.right() + 0.5) - x0), max(1, math.floor(rect.bottom() + 0.5) - y0)
+        if W * H > 40_000_000:
+            self._paint_vector(p)
+            return
+        sx, tx, sy, ty = self._view_map()
+        lx, ly = self.log_mode()
+        # view coordinates -> device pixels of the buffer (the kernels take log10 on log axes)
+        m = (dt.m11() * sx, dt.m11() * tx + dt.m31() - x0, dt.m22() * sy, dt.m22() * ty + dt.m32() - y0, lx, ly)
+        key = (self._version, W, H, m, self._grid_key())
+        if key != self._drawn_key or self._img is None:
+            # Only what changed is drawn again: a repaint of the area around this plot (another
+            # plot's stage, a title) reuses the last image.
+            buf = self._buffer(W, H)
+            # Opaque (the view's background is white anyway): Qt then copies the image rather
+            # than blending it, and draws it straight even where the repaint is not one rectangle.
+            buf.fill(0xFFFFFFFF)
+            scale = max(abs(dt.m11()), 1e-9)  # device pixels per logical pixel (high-dpi screens)
+            if self.grid:
+                self._raster_grid(buf, m)
+            for t in self.traces:
+                if t.visible:
+                    self._raster_trace(buf, t, m, scale)
+            raster.frame(buf, self._frame_color)
+            self._drawn_key = key
+            self.raster_count += 1
+        img = self._img
+        img.setDevicePixelRatio(dpr)
+        p.save()
+        p.resetTransform()
+        p.drawImage(QtCore.QPointF(x0 / dpr, y0 / dpr), img)
+        p.restore()
+
+    def _buffer(self, W: int, H: int) -> np.ndarray:
+        if self._img is None or self._img.width() != W or self._img.height() != H:
+            self._img = QtGui.QImage(W, H, QtGui.QImage.Format.Format_RGB32)
+            bpl = self._img.bytesPerLine() // 4
+            self._buf = np.frombuffer(self._img.bits(), dtype=np.uint32).reshape(H, bpl)[:, :W]
+        return self._buf  # type: ignore[return-value]
+
+    def _sprite(self, symbol: str, size: float, edge: float) -> raster.Sprite:
+        key = (symbol, round(size, 2), round(edge, 2))
+        spr = self._sprites.get(key)
+        if spr is None:
+            spr = self._sprites[key] = raster.sprite(symbol, size, edge)
+        return spr
+
+    def _axis_grid(self, name: str) -> np.ndarray:
+        """The grid positions along an axis (view coordinates), computed once per range and size
+        (pyqtgraph's tick placement costs ~0.5 ms)."""
+        axis = self.plot.getAxis(name)
+        if not isinstance(axis, LogAxis) or not axis.isVisible():
+            return _EMPTY
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        lo, hi, size = (x0, x1, self.vb.width()) if name == "bottom" else (y0, y1, self.vb.height())
+        key = (name, lo, hi, round(size), axis.logMode, id(axis._tickLevels))
+        cached = self._grid_cache.get(name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        values = np.asarray(axis.grid_values(lo, hi, size), dtype=float)
+        self._grid_cache[name] = (key, values)
+        return values
+
+    def _grid_key(self) -> tuple:
+        """What the grid depends on besides the view: the axes' tick levels (set by setTicks)."""
+        return tuple(id(self.plot.getAxis(n)._tickLevels) for n in ("bottom", "left"))
+
+    def _raster_grid(self, buf: np.ndarray, m: tuple) -> None:
+        raster.grid(buf, self._axis_grid("bottom"), self._axis_grid("left"), self._grid_color, m)
+
+    def _raster_trace(self, buf: np.ndarray, t: Trace, m: tuple, scale: float) -> None:
+        lk = t.look
+        x, y = t.xData, t.yData
+        if x.size == 0:
+            return
+        kind = t.kind
+        if kind != "steps" and kind != "vline" and x.shape != y.shape:
+            return
+        width = max(1, round(lk.width * scale))
+        dash = (max(1, round(lk.dash[0] * scale)), max(1, round(lk.dash[1] * scale))) if lk.dash else None
+        if kind == "curve":
+            every = lk.every * scale if lk.marker else 0.0
+            mx, my = raster.draw_curve(buf, x, y, t.argb, width, dash, self._scratch, m, every)
+            if mx.size:
+                self._stamp(buf, mx, my, t, scale, raster.IDENTITY)
+        elif kind == "path":
+            raster.draw_path(buf, x, y, t.argb, width, dash, t.closed, m)
+        elif kind == "symbols":
+            self._stamp(buf, x, y, t, scale, m)
+        elif kind == "cloud":
+            raster.cloud(buf, x, y, max(1, round(lk.size * scale)), self._cloud_shades, self._scratch, m)
+        elif kind == "vline":
+            raster.vlines(buf, x, t.argb, width, dash, m)
+        elif kind == "steps" and not m[4] and not m[5]:
+            raster.steps(buf, x, y, t.fill_argb, t.argb, m)
+
+    def _stamp(self, buf: np.ndarray, x: np.ndarray, y: np.ndarray, t: Trace, scale: float, affine: tuple) -> None:
+        lk = t.look
+        if not lk.marker:
+            return
+        stroke = lk.marker in ("x", "+", "_")  # drawn with a stroke of edge_width, in the fill colour
+        spr = self._sprite(lk.marker, lk.size * scale, (lk.edge_width if lk.edge or stroke else 0.0) * scale)
+        raster.stamp(buf, x, y, spr, t.fill_argb, t.edge_argb, affine)
+
+    # -------------------------------------------------------------- vector
+    def _paint_vector(self, p: QtGui.QPainter) -> None:
+        """The same traces as antialiased vector paths (exports: PNG at any width, SVG)."""
+        sx, tx, sy, ty = self._view_map()
+        p.save()
+        p.setClipRect(self.boundingRect())
+        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        if self.grid:
+            rect = self.boundingRect()
+            pen = pg.mkPen(style.GRID_COLOR, width=1)
+            pen.setCosmetic(True)
+            p.setPen(pen)
+            for v in self._axis_grid("bottom"):
+                X = sx * v + tx
+                p.drawLine(QtCore.QPointF(X, rect.top()), QtCore.QPointF(X, rect.bottom()))
+            for v in self._axis_grid("left"):
+                Y = sy * v + ty
+                p.drawLine(QtCore.QPointF(rect.left(), Y), QtCore.QPointF(rect.right(), Y))
+        for t in self.traces:
+            if t.visible:
+                self._vector_trace(p, t, sx, tx, sy, ty)
+        pen = pg.mkPen(style.FRAME_COLOR, width=1)
+        pen.setCosmetic(True)
+        p.setPen(pen)
+        p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        p.drawRect(self.boundingRect())
+        p.restore()
+
+    def _vector_trace(self, p: QtGui.QPainter, t: Trace, sx: float, tx: float, sy: float, ty: float) -> None:
+        lk = t.look
+        xv, yv = self._display(t)
+        if xv.size == 0:
+            return
+        X = np.clip(sx * xv + tx, -1e7, 1e7)
+        Y = np.clip(sy * yv + ty, -1e7, 1e7)
+        kind = t.kind
+        rect = self.boundingRect()
+        if kind in ("curve", "path"):
+            pen = lk.pen()
+            p.setPen(pen)
+            p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+            if t.closed and X.size > 1:
+                X, Y = np.append(X, X[0]), np.append(Y, Y[0])
+            p.drawPolyline(pg.functions.arrayToQPolygonF(X, Y))
+            if kind == "curve" and lk.marker and lk.every > 0 and X.size > 1:
+                order = np.argsort(X)
+                xs = np.arange(max(X.min(), rect.left()) + lk.every / 2, min(X.max(), rect.right()), lk.every)
+                ys = np.interp(xs, X[order], Y[order])
+                self._vector_markers(p, xs, ys, lk)
+        elif kind == "symbols":
+            self._vector_markers(p, X, Y, lk)
+        elif kind == "cloud":
+            pen = pg.mkPen(style.SAMPLE_COLOR, width=lk.size)
+            pen.setCosmetic(True)
+            pen.setCapStyle(QtCore.Qt.PenCapStyle.SquareCap)
+            p.setPen(pen)
+            p.drawPoints(pg.functions.arrayToQPolygonF(X, Y))
+        elif kind == "vline":
+            p.setPen(lk.pen())
+            for xi in X:
+                p.drawLine(QtCore.QPointF(xi, rect.top()), QtCore.QPointF(xi, rect.bottom()))
+        elif kind == "steps":
+            base = ty
+            path = QtGui.QPainterPath()
+            path.moveTo(X[0], base)
+            for i in range(Y.size):
+                path.lineTo(X[i], Y[i])
+                path.lineTo(X[i + 1], Y[i])
+            path.lineTo(X[-1], base)
+            path.closeSubpath()
+            p.setPen(pg.mkPen(lk.color, width=1))
+            p.setBrush(pg.mkBrush(lk.fill or style.HIST_FILL))
+            p.drawPath(path)
+
+    def _vector_markers(self, p: QtGui.QPainter, X: np.ndarray, Y: np.ndarray, lk: Look) -> None:
+        if not lk.marker:
+            return
+        path = _marker_path(lk.marker, lk.size)
+        pen = pg.mkPen(lk.edge, width=lk.edge_width) if lk.edge else QtGui.QPen(QtCore.Qt.PenStyle.NoPen)
+        if lk.marker in ("x", "+", "_"):
+            pen = pg.mkPen(lk.fill or lk.color, width=max(2.0, lk.edge_width))
+            brush = QtGui.QBrush(QtCore.Qt.BrushStyle.NoBrush)
+        else:
+            brush = pg.mkBrush(lk.fill or lk.color)
+        pen.setCosmetic(True)
+        p.setPen(pen)
+        p.setBrush(brush)
+        for x, y in zip(X, Y):
+            if np.isfinite(x) and np.isfinite(y):
+                p.drawPath(path.translated(float(x), float(y)))
+
+    # ------------------------------------------------------------- queries
+    def plotted_arrays(self) -> list[np.ndarray]:
+        out = []
+        for t in self.traces:
+            for a in (t.xData, t.yData):
+                if a is not None and a.size:
+                    out.append(a)
+        return out
+
+
+def _marker_path(symbol: str, size: float) -> QtGui.QPainterPath:
+    r = size / 2.0
+    path = QtGui.QPainterPath()
+    if symbol == "o":
+        path.addEllipse(QtCore.QPointF(0, 0), r, r)
+    elif symbol == "s":
+        path.addRect(QtCore.QRectF(-0.88 * r, -0.88 * r, 1.76 * r, 1.76 * r))
+    elif symbol == "d":
+        path.addPolygon(QtGui.QPolygonF([QtCore.QPointF(0, -r), QtCore.QPointF(r, 0), QtCore.QPointF(0, r),
+                                         QtCore.QPointF(-r, 0)]))
+        path.closeSubpath()
+    elif symbol in ("t", "^"):
+        s = 1.0 if symbol == "t" else -1.0
+        path.addPolygon(QtGui.QPolygonF([QtCore.QPointF(-r, -0.6 * r * s), QtCore.QPointF(r, -0.6 * r * s),
+                                         QtCore.QPointF(0, r * s)]))
+        path.closeSubpath()
+    elif symbol == "x":
+        path.moveTo(-0.7 * r, -0.7 * r)
+        path.lineTo(0.7 * r, 0.7 * r)
+        path.moveTo(-0.7 * r, 0.7 * r)
+        path.lineTo(0.7 * r, -0.7 * r)
+    elif symbol == "+":
+        path.moveTo(-r, 0)
+        path.lineTo(r, 0)
+        path.moveTo(0, -r)
+        path.lineTo(0, r)
+    elif symbol == "_":
+        path.moveTo(-r, 0)
+        path.lineTo(r, 0)
+    return path
+
+
+def legend_sample(look: Look, line: bool = True) -> pg.PlotDataItem:
+    """A stand-alone item for a legend entry showing ``look`` (line and/or marker)."""
+    kw: dict[str, Any] = {"pen": look.pen() if line else None}
+    if look.marker:
+        kw.update(symbol={"t": "t", "^": "t1", "_": "_", "x": "x", "+": "+", "o": "o", "s": "s",
+                          "d": "d"}.get(look.marker, "o"),
+                  symbolSize=look.size + 1, symbolBrush=look.fill or look.color,
+                  symbolPen=pg.mkPen(look.edge or look.fill or look.color, width=look.edge_width))
+    return pg.PlotDataItem(**kw)
+
+
+class RangeItem(pg.GraphicsObject):
+    """The one item a plot's autorange sees: a box of (x, y) extents we choose (snapped, so the
+    range changes in steps). It draws nothing and has no area, so it is never painted (an
+    invisible PlotDataItem still cost a paint and pyqtgraph's bookkeeping every frame)."""
+
+    def __init__(self) -> None:
         super().__init__()
         self.xData: np.ndarray = _EMPTY
         self.yData: np.ndarray = _EMPTY
-        self._rect = QtCore.QRectF()
-        self._size = float(size)
-        c = pg.mkColor(color)
-        alpha = c.alphaF()
-        self._pens = []
-        for layers in range(1, self.MAX_LAYERS + 1):
-            cover = 1.0 - (1.0 - alpha) ** layers  # opacity of `layers` overlapping dots
-            shade = QtGui.QColor(*(round(255 + (v - 255) * cover) for v in (c.red(), c.green(), c.blue())))
-            pen = pg.mkPen(shade, width=size)
-            pen.setCosmetic(True)
-            pen.setCapStyle(QtCore.Qt.PenCapStyle.SquareCap)
-            self._pens.append(pen)
+        self._log = (False, False)
 
-    def setData(self, x, y) -> None:
-        x = np.ascontiguousarray(x, dtype=float)
-        y = np.ascontiguousarray(y, dtype=float)
-        self.prepareGeometryChange()
-        self.xData, self.yData = x, y
-        if x.size:
-            self._rect = QtCore.QRectF(x.min(), y.min(), float(np.ptp(x)), float(np.ptp(y)))
-        else:
-            self._rect = QtCore.QRectF()
-        self.update()
+    def setData(self, x=_EMPTY, y=_EMPTY) -> None:
+        self.xData = np.asarray(x, dtype=float)
+        self.yData = np.asarray(y, dtype=float)
+        vb = self.getViewBox()
+        if vb is not None:
+            vb.itemBoundsChanged(self)
+
+    def setLogMode(self, x: bool, y: bool) -> None:  # called by PlotItem.setLogMode
+        self._log = (bool(x), bool(y))
+        vb = self.getViewBox()
+        if vb is not None:
+            vb.itemBoundsChanged(self)
 
     def dataBounds(self, ax: int, frac: float = 1.0, orthoRange=None):
         a = self.xData if ax == 0 else self.yData
-        return (float(a.min()), float(a.max())) if a.size else (None, None)
+        if not a.size:
+            return None, None
+        lo, hi = float(a.min()), float(a.max())
+        if self._log[ax]:
+            if not lo > 0:
+                return None, None
+            lo, hi = np.log10(lo), np.log10(hi)
+        return lo, hi
 
     def boundingRect(self) -> QtCore.QRectF:
-        if self._rect.isNull() and not self.xData.size:
-            return QtCore.QRectF()
-        # grow by a few pixels so dots on the edge are not culled
-        px, py = self.pixelWidth() or 0.0, self.pixelHeight() or 0.0
-        return self._rect.adjusted(-3 * px, -3 * py, 3 * px, 3 * py)
+        return QtCore.QRectF()
 
-    def paint(self, p: QtGui.QPainter, *args) -> None:
-        if not self.xData.size:
-            return
-        t = p.transform()
-        if not t.isAffine():
-            return
-        # to device pixels (the transform is the view's: scale and shift)
-        dx = t.m11() * self.xData + t.m21() * self.yData + t.dx()
-        dy = t.m12() * self.xData + t.m22() * self.yData + t.dy()
-        dev = p.device()
-        w, h = (dev.width(), dev.height()) if dev is not None else (1 << 14, 1 << 14)
-        m = 2.0 * self._size
-        ok = (dx > -m) & (dx < w + m) & (dy > -m) & (dy < h + m)
-        if not ok.all():
-            dx, dy = dx[ok], dy[ok]
-        if not dx.size:
-            return
-        # points per cell of one dot's size: the layers of translucent dots a cell would show
-        cell = (np.floor(dx / self._size).astype(np.int64) << 20) + np.floor(dy / self._size).astype(np.int64)
-        _, inv, counts = np.unique(cell, return_inverse=True, return_counts=True)
-        layers = np.minimum(counts[inv], self.MAX_LAYERS)
-        order = np.argsort(layers, kind="stable")  # light first, dense on top
-        layers = layers[order]
-        dx, dy = dx[order], dy[order]
-        bounds = np.searchsorted(layers, np.arange(1, self.MAX_LAYERS + 2))
-        p.save()
-        p.resetTransform()
-        p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
-        for k in range(self.MAX_LAYERS):
-            a, b = bounds[k], bounds[k + 1]
-            if b > a:
-                p.setPen(self._pens[k])
-                p.drawPoints(pg.functions.arrayToQPolygonF(dx[a:b], dy[a:b]))
-        p.restore()
+    def paint(self, *args) -> None:
+        pass
 
 
-class PlotHost(Protocol):
-    """What ``ChainItems`` needs from the plots widget: the plots and a way to add items to them."""
+class FlowLegend(pg.GraphicsWidget):
+    """The chains' legend: entries (a line sample and a name) placed left to right and wrapped
+    to the width it is given, each as wide as its own text. (pyqtgraph's LegendItem is a grid:
+    every column as wide as the widest entry, so it needed more rows than the window had.)
 
-    plot_items: dict[str, pg.PlotItem]
+    ``items`` holds (sample, label) pairs like LegendItem's; ``sample.item`` is the entry's
+    stand-alone PlotDataItem, ``label.text`` its name.
+    """
 
-    def data_item(self, plot: str, bounds: bool = True, **kw: Any) -> pg.PlotDataItem: ...
+    SAMPLE_W = 24
+    GAP = 18
+
+    def __init__(self, text_size: str = style.LEGEND_POINT_SIZE) -> None:
+        super().__init__()
+        self.items: list[tuple[Any, pg.LabelItem]] = []
+        self._text_size = text_size
+        self._width = 600.0
+
+    def addItem(self, item: pg.PlotDataItem, name: str) -> None:
+        from pyqtgraph.graphicsItems.LegendItem import ItemSample
+
+        sample = ItemSample(item)
+        sample.setParentItem(self)
+        label = pg.LabelItem(name, justify="left", size=self._text_size, color="#000")
+        label.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        label.setParentItem(self)
+        self.items.append((sample, label))
+        self._place()
+
+    def clear(self) -> None:
+        for sample, label in self.items:
+            for it in (sample, label):
+                if it.scene() is not None:
+                    it.scene().removeItem(it)
+                else:
+                    it.setParentItem(None)
+        self.items = []
+
+    def _entries(self) -> list[tuple[float, float]]:
+        return [(label.item.boundingRect().width(), label.item.boundingRect().height()) for _, label in self.items]
+
+    def height_for(self, width: float) -> float:
+        """The height the entries need at ``width`` (they wrap)."""
+        rows, x = 1, 0.0
+        row_h = 0.0
+        for w, h in self._entries():
+            need = self.SAMPLE_W + w + self.GAP
+            if x > 0 and x + need > width:
+                rows += 1
+                x = 0.0
+            x += need
+            row_h = max(row_h, h)
+        return rows * row_h if self.items else 0.0
+
+    def set_width(self, width: float) -> float:
+        """Lay the entries out for ``width``; returns the height they take."""
+        self._width = float(width)
+        self._place()
+        return self.height_for(width)
+
+    def _place(self) -> None:
+        x = y = 0.0
+        row_h = max((h for _, h in self._entries()), default=0.0)
+        for (sample, label), (w, _h) in zip(self.items, self._entries()):
+            need = self.SAMPLE_W + w + self.GAP
+            if x > 0 and x + need > self._width:
+                x = 0.0
+                y += row_h
+            sample.setPos(x, y + (row_h - 20) / 2)
+            label.setPos(x + self.SAMPLE_W, y)
+            x += need
+
+    def resizeEvent(self, ev) -> None:
+        self.set_width(self.size().width())
+
+
+class PlotHost:
+    """What ``ChainItems`` needs from the plots widget: a canvas per plot."""
+
+    canvases: dict[str, Canvas]
 
 
 class ChainItems:
-    """The items one chain owns across the five plots (created once, reused)."""
+    """The traces one chain owns across the five plots (created once, reused; restyled when the
+    chain's rule changes)."""
 
-    def __init__(self, owner: PlotHost, k: int) -> None:
+    def __init__(self, canvases: dict[str, Canvas], k: int, chain_style: style.ChainStyle,
+                 n_components: Callable[[], int] | None = None) -> None:
         self.k = k
-        p = owner.plot_items
-        color = style.chain_color(k)
-        self.ellipse1 = owner.data_item("cloud", pen=style.chain_pen(k, 2.5), bounds=False)
-        self.ellipse2 = owner.data_item("cloud", pen=style.chain_pen(k, 1.5), bounds=False)
-        self.density = owner.data_item("cloud", pen=style.chain_pen(k, 2.5), bounds=False)
-        self.center = owner.data_item("cloud", pen=None, symbol="o", symbolSize=11, symbolBrush=color,
-                                       symbolPen=pg.mkPen("w", width=1.5), bounds=False)
-        self.mean_curves: list[pg.PlotDataItem] = []
-        self.eig_curves: list[pg.PlotDataItem] = []
-        self.heading = owner.data_item("covariance", pen=None, symbol="t", symbolSize=13,
-                                        symbolBrush=color, symbolPen=pg.mkPen("w", width=1))
-        self.spectrum = owner.data_item("spectrum", pen=None, symbol="o", symbolSize=10,
-                                         symbolBrush=color, symbolPen=pg.mkPen("w", width=1))
-        self.kl = owner.data_item("kl", pen=style.chain_pen(k))
-        # divergence markers: a vertical line at the failing update on every step axis
-        dash = style.chain_pen(k, 2.0, QtCore.Qt.PenStyle.DashLine)
-        self.div_lines: dict[str, pg.InfiniteLine] = {}
-        for name in ("mean", "covariance", "kl"):
-            opts = {}
-            if name == "covariance":
-                opts = {"label": "", "labelOpts": {
-                    "position": 0.9, "color": color, "fill": (255, 255, 255, 215)}}
-            line = pg.InfiniteLine(angle=90, pen=dash, movable=False, **opts)
-            line.setZValue(5)
-            line.hide()
-            p[name].addItem(line, ignoreBounds=True)
-            self.div_lines[name] = line
-        if self.div_lines["covariance"].label is not None:
-            font = QtGui.QFont()
-            font.setPointSize(style.TICK_POINT_SIZE)
-            font.setBold(True)
-            self.div_lines["covariance"].label.setFont(font)
-        # legend sample: a stand-alone item with the chain's pen
-        self.legend_sample = pg.PlotDataItem(pen=style.chain_pen(k, 3.0))
+        self.canvases = canvases
+        self.style = chain_style
+        c = chain_style.color
+        cv = canvases
+        self.ellipse1 = cv["cloud"].add("path", Look(c, 3), f"chain {k} 1σ", closed=True)
+        self.ellipse2 = cv["cloud"].add("path", Look(c, 2), f"chain {k} 2σ", closed=True)
+        self.density = cv["cloud"].add("curve", Look(c, 3), f"chain {k} density")
+        self.center = cv["cloud"].add("symbols", Look(c, marker="o", size=11, edge="#ffffff", edge_width=1.5),
+                                      f"chain {k} mean")
+        self.mean_curves: list[Trace] = []
+        self.eig_curves: list[Trace] = []
+        self.heading = cv["covariance"].add("symbols", Look(c, marker="t", size=13, edge="#ffffff"),
+                                            f"chain {k} last eigenvalue")
+        self.spectrum_line = cv["spectrum"].add("curve", Look(c, 2), f"chain {k} spectrum line")
+        self.spectrum = cv["spectrum"].add("symbols", Look(c, marker="o", size=10, edge="#ffffff"),
+                                           f"chain {k} spectrum")
+        self.kl = cv["kl"].add("curve", Look(c, 2), f"chain {k} KL")
+        # divergence markers: a vertical dashed line at the failing update on every step axis
+        self.div_lines: dict[str, Trace] = {
+            name: cv[name].add("vline", Look(c, 2, (6, 4)), f"chain {k} divergence", z=30)
+            for name in ("mean", "covariance", "kl")}
+        for line in self.div_lines.values():
+            line.visible = False
+        self.legend_sample = legend_sample(Look(c, 3))
         self.div_key: tuple | None = None
-        self.owner = owner
+        self.div_step: float | None = None
 
-    def all_items(self) -> list[pg.PlotDataItem]:
-        return [self.ellipse1, self.ellipse2, self.density, self.center, self.heading, self.spectrum, self.kl,
-                *self.mean_curves, *self.eig_curves]
+    def restyle(self, chain_style: style.ChainStyle) -> None:
+        """A new run may put another rule in this slot: its colour follows."""
+        if chain_style == self.style:
+            return
+        self.style = chain_style
+        c = chain_style.color
+        for t in self.all_items():
+            t.set_look(t.look.with_(color=c, edge=(t.look.edge if t.look.edge in (None, "#ffffff") else c)))
+        for t in self.div_lines.values():
+            t.set_look(t.look.with_(color=c))
+        self.legend_sample = legend_sample(Look(c, 3))
 
-    def curve(self, which: str, i: int) -> pg.PlotDataItem:
+    def all_items(self) -> list[Trace]:
+        return [self.ellipse1, self.ellipse2, self.density, self.center, self.heading, self.spectrum,
+                self.spectrum_line, self.kl, *self.mean_curves, *self.eig_curves]
+
+    def curve(self, which: str, i: int) -> Trace:
         lst = self.mean_curves if which == "mean" else self.eig_curves
         while len(lst) <= i:
-            pen = style.component_pen(self.k, len(lst)) if which == "mean" else style.chain_pen(self.k)
-            lst.append(self.owner.data_item(which, pen=pen))
+            j = len(lst)
+            lst.append(self.canvases[which].add("curve", style.component_look(self.style.color, j),
+                                                f"chain {self.k} {which} {j}"))
         return lst[i]
 
     def hide_divergence(self) -> None:
         for line in self.div_lines.values():
-            line.hide()
+            line.clear()
+            line.setVisible(False)
         self.div_key = None
+        self.div_step = None
 
 
-__all__ = ["ChainItems", "LogAxis", "PlotHost", "PointCloudItem", "linear_tick_label", "log_tick_label", "put_data",
-           "sub"]
+__all__ = ["KINDS", "Canvas", "ChainItems", "FlowLegend", "LogAxis", "PlotHost", "RangeItem", "Trace", "legend_sample",
+           "linear_tick_label", "log_tick_label", "put_data", "sub"]

@@ -1,25 +1,52 @@
 """The five live plots of the window, redrawn from one immutable Snapshot.
 
-Every item is created once and updated with ``setData`` (pyqtgraph redraws far
-faster that way than when items are re-created). Nothing non-finite ever reaches
-an item: a NaN or inf breaks pyqtgraph's drawing and autoscale, so every array
-goes through :func:`finite_xy` first (and, on log axes, must be positive).
-Chain k has colour ``style.chain_color(k)`` in every plot; black dashed is the
-truth, grey dotted the exact running MLE.
+Each plot is a pyqtgraph PlotItem (axes, title, mouse zoom, export) whose data
+are all drawn by one ``plot_items.Canvas`` (numpy raster on screen, vector
+paths in exports; why: see plot_items). Nothing non-finite ever reaches a
+trace: every array goes through :func:`finite_xy` first (and, on log axes,
+must be positive).
+
+Colours: each chain has its update rule's colour (``style.chain_styles``),
+the same in every plot, legend and export; black dashed is the truth, grey
+dotted the exact running MLE. Components (mu_i, the i-th smallest eigenvalue)
+differ by markers along the curve (``style.COMPONENT_MARKERS``).
+
+Layout: a legend and a key above a grid of plots that reflows with the width
+(3 columns, 2, or 1) and scrolls vertically when the plots would get smaller
+than ``MIN_PLOT_H``; titles wrap rather than being cut.
+
+The step axis of the trajectory plots (mean, covariance, KL) is one of
+``STEP_AXES``: all steps on a linear axis, all steps on a log axis, or a
+rolling window of the last N updates (``set_step_axis``).
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core.geometry import ellipse_points, gaussian_pdf
-from ..core.plotdata import RUNAWAY_CLAMP, ViewBox, bbox, clamp_box, envelope, finite_xy, snapped_range, union
+from ..core.geometry import gaussian_pdf, sigma_ellipses
+from ..core.plotdata import (
+    RUNAWAY_CLAMP,
+    ViewBox,
+    bbox,
+    clamp_box,
+    extent,
+    finite_xy,
+    quantile_box,
+    snapped_range,
+    thin,
+    union,
+    window_range,
+)
+from ..core.settings import STEP_AXES
 from . import style
-from .plot_items import ChainItems, LogAxis, PointCloudItem, put_data, sub
+from .plot_items import Canvas, ChainItems, FlowLegend, LogAxis, RangeItem, Trace, put_data, sub
+from .style import Look
 
 if TYPE_CHECKING:
     from ..core.snapshot import Snapshot
@@ -27,7 +54,7 @@ if TYPE_CHECKING:
 #: components of the mean (and eigenvalues of Sigma) drawn per chain; above this
 #: the mean plot shows the cloud's pair and the covariance plot the extremes.
 MAX_TRAJECTORIES = 4
-#: plots with a step axis: long curves, drawn the fast way
+#: plots with a step axis
 TRAJECTORY_PLOTS = ("mean", "covariance", "kl")
 #: pixels of plot width per envelope bin (each bin keeps its lowest and highest point)
 CURVE_BIN_PX = 2
@@ -35,8 +62,19 @@ CURVE_BIN_PX = 2
 PARTS = ("cloud", "mean", "covariance", "spectrum", "kl")
 #: plots whose ranges LivePlots sets itself (see _fit_ranges)
 RANGED_PLOTS = ("mean", "covariance", "kl", "spectrum")
-#: widths of the three columns: cloud | mean over covariance | KL over spectrum
-COLUMN_SHARES = (0.38, 0.31, 0.31)
+#: the grid: columns -> (plot, row, col, rowspan, colspan) and column shares
+ARRANGEMENTS = {
+    3: ({"cloud": (0, 0, 2, 1), "mean": (0, 1, 1, 1), "covariance": (1, 1, 1, 1),
+         "kl": (0, 2, 1, 1), "spectrum": (1, 2, 1, 1)}, (0.36, 0.32, 0.32), 2),
+    2: ({"cloud": (0, 0, 1, 1), "mean": (0, 1, 1, 1), "covariance": (1, 0, 1, 1),
+         "kl": (1, 1, 1, 1), "spectrum": (2, 0, 1, 2)}, (0.5, 0.5), 3),
+    1: ({"cloud": (0, 0, 1, 1), "mean": (1, 0, 1, 1), "covariance": (2, 0, 1, 1),
+         "kl": (3, 0, 1, 1), "spectrum": (4, 0, 1, 1)}, (1.0,), 5),
+}
+#: the smallest plot (pixels, title and axes included) that still reads; below it the grid
+#: takes fewer columns, then scrolls
+MIN_PLOT_W = 290
+MIN_PLOT_H = 165
 HIST_BINS = 50
 DENSITY_POINTS = 400
 SHORT_REASON = {
@@ -45,6 +83,10 @@ SHORT_REASON = {
     "asymmetric": "asymmetric",
     "exploded": "exploded",
 }
+#: the spectrum's numbers are re-set at most this often while a run goes on (s)
+TITLE_NUMBERS_INTERVAL = 0.25
+#: fixed width of the right axes that name the true values
+TRUTH_AXIS_WIDTH = 72
 _EMPTY = np.zeros(0)
 
 
@@ -55,6 +97,40 @@ def _fmt(v: float) -> str:
     if 100 <= abs(v) < 1e5:
         return f"{v:.0f}"
     return f"{v:.3g}"
+
+
+def _short(v: float) -> str:
+    """A true value on a right axis (little room): 0.21, 1.3, 0, 1.5e+03."""
+    if not np.isfinite(v):
+        return "n/a"
+    return "0" if v == 0 else f"{v:.2g}"
+
+
+def _loose_label(label: pg.LabelItem) -> None:
+    """Let a LabelItem be narrower than its text (it wraps, see LivePlots._fit_title): pyqtgraph's
+    own updateMin makes the text width the label's minimum, which pushed plots wider than their
+    column and out of the window."""
+    def update_min() -> None:
+        bounds = label.itemRect()
+        label.setMinimumWidth(10)
+        label.setMinimumHeight(bounds.height())
+        label._sizeHint = {
+            QtCore.Qt.SizeHint.MinimumSize: (10, bounds.height()),
+            QtCore.Qt.SizeHint.PreferredSize: (bounds.width(), bounds.height()),
+            QtCore.Qt.SizeHint.MaximumSize: (-1, -1),
+            QtCore.Qt.SizeHint.MinimumDescent: (0, 0),
+        }
+        label.updateGeometry()
+
+    label.updateMin = update_min  # type: ignore[method-assign]
+
+
+def _ordinal(n: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
+def _key_glyph(color: str, text: str) -> str:
+    return f"<span style='color:{color}; font-weight:bold'>{text}</span>"
 
 
 class LivePlots(QtWidgets.QWidget):
@@ -71,8 +147,26 @@ class LivePlots(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self._glw = pg.GraphicsLayoutWidget()
         self._glw.setBackground("w")
-        layout.addWidget(self._glw)
-        self._items: list[pg.GraphicsItem] = []
+        # Only what changed is repainted (MinimalViewportUpdate, pyqtgraph's default); a cached
+        # background pixmap would be blended on every repaint for nothing (the background is white).
+        self._glw.setCacheMode(QtWidgets.QGraphicsView.CacheModeFlag.CacheNone)
+        # A canvas that changed repaints its own rectangle only: without this flag Qt grows every
+        # dirty rectangle by 2 px for antialiasing, into the axes around it, which then repaint too.
+        self._glw.setOptimizationFlag(QtWidgets.QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing, True)
+        # One rectangle per repaint (the bounding box of what changed), not a region of many:
+        # Qt's raster engine blits an image straight only under a rectangular clip; under a
+        # region it blends it on Qt's GUI thread pool and waits, which on a busy 2-core machine
+        # took most of a frame (profiled with py-spy --native).
+        self._glw.setViewportUpdateMode(QtWidgets.QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
+        self._glw.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._glw.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll = QtWidgets.QScrollArea()
+        self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidgetResizable(False)
+        self.scroll.setWidget(self._glw)
+        self.scroll.setStyleSheet("QScrollArea { background: white; }")
+        layout.addWidget(self.scroll)
         self._chains: list[ChainItems] = []
         self._snap: Snapshot | None = None
         self._pending: set[str] = set()  # parts of self._snap's frame not drawn yet
@@ -82,157 +176,173 @@ class LivePlots(QtWidgets.QWidget):
         self._view = ViewBox()
         self._titles: dict[str, str] = {}
         self._spectrum_d: int | None = None
+        self._spectrum_title_at = 0.0
         self._legend_names: list[str] = []
-        # items whose data decide the ranges of RANGED_PLOTS, and the one item per plot that autorange sees
-        self._ranged: dict[str, list[pg.PlotDataItem]] = {name: [] for name in RANGED_PLOTS}
-        self._range_items: dict[str, pg.PlotDataItem] = {}
+        self._key_html = ""
+        self._columns = 0
+        self._step_axis = ("linear", 1000)
+        self._log_x: dict[str, bool] = {}
+        self._truth_ticks: dict[str, tuple] = {}
+        self._bins: dict[str, int] = {}
+        #: traces whose data decide the ranges of RANGED_PLOTS, extra boxes (log pads), and the one
+        #: invisible item per plot that autorange sees
+        self._ranged: dict[str, list[Trace]] = {name: [] for name in RANGED_PLOTS}
+        self._pads: dict[str, np.ndarray | None] = {name: None for name in RANGED_PLOTS}
+        self._forced_x: dict[str, tuple[float, float] | None] = {name: None for name in RANGED_PLOTS}
+        self._range_items: dict[str, RangeItem] = {}
         self._build()
+        self.set_step_axis("linear")
 
     # ----------------------------------------------------------------- layout
     def _build(self) -> None:
         glw = self._glw
-        # One legend above the plots (inside a plot it would cover data): the chains, then the
-        # line-style key. Its column count follows the width (see _fit_columns).
-        self.legend = pg.LegendItem(colCount=3, labelTextSize=style.LEGEND_POINT_SIZE, horSpacing=22,
-                                    brush=(255, 255, 255, 0), pen=None)
-        glw.addItem(self.legend, row=0, col=0, colspan=3)
-        glw.ci.layout.setAlignment(self.legend, QtCore.Qt.AlignmentFlag.AlignLeft)
+        # One legend above the plots (inside a plot it would cover data): a line per chain,
+        # then a key that names every line style and marker. Column count and wrapping follow
+        # the width (see _fit_layout).
+        self.legend = FlowLegend(style.LEGEND_POINT_SIZE)
+        self.key = pg.LabelItem("", justify="left")
+        _loose_label(self.key)
+        self.key.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.key.item.setTextWidth(600)
         self.plot_items: dict[str, pg.PlotItem] = {}
-        places = {"cloud": (1, 0, 2, 1), "mean": (1, 1, 1, 1), "covariance": (2, 1, 1, 1),
-                  "kl": (1, 2, 1, 1), "spectrum": (2, 2, 1, 1)}
-        for name, (row, col, rowspan, colspan) in places.items():
+        self.canvases: dict[str, Canvas] = {}
+        for name in PARTS:
             axes = {"bottom": LogAxis("bottom"), "left": LogAxis("left")}
-            self.plot_items[name] = glw.addPlot(row=row, col=col, rowspan=rowspan, colspan=colspan, axisItems=axes)
-        lay = glw.ci.layout
-        lay.setRowStretchFactor(0, 0)
-        lay.setRowStretchFactor(1, 1)
-        lay.setRowStretchFactor(2, 1)
-        glw.ci.setSpacing(12)
+            if name in ("mean", "covariance"):
+                axes["right"] = LogAxis("right")
+            plot = pg.PlotItem(axisItems=axes)
+            _loose_label(plot.titleLabel)
+            self.plot_items[name] = plot
+            self.canvases[name] = Canvas(plot)
+        glw.ci.setSpacing(10)
+        glw.ci.setContentsMargins(6, 4, 6, 4)
 
         pl = self.plot_items
         self._setup(pl["cloud"], "y" + sub(1), "y" + sub(2))
-        # a grid adds nothing to ellipses over a cloud, and it is the costliest grid to draw
-        pl["cloud"].showGrid(x=False, y=False)
         self._setup(pl["mean"], "step", "mean μ")
         self._setup(pl["covariance"], "step", "eigenvalues of Σ")
         self._setup(pl["spectrum"], "eigenvalue index (ascending)", "eigenvalue")
         self._setup(pl["kl"], "step", "KL(true ‖ estimate)")
         pl["covariance"].setLogMode(y=True)
         pl["spectrum"].setLogMode(y=True)
-        pl["kl"].setLogMode(x=True, y=True)
+        pl["kl"].setLogMode(y=True)
+        for name in ("mean", "covariance"):
+            right = pl[name].getAxis("right")
+            pl[name].showAxis("right")
+            right.setStyle(tickFont=style.tick_font(), tickLength=4, maxTickLevel=0)
+            right.setTextPen("k")
+            right.setPen(pg.mkPen(style.FRAME_COLOR, width=1))
+            right.setWidth(TRUTH_AXIS_WIDTH)
+            right.setTicks([[]])
+            right.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        pl["covariance"].getAxis("right").setLogMode(True)
         pl["covariance"].setXLink(pl["mean"])
-        for name in TRAJECTORY_PLOTS:
-            # pyqtgraph's auto-downsampling assumes evenly spaced x, and the thinned history is
-            # not (it drew staircases): curves are decimated by envelope() instead.
-            pl[name].setClipToView(True)
         self._set_title("mean", "Mean trajectory")
-        self._set_title("covariance", "Covariance trajectory (log scale)")
+        self._set_title("covariance", "Eigenvalues of Σ")
         self._set_title("spectrum", "Eigenvalues of Σ now")
-        self._set_title("kl", "Distance to the truth (log-log)")
+        self._set_title("kl", "Distance to the truth (KL)")
         self._set_title("cloud", "Samples and 1σ / 2σ ellipses")
         pl["spectrum"].enableAutoRange(x=False)
         # Autorange sees one invisible item per plot, spanning the data's range snapped to whole
-        # quanta: with every curve in autorange, pyqtgraph asked each one for its bounds and
-        # re-laid out the axes and re-clipped every curve on each frame, as the range grew a little.
+        # quanta: the range then changes in steps, not every frame (each change re-lays out an axis).
         for name in RANGED_PLOTS:
-            item = pg.PlotDataItem(pen=pg.mkPen(0, 0, 0, 0))
+            item = RangeItem()
             pl[name].addItem(item)
-            self._items.append(item)
             self._range_items[name] = item
-
-        # shared items: samples, truth (black dashed), exact running MLE (grey dotted)
-        self._scatter = PointCloudItem(size=3.0, color=style.SAMPLE_COLOR)
-        pl["cloud"].addItem(self._scatter, ignoreBounds=True)
-        self._items.append(self._scatter)
-        self._hist = self.data_item("cloud", pen=pg.mkPen((120, 120, 120), width=1), stepMode="center",
-                                     fillLevel=0, fillBrush=pg.mkBrush(*style.HIST_BRUSH), bounds=False)
-        self._true_ell = [self.data_item("cloud", pen=style.true_pen(w), bounds=False) for w in (2.0, 1.5)]
-        self._ref_ell = [self.data_item("cloud", pen=style.ref_pen(w), bounds=False) for w in (2.5, 2.0)]
-        self._true_density = self.data_item("cloud", pen=style.true_pen(2.0), bounds=False)
-        self._ref_density = self.data_item("cloud", pen=style.ref_pen(2.5), bounds=False)
-        self._true_center = self.data_item("cloud", pen=None, symbol="x", symbolSize=14, symbolBrush="k",
-                                            symbolPen=pg.mkPen("k", width=2), bounds=False)
         # the only item the cloud's autorange sees: an invisible box we choose (see _update_view)
-        self._bounds = self.data_item("cloud", pen=pg.mkPen(0, 0, 0, 0))
-        # invisible spans that keep a log axis at least about a decade around the truth
-        # (pyqtgraph labels a narrower log range with a single tick)
-        self._pads = {name: self.data_item(name, pen=pg.mkPen(0, 0, 0, 0)) for name in ("covariance", "spectrum")}
-        self._true_mean: list[pg.PlotDataItem] = []
-        self._true_mean_labels: list[pg.TextItem] = []
-        self._true_eig: list[pg.PlotDataItem] = []
-        self._true_spectrum = self.data_item("spectrum", pen=None, symbol="_", symbolSize=30,
-                                              symbolPen=pg.mkPen("k", width=2.5), symbolBrush="k")
-        self._ref_kl = self.data_item("kl", pen=style.ref_pen(2.5))
+        self._bounds = RangeItem()
+        pl["cloud"].addItem(self._bounds)
 
-        self._key_entries = [(pg.PlotDataItem(pen=style.true_pen(2.5)), "true (dashed)"),
-                             (pg.PlotDataItem(pen=style.ref_pen(3.0)), "exact running MLE (dotted)")]
+        cv = self.canvases
+        # shared traces, in drawing order: samples first, truth and running MLE above the chains
+        self._scatter = cv["cloud"].add("cloud", Look(size=3), "samples", z=-10)
+        self._hist = cv["cloud"].add("steps", Look(style.HIST_LINE, 1, fill=style.HIST_FILL), "histogram", z=-10)
+        self._true_trail = cv["cloud"].add("path", Look(style.TRUE_COLOR, 1), "true mean's path", z=20)
+        self._true_ell = [cv["cloud"].add("path", style.true_look(2), f"true {r}σ", closed=True, z=20)
+                          for r in (1, 2)]
+        self._ref_ell = [cv["cloud"].add("path", style.ref_look(2), f"running MLE {r}σ", closed=True, z=19)
+                         for r in (1, 2)]
+        self._true_density = cv["cloud"].add("curve", style.true_look(2), "true density", z=20)
+        self._ref_density = cv["cloud"].add("curve", style.ref_look(2), "running MLE density", z=19)
+        self._true_center = cv["cloud"].add("symbols", Look(style.TRUE_COLOR, marker="x", size=14, edge_width=2.0),
+                                            "true mean", z=21)
+        self._true_mean: list[Trace] = []
+        self._true_eig: list[Trace] = []
+        self._true_spectrum = cv["spectrum"].add("symbols", Look(style.TRUE_COLOR, marker="_", size=28,
+                                                                 edge_width=2.5), "true eigenvalues", z=-1)
+        self._ranged["spectrum"].append(self._true_spectrum)
+        self._ref_kl = cv["kl"].add("curve", style.ref_look(2), "running MLE KL", z=19)
+        self._ranged["kl"].append(self._ref_kl)
         self._set_legend([])
 
     def _setup(self, plot: pg.PlotItem, xlabel: str, ylabel: str) -> None:
-        plot.showGrid(x=True, y=True, alpha=0.25)
         label_style = {"font-size": style.LABEL_SIZE, "color": "#000"}
         plot.setLabel("bottom", xlabel, **label_style)
         plot.setLabel("left", ylabel, **label_style)
         for ax in ("bottom", "left"):
             axis = plot.getAxis(ax)
-            # Opaque light-grey grid: pyqtgraph's default (black at low alpha) made the axes
-            # ~5x slower to draw. The axis pen is the grid's, so a dark frame marks the view.
             axis.setStyle(tickFont=style.tick_font(), tickAlpha=255, maxTickLevel=1)
-            axis.setPen(pg.mkPen(style.GRID_COLOR, width=1))
+            axis.setPen(pg.mkPen(style.FRAME_COLOR, width=1))
             axis.setTextPen("k")
             axis.enableAutoSIPrefix(False)
-            axis.setZValue(-1000)  # the grid goes under the data, not across it
-            # An axis (with its grid) changes only when its range does (see _fit_ranges): kept as
-            # a pixmap, the other frames blit it instead of replaying ~100 drawing commands.
+            # Kept as a pixmap (small now: the grid is the canvas's), so a frame that repaints the
+            # area around an axis blits it instead of replaying ~100 drawing commands.
             axis.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        plot.vb.setBorder(pg.mkPen(style.FRAME_COLOR, width=1))
+            axis.label.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # the canvas draws the frame (an opaque canvas would hide the view's own border)
         plot.getAxis("left").setWidth(64)
         plot.setMenuEnabled(True)
+        plot.hideButtons()  # the "A" (autorange) button sits on the data; the context menu has it
 
     def _set_title(self, name: str, text: str) -> None:
-        # setTitle re-lays out the grid: only call it when the text really changed
-        if self._titles.get(name) != text:
-            self._titles[name] = text
-            plot = self.plot_items[name]
-            plot.setTitle(text, size=style.TITLE_SIZE, color="#000")
-            plot.titleLabel.setMinimumWidth(10)
+        """A plot's title, wrapped to the plot's width (never cut). Changing the title row's height
+        re-lays out the whole grid (a few ms): a text that changes every frame (the spectrum's
+        numbers) but keeps its height is swapped in place."""
+        if self._titles.get(name) == text:
+            return
+        self._titles[name] = text
+        label = self.plot_items[name].titleLabel
+        label.text = text
+        label.item.setHtml(f"<span style='color: #000000; font-size: {style.TITLE_SIZE}'>{text}</span>")
+        self._fit_title(name)
 
-    def data_item(self, plot: str, bounds: bool = True, **kw) -> pg.PlotDataItem:
-        if plot in TRAJECTORY_PLOTS:
-            # Long, jagged curves: antialiasing made a frame ~3x slower, and without it pyqtgraph
-            # draws 2 px solid lines as segments (its fast path).
-            kw.setdefault("antialias", False)
-        item = pg.PlotDataItem(**kw)
-        if plot in RANGED_PLOTS:
-            self.plot_items[plot].addItem(item, ignoreBounds=True)
-            if bounds:
-                self._ranged[plot].append(item)
-        else:
-            self.plot_items[plot].addItem(item, ignoreBounds=not bounds)
-        self._items.append(item)
-        return item
+    def _fit_title(self, name: str) -> None:
+        """Wrap a title that is wider than its plot, give its row the height, centre it."""
+        plot = self.plot_items[name]
+        label = plot.titleLabel
+        item = label.item
+        # the title sits over the view (its column of the plot's layout), not over the axes
+        width = label.geometry().width() if label.geometry().width() > 40 else plot.geometry().width() - 130
+        item.setTextWidth(-1)
+        if width > 40 and item.boundingRect().width() > width:
+            item.setTextWidth(width)
+        h = max(22.0, np.ceil(item.boundingRect().height()))
+        if label.maximumHeight() != h or label.minimumHeight() != h:
+            label.setMaximumHeight(h)
+            label.setMinimumHeight(h)
+            plot.layout.setRowFixedHeight(0, h)
+        label.setVisible(True)
+        br = item.boundingRect()
+        item.setPos(max(0.0, (label.width() - br.width()) / 2), 0.0)
 
-    def _chain(self, k: int) -> ChainItems:
+    def title_text(self, name: str) -> str:
+        """The full text of a plot's title (as shown: HTML tags removed)."""
+        return self.plot_items[name].titleLabel.item.toPlainText()
+
+    def _chain(self, k: int, chain_style: style.ChainStyle) -> ChainItems:
         while len(self._chains) <= k:
-            self._chains.append(ChainItems(self, len(self._chains)))
-        return self._chains[k]
+            self._chains.append(ChainItems(self.canvases, len(self._chains), chain_style))
+        ch = self._chains[k]
+        ch.restyle(chain_style)
+        return ch
 
-    def _true_line(self, which: str, i: int) -> pg.PlotDataItem:
+    def _true_line(self, which: str, i: int) -> Trace:
         lst = self._true_mean if which == "mean" else self._true_eig
         while len(lst) <= i:
-            lst.append(self.data_item(which, pen=style.true_pen(1.75)))
+            t = self.canvases[which].add("curve", style.true_look(2), f"true {which} {len(lst)}", z=20)
+            lst.append(t)
+            self._ranged[which].append(t)
         return lst[i]
-
-    def _mean_label(self, i: int) -> pg.TextItem:
-        while len(self._true_mean_labels) <= i:
-            t = pg.TextItem("", color="k", anchor=(1, 1), fill=pg.mkBrush(255, 255, 255, 200))
-            font = QtGui.QFont()
-            font.setPointSize(style.TICK_POINT_SIZE)
-            t.setFont(font)
-            t.setZValue(20)
-            self.plot_items["mean"].addItem(t, ignoreBounds=True)
-            self._true_mean_labels.append(t)
-        return self._true_mean_labels[i]
 
     # -------------------------------------------------------------- public API
     def set_cloud_axes(self, i: int, j: int) -> None:
@@ -252,18 +362,52 @@ class LivePlots(QtWidgets.QWidget):
     def cloud_axes(self) -> tuple[int, int]:
         return self._cloud_axes
 
+    def set_step_axis(self, mode: str, window: int | None = None) -> None:
+        """The trajectory plots' step axis: "linear" (all steps), "log" (all steps, log axis) or
+        "window" (the last ``window`` updates, linear)."""
+        if mode not in STEP_AXES:
+            raise ValueError(f"step axis must be one of {', '.join(STEP_AXES)}; got {mode!r}")
+        n = int(window) if window is not None else self._step_axis[1]
+        if n < 10:
+            raise ValueError(f"the step window must be at least 10 updates; got {window!r}")
+        if (mode, n) == self._step_axis and self._log_x:
+            return
+        self._step_axis = (mode, n)
+        for name in TRAJECTORY_PLOTS:
+            log = self._log_step(name)
+            if self._log_x.get(name) != log:
+                self.plot_items[name].setLogMode(x=log)
+                self._log_x[name] = log
+            xlabel = "step (log scale)" if log else "step" if mode == "linear" else f"step (the last {n:,})"
+            self.plot_items[name].setLabel("bottom", xlabel, **{"font-size": style.LABEL_SIZE, "color": "#000"})
+        self._set_title("kl", "Distance to the truth (KL)")
+        if self._snap is not None:
+            self._draw(self._snap, TRAJECTORY_PLOTS, redraw=True)
+
+    def step_axis(self) -> tuple[str, int]:
+        return self._step_axis
+
+    def _log_step(self, name: str) -> bool:
+        """Is this plot's step axis logarithmic? All three in "log" mode; KL also in "linear" mode
+        (a rate of convergence reads as a slope on log-log axes); none in a window."""
+        mode = self._step_axis[0]
+        return mode == "log" or (mode == "linear" and name == "kl")
+
     def clear(self) -> None:
-        """Forget the run: every item empty, no markers, no legend entries."""
+        """Forget the run: every trace empty, no markers, no legend entries."""
         self._snap = None
         self._pending = set()
         self._view = ViewBox()
-        for item in self._items:
-            put_data(item)
+        for cv in self.canvases.values():
+            for t in cv.traces:
+                t.clear()
         for ch in self._chains:
             ch.hide_divergence()
+        for item in (*self._range_items.values(), self._bounds):
+            put_data(item)
         self._set_legend([])
-        for t in self._true_mean_labels:
-            t.setText("")
+        for name in ("mean", "covariance"):
+            self._set_truth_ticks(name, [])
         self._set_title("spectrum", "Eigenvalues of Σ now")
 
     def show_snapshot(self, snap: Snapshot) -> None:
@@ -285,20 +429,24 @@ class LivePlots(QtWidgets.QWidget):
         self._draw(snap, parts)
         return tuple(p for p in PARTS if p in self._pending)
 
+    def pending_parts(self) -> tuple[str, ...]:
+        return tuple(p for p in PARTS if p in self._pending)
+
     def plotted_arrays(self) -> list[np.ndarray]:
-        """Every x and y array currently handed to a plot item (tests check they are finite)."""
+        """Every x and y array currently handed to a plot (tests check they are finite)."""
         out: list[np.ndarray] = []
-        for item in self._items:
-            x, y = item.xData, item.yData
-            for a in (x, y):
-                if a is not None:
-                    out.append(np.asarray(a))
+        for cv in self.canvases.values():
+            out += cv.plotted_arrays()
         return out
 
     def legend_names(self) -> list[str]:
-        """The chains' legend entries, in order (the line-style key not included)."""
+        """The chains' legend entries, in order."""
         chains = {id(ch.legend_sample) for ch in self._chains}
         return [label.text for sample, label in self.legend.items if id(sample.item) in chains]
+
+    def key_text(self) -> str:
+        """The key under the legend (plain text): what every line style and marker means."""
+        return self.key.item.toPlainText()
 
     # ---------------------------------------------------------------- drawing
     def _draw(self, snap: Snapshot, parts: tuple[str, ...] = (), redraw: bool = False) -> None:
@@ -314,16 +462,17 @@ class LivePlots(QtWidgets.QWidget):
                 self._draw_histogram(snap)
             else:
                 self._draw_cloud(snap)
-        steps = np.asarray(snap.history.steps, dtype=float)
-        if "mean" in todo:
-            self._draw_mean(snap, steps)
-        if "covariance" in todo:
-            self._draw_covariance(snap, steps)
-            self._draw_divergences(snap)  # markers on the mean, covariance and KL plots
+        if any(p in todo for p in TRAJECTORY_PLOTS):
+            h, steps = self._history(snap)
+            if "mean" in todo:
+                self._draw_mean(snap, h, steps)
+            if "covariance" in todo:
+                self._draw_covariance(snap, h, steps)
+            if "kl" in todo:
+                self._draw_kl(snap, h, steps)
+            self._draw_divergences(snap, [p for p in todo if p in TRAJECTORY_PLOTS])
         if "spectrum" in todo:
             self._draw_spectrum(snap)
-        if "kl" in todo:
-            self._draw_kl(snap, steps)
         self._fit_ranges([p for p in todo if p in RANGED_PLOTS])
 
     def _begin(self, snap: Snapshot) -> None:
@@ -337,77 +486,204 @@ class LivePlots(QtWidgets.QWidget):
             if d >= 2 and max(self._cloud_axes) >= d:
                 self._cloud_axes = (0, 1)
         K = len(snap.chains)
+        styles = style.chain_styles([c.settings.get("parameterization", "") for c in snap.chains])
         for k in range(K):
-            self._chain(k)
+            self._chain(k, styles[k])
         for ch in self._chains[K:]:  # chains of an earlier, bigger run
             for item in ch.all_items():
-                put_data(item)
+                item.clear()
             ch.hide_divergence()
-        self._draw_legend(snap)
+        self._draw_legend(snap, styles)
         self._bins = {name: self._curve_bins(name) for name in TRAJECTORY_PLOTS}
+
+    def _history(self, snap: Snapshot):
+        """The history the trajectory plots show (all of it, or the window's part) and its steps."""
+        h = snap.history
+        mode, n = self._step_axis
+        if mode == "window":
+            h = h.last(n, snap.step) if hasattr(h, "last") else h
+        return h, np.asarray(h.steps, dtype=float)
 
     def _fit_ranges(self, names: list[str]) -> None:
         """Hand autorange the snapped extent of each ranged plot's data (see RANGED_PLOTS)."""
         for name in names:
-            log_x, log_y = (self.plot_items[name].ctrl.logXCheck.isChecked(),
-                            self.plot_items[name].ctrl.logYCheck.isChecked())
-            box = None
-            for item in self._ranged[name]:
-                x, y = item.xData, item.yData
-                if x is None or y is None or not x.size or x.shape != y.shape:
-                    continue
-                x, y = finite_xy(x, y, positive_x=log_x, positive_y=log_y)
-                if x.size:
-                    box = union(box, bbox(x, y))
+            cv = self.canvases[name]
+            log_x, log_y = cv.log_mode()
+            box = self._pads[name]
+            for t in self._ranged_traces(name):
+                if t.visible and t.xData.size:
+                    box = union(box, self._extent(t, log_x, log_y))
+            forced = self._forced_x[name]
             if box is None:
                 put_data(self._range_items[name])
                 continue
-            x0, x1 = snapped_range(box[0], box[1], log_x)
+            if forced is not None:
+                x0, x1 = forced
+            else:
+                x0, x1 = snapped_range(box[0], box[1], log_x)
             y0, y1 = snapped_range(box[2], box[3], log_y)
+            if log_y and y0 <= 0:
+                continue
             put_data(self._range_items[name], np.array([x0, x1]), np.array([y0, y1]))
 
+    @staticmethod
+    def _extent(t: Trace, log_x: bool, log_y: bool) -> np.ndarray | None:
+        """A trace's data extent (drawable points only), cached until its data change."""
+        key = (id(t.xData), id(t.yData), log_x, log_y)
+        if getattr(t, "_extent_key", None) != key:
+            t._extent_key = key
+            t._extent = extent(t.xData, t.yData, log_x, log_y) if t.xData.shape == t.yData.shape else None
+        return t._extent
+
+    def _ranged_traces(self, name: str) -> list[Trace]:
+        """The traces whose data decide a plot's range (markers and constant lines included)."""
+        out = list(self._ranged[name])
+        for ch in self._chains:
+            out += {"mean": ch.mean_curves, "covariance": ch.eig_curves, "kl": [ch.kl],
+                    "spectrum": [ch.spectrum]}[name]
+        return out
+
     def _curve_bins(self, name: str) -> int:
-        """Envelope bins for a plot: one per CURVE_BIN_PX pixels of its width (the lines are
-        2 px wide: finer bins draw nothing more, and stroking cost grows with the points)."""
+        """Envelope bins for a plot: one per CURVE_BIN_PX pixels of its width (finer bins draw
+        nothing more: a column of pixels shows each bin's lowest to highest point)."""
         return int(min(4096, max(120, self.plot_items[name].vb.width() / CURVE_BIN_PX)))
 
-    def _draw_legend(self, snap: Snapshot) -> None:
+    # legend and key -----------------------------------------------------------
+    def _draw_legend(self, snap: Snapshot, styles: list[style.ChainStyle]) -> None:
         # Entries must stay in chain order: if one changes, rebuild from it on.
         names = []
-        for c in snap.chains:
+        counts: dict[str, int] = {}
+        for s in styles:
+            counts[s.rule] = counts.get(s.rule, 0) + 1
+        for c, s in zip(snap.chains, styles):
             name = c.label
+            if counts[s.rule] > 1 and s.variant:
+                name += f" ({s.variant_name} {s.rule})"
             if c.divergence is not None:
                 why = SHORT_REASON.get(c.divergence.reason, c.divergence.reason)
                 name += f"  ✕ {why} at {c.divergence.step:,}"
             names.append(name)
         if names != self._legend_names:
             self._set_legend(names)
+        self._draw_key(snap)
 
     def _set_legend(self, names: list[str]) -> None:
-        """Rebuild the legend: one entry per chain (in chain order), then the key."""
+        """Rebuild the legend: one entry per chain (in chain order)."""
         self.legend.clear()
         for k, name in enumerate(names):
             self.legend.addItem(self._chains[k].legend_sample, name)
-        for sample, name in self._key_entries:
-            self.legend.addItem(sample, name)
         self._legend_names = list(names)
-        self._fit_legend()
+        self._fit_layout()
 
-    def _fit_legend(self) -> None:
-        entries = self.legend.items
-        if not entries:
-            return
-        # the text's own width (a LabelItem's bounding rect is its layout cell)
-        widest = max(label.item.boundingRect().width() for _, label in entries) + 60  # + sample, spacing
-        cols = int(max(1, min(len(entries), (self.width() - 20) // widest)))
-        if cols != self.legend.columnCount:
-            self.legend.setColumnCount(cols)
-        # as wide as its columns, on the left: spread over the full width it reads badly
-        self.legend.setMaximumWidth(cols * widest)
+    def _draw_key(self, snap: Snapshot) -> None:
+        """One line (wrapped when narrow) that names every line style and marker drawn."""
+        d = int(snap.ref_mean.shape[0])
+        g = _key_glyph
+        parts = [g(style.TRUE_COLOR, "╌") + " true", g(style.REF_COLOR, "┈") + " exact running MLE"]
+        if d >= 2:
+            n = min(d, MAX_TRAJECTORIES) if d <= MAX_TRAJECTORIES else 2
+            marks = ", ".join(f"{style.COMPONENT_SYMBOLS[i]} {_ordinal(i + 1)}" for i in range(1, n))
+            first = "μ₁ / smallest λ" if d <= MAX_TRAJECTORIES else "1st of the pair / smallest λ"
+            parts.append(f"─ {first}, {marks}")
+            parts.append(g("#444", "●") + " estimate " + g(style.TRUE_COLOR, "✕") + " true mean")
+        parts.append(g(style.TRUE_COLOR, "▬") + " true eigenvalue, numbers λmax/λmin")
+        if any(c.divergence is not None for c in snap.chains):
+            parts.append(g("#444", "┆") + " divergence " + g("#444", "▼") + " last λ₁ before it")
+        if getattr(snap.history, "true_mean", None) is not None:
+            parts.append("thin black line: the truth's path")
+        text = " · ".join(parts)
+        if text != self._key_html:
+            self._key_html = text
+            self.key.setText(f"<span style='font-size:{style.TICK_POINT_SIZE}pt; color:#222'>{text}</span>")
+            self._fit_layout()
+
+    # layout --------------------------------------------------------------------
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_layout()
+
+    def _columns_for(self, width: float) -> int:
+        for n in (3, 2):
+            if width >= n * MIN_PLOT_W + (n - 1) * 10 + 12:
+                return n
+        return 1
+
+    def _fit_layout(self) -> None:
+        """Columns, heights and wrapping for the current size: every plot, title, axis and the
+        legend inside the visible area (scrolling only below MIN_PLOT_H per row)."""
+        # the whole widget, less a vertical scroll bar if the plots will not fit (then they scroll)
+        vw, vh = max(self.width(), 200), max(self.height(), 150)
+        if self._fit_width(vw, vh) > vh:
+            self._fit_width(vw - self._scrollbar_w, vh)
+
+    def _fit_width(self, width: float, vh: float) -> int:
+        """Lay the grid out ``width`` wide; returns the height it takes."""
+        cols = self._columns_for(width - 12)
+        _places, shares, rows = ARRANGEMENTS[cols]
+        lay = self._glw.ci.layout
+        if cols != self._columns:
+            self._arrange(cols)
+        inner = width - 12 - 10 * (cols - 1)
+        for c in range(3):
+            lay.setColumnFixedWidth(c, inner * shares[c] if c < cols else 0.0)
+        # legend: as many columns as fit, as wide as they need
+        legend_h = self._fit_legend(width - 12)
+        self.key.item.setTextWidth(max(200.0, width - 24))
+        key_h = self.key.item.boundingRect().height() + 2 if self._key_html else 0.0
+        for item, h in ((self.legend, legend_h), (self.key, key_h)):
+            item.setMinimumHeight(h)
+            item.setMaximumHeight(h)
+        lay.setRowFixedHeight(0, legend_h)
+        lay.setRowFixedHeight(1, key_h)
+        # the plot rows share what the legend, key, margins and spacings leave (asked of the layout
+        # itself: its spacing rules are Qt's)
+        row_h = float(MIN_PLOT_H)
+        for r in range(5):
+            lay.setRowFixedHeight(2 + r, row_h if r < rows else 0.0)
+        extra = lay.effectiveSizeHint(QtCore.Qt.SizeHint.MinimumSize).height() - rows * row_h
+        row_h = max(float(MIN_PLOT_H), np.floor((vh - extra) / rows))
+        for r in range(rows):
+            lay.setRowFixedHeight(2 + r, row_h)
+        height = int(np.ceil(extra + rows * row_h))
+        self._glw.setFixedSize(int(width), max(int(vh), height))
+        self._glw.ci.layout.activate()
+        for name in PARTS:
+            self._fit_title(name)
+        self._bins = {name: self._curve_bins(name) for name in TRAJECTORY_PLOTS}
+        return height
+
+    @property
+    def _scrollbar_w(self) -> int:
+        return self.scroll.verticalScrollBar().sizeHint().width()
+
+    def _legend_height(self, width: float) -> float:
+        return self.legend.height_for(width) + 2
+
+    def _arrange(self, cols: int) -> None:
+        ci = self._glw.ci
+        for item in (self.legend, self.key, *self.plot_items.values()):
+            if item in ci.items:
+                ci.removeItem(item)
+        places, _shares, _rows = ARRANGEMENTS[cols]
+        ci.addItem(self.legend, row=0, col=0, colspan=cols)
+        ci.addItem(self.key, row=1, col=0, colspan=cols)
+        for name in PARTS:
+            row, col, rs, cs = places[name]
+            ci.addItem(self.plot_items[name], row=2 + row, col=col, rowspan=rs, colspan=cs)
+        ci.layout.setAlignment(self.legend, QtCore.Qt.AlignmentFlag.AlignLeft)
+        ci.layout.setAlignment(self.key, QtCore.Qt.AlignmentFlag.AlignLeft)
+        self._columns = cols
+
+    def columns(self) -> int:
+        """How many columns the plot grid has now (3, 2 or 1: fewer when narrow)."""
+        return self._columns
+
+    def _fit_legend(self, width: float) -> float:
+        return self.legend.set_width(width) + 2 if self.legend.items else 2.0
 
     def _cloud_frame(self, locked: bool, xlabel: str, ylabel: str) -> None:
         """Aspect lock and axis labels of the cloud plot, set only when they change: each call
-        re-lays out the axes and throws away their drawing (a few ms a frame)."""
+        re-lays out the axes (a few ms)."""
         key = (locked, xlabel, ylabel)
         if self._cloud_frame_key == key:
             return
@@ -422,61 +698,66 @@ class LivePlots(QtWidgets.QWidget):
         i, j = self._cloud_axes
         pair = [i, j]
         for item in (self._hist, self._true_density, self._ref_density):
-            put_data(item)
+            item.clear()
         self._cloud_frame(True, "y" + sub(i + 1), "y" + sub(j + 1))
         recent = snap.recent
         n = recent.shape[0]
-        self._set_title("cloud", f"Last {n:,} samples, 1σ and 2σ ellipses" if n else "Samples, 1σ and 2σ ellipses")
+        self._set_title("cloud", f"Last {n:,} samples, 1σ and 2σ" if n else "Samples, 1σ and 2σ ellipses")
         base = None
         if n:
             x, y = finite_xy(recent[:, i], recent[:, j])
             put_data(self._scatter, x, y)
-            if x.size:
-                lo_x, hi_x = np.percentile(x, [0.5, 99.5])
-                lo_y, hi_y = np.percentile(y, [0.5, 99.5])
-                base = np.array([lo_x, hi_x, lo_y, hi_y])
+            base = quantile_box(x, y)
         else:
-            put_data(self._scatter, _EMPTY, _EMPTY)
+            self._scatter.clear()
         if snap.true_mean is not None and snap.true_cov is not None:
             tm = snap.true_mean[pair]
             tc = snap.true_cov[np.ix_(pair, pair)]
-            for r, item in zip((1.0, 2.0), self._true_ell):
-                pts = ellipse_points(tm, tc, r)
-                put_data(item, *(pts if pts is not None else (_EMPTY, _EMPTY)))
-                if pts is not None and r == 2.0:
-                    base = union(base, bbox(*pts))
+            ells = sigma_ellipses(tm, tc)
+            for k, item in enumerate(self._true_ell):
+                put_data(item, *(ells[k] if ells is not None else (_EMPTY, _EMPTY)))
+            if ells is not None:
+                base = union(base, bbox(*ells[1]))
             if np.all(np.isfinite(tm)):
                 put_data(self._true_center, [tm[0]], [tm[1]])
         else:
             for item in (*self._true_ell, self._true_center):
-                put_data(item)
+                item.clear()
+        # a drifting truth: where its mean went while the samples shown were drawn
+        trail = getattr(snap.history, "true_mean", None)
+        if trail is not None and n:
+            steps = np.asarray(snap.history.steps)
+            recent_from = max(0, snap.step - n)
+            sel = steps >= recent_from
+            put_data(self._true_trail, *finite_xy(trail[sel, i], trail[sel, j]))
+        else:
+            self._true_trail.clear()
         ref_ok = snap.n_samples > snap.ref_mean.shape[0]
-        for r, item in zip((1.0, 2.0), self._ref_ell):
-            pts = ellipse_points(snap.ref_mean[pair], snap.ref_cov[np.ix_(pair, pair)], r) if ref_ok else None
-            put_data(item, *(pts if pts is not None else (_EMPTY, _EMPTY)))
+        ells = sigma_ellipses(snap.ref_mean[pair], snap.ref_cov[np.ix_(pair, pair)]) if ref_ok else None
+        for k, item in enumerate(self._ref_ell):
+            put_data(item, *(ells[k] if ells is not None else (_EMPTY, _EMPTY)))
         chain_box = None
         for k, c in enumerate(snap.chains):
             ch = self._chains[k]
-            put_data(ch.density)
+            ch.density.clear()
             mu = c.mean[pair]
             block = c.cov[np.ix_(pair, pair)]
             pd = bool(c.eig.size and c.eig[0] > 0)
-            drawn = False
-            for r, item in zip((1.0, 2.0), (ch.ellipse1, ch.ellipse2)):
-                pts = ellipse_points(mu, block, r) if pd else None
-                if pts is None:
-                    put_data(item)
+            ells = sigma_ellipses(mu, block) if pd else None
+            drawn = ells is not None
+            for k2, item in enumerate((ch.ellipse1, ch.ellipse2)):
+                if ells is None:
+                    item.clear()
                 else:
-                    put_data(item, *pts)
-                    drawn = True
-                    if r == 2.0:
-                        chain_box = union(chain_box, bbox(*pts))
+                    put_data(item, *ells[k2])
+            if ells is not None:
+                chain_box = union(chain_box, bbox(*ells[1]))
             if np.all(np.isfinite(mu)):
                 put_data(ch.center, mu[:1], mu[1:])
                 if drawn:
                     chain_box = union(chain_box, np.array([mu[0], mu[0], mu[1], mu[1]]))
             else:
-                put_data(ch.center)
+                ch.center.clear()
         if base is None:
             base = chain_box
         elif chain_box is not None:
@@ -486,9 +767,10 @@ class LivePlots(QtWidgets.QWidget):
     # cloud, d == 1 ----------------------------------------------------------
     def _draw_histogram(self, snap: Snapshot) -> None:
         self._cloud_frame(False, "y (sample value)", "density")
-        put_data(self._scatter, _EMPTY, _EMPTY)
+        self._scatter.clear()
+        self._true_trail.clear()
         for item in (*self._true_ell, *self._ref_ell):
-            put_data(item)
+            item.clear()
         recent = np.asarray(snap.recent, dtype=float).ravel()
         recent = recent[np.isfinite(recent)]
         n = recent.size
@@ -534,36 +816,36 @@ class LivePlots(QtWidgets.QWidget):
         if n:
             counts, edges = np.histogram(recent, bins=HIST_BINS, range=(lo, hi))
             dens = counts / (n * (edges[1] - edges[0]))
-            put_data(self._hist, x=edges, y=dens)
+            put_data(self._hist, edges, dens)
             peak = max(peak, float(dens.max()))
         else:
-            put_data(self._hist)
+            self._hist.clear()
         grid = np.linspace(lo, hi, DENSITY_POINTS)
         if tm is not None:
             put_data(self._true_density, *finite_xy(grid, gaussian_pdf(grid, tm, tv)))
             put_data(self._true_center, [tm], [0.0])
         else:
-            put_data(self._true_density)
-            put_data(self._true_center)
+            self._true_density.clear()
+            self._true_center.clear()
         if ref_ok:
             put_data(self._ref_density, *finite_xy(grid, gaussian_pdf(grid, rm, rv)))
         else:
-            put_data(self._ref_density)
+            self._ref_density.clear()
         chain_peak = 0.0
         for k, c in enumerate(snap.chains):
             ch = self._chains[k]
-            put_data(ch.ellipse1)
-            put_data(ch.ellipse2)
+            ch.ellipse1.clear()
+            ch.ellipse2.clear()
             m, v = float(c.mean[0]), float(c.cov[0, 0])
             if np.isfinite(m) and np.isfinite(v) and v > 0:
                 put_data(ch.density, *finite_xy(grid, gaussian_pdf(grid, m, v)))
                 chain_peak = max(chain_peak, 1.0 / np.sqrt(2.0 * np.pi * v))
             else:
-                put_data(ch.density)
+                ch.density.clear()
             if np.isfinite(m):
                 put_data(ch.center, [m], [0.0])
             else:
-                put_data(ch.center)
+                ch.center.clear()
         # a collapsing estimate (a tall spike) may raise the view only a little
         peak = max(peak, min(chain_peak, 1.5 * peak)) if peak > 0 else chain_peak
         if not (np.isfinite(peak) and peak > 0):
@@ -590,93 +872,147 @@ class LivePlots(QtWidgets.QWidget):
             return list(range(d))
         return sorted(set(self._cloud_axes))
 
-    def _draw_mean(self, snap: Snapshot, steps: np.ndarray) -> None:
-        h = snap.history
-        nb = self._bins
+    def _x_ends(self, name: str, steps: np.ndarray, snap: Snapshot) -> np.ndarray:
+        """The step range a constant (true) line spans, and the forced x range in window mode."""
+        mode, n = self._step_axis
+        if not steps.size:
+            self._forced_x[name] = None
+            return _EMPTY
+        if mode == "window":
+            x0, x1 = window_range(snap.step, n)
+            self._forced_x[name] = (x0, x1)
+            return np.array([max(float(steps[0]), x0), float(steps[-1])])
+        self._forced_x[name] = None
+        lo = float(steps[0])
+        if self._log_step(name):
+            pos = steps[steps > 0]
+            if not pos.size:
+                return _EMPTY
+            lo = float(pos[0])
+        return np.array([lo, float(steps[-1])])
+
+    def _draw_mean(self, snap: Snapshot, h, steps: np.ndarray) -> None:
+        nb = self._bins["mean"]
         d = h.mean.shape[2]
         comps = self._components(d)
+        log_x = self._log_step("mean")
         for k in range(len(snap.chains)):
             ch = self._chains[k]
             for slot, i in enumerate(comps):
-                put_data(ch.curve("mean", slot), *envelope(*finite_xy(steps, h.mean[k, :, i]), nb["mean"]))
+                put_data(ch.curve("mean", slot),
+                         *thin(steps, h.mean[k, :, i], nb, log_x, log_x))
             for item in ch.mean_curves[len(comps):]:
-                put_data(item)
-        x_ends = finite_xy(steps[[0, -1]], [0.0, 0.0])[0] if steps.size else _EMPTY
+                item.clear()
+        x_ends = self._x_ends("mean", steps, snap)
+        true_path = getattr(h, "true_mean", None)
+        ticks = []
         groups: dict[float, list[int]] = {}
         for slot, i in enumerate(comps):
             line = self._true_line("mean", slot)
-            if snap.true_mean is not None and np.isfinite(snap.true_mean[i]) and x_ends.size:
+            if true_path is not None and x_ends.size:
+                put_data(line, *thin(steps, true_path[:, i], nb, log_x, log_x))
+            elif snap.true_mean is not None and np.isfinite(snap.true_mean[i]) and x_ends.size:
                 v = float(snap.true_mean[i])
                 put_data(line, x_ends, np.array([v, v]))
-                groups.setdefault(v, []).append(i)
             else:
-                put_data(line)
+                line.clear()
+            if snap.true_mean is not None and np.isfinite(snap.true_mean[i]):
+                groups.setdefault(float(snap.true_mean[i]), []).append(i)
         for line in self._true_mean[len(comps):]:
-            put_data(line)
-        labels = []
-        # a standardized data set's mean is 0 up to round-off: say 0, not 4.49e-16
+            line.clear()
+        # the true values, named on the right axis (outside the data)
         spread = float(np.sqrt(np.max(np.diag(snap.true_cov)))) if snap.true_cov is not None else 1.0
-        for g, (v, idx) in enumerate(sorted(groups.items())):
-            names = ", ".join(("μ" + sub(i + 1)) if d > 1 else "μ" for i in idx)
+        for v, idx in sorted(groups.items()):
+            names = ",".join(sub(i + 1) for i in idx) if d > 1 else ""
             shown = 0.0 if abs(v) < 1e-9 * spread else v
-            labels.append((self._mean_label(g), f"true {names} = {_fmt(shown)}", float(x_ends[-1]), v))
-        # set only what changed: each setText or setPos re-lays out and repaints the label
-        for t in self._true_mean_labels[len(labels):]:
-            if t.toPlainText():
-                t.setText("")
-        for t, text, x, y in labels:
-            if t.toPlainText() != text:
-                t.setText(text)
-            if t.pos().x() != x or t.pos().y() != y:
-                t.setPos(x, y)
+            ticks.append((v, f"μ{names}={_short(shown)}" if len(idx) < 3 else f"μ={_short(shown)}"))
+        self._set_truth_ticks("mean", ticks, moving=true_path is not None)
         if d == 1:
             title = "Mean μ"
         else:
-            keys = ", ".join(f"μ{sub(i + 1)} {style.COMPONENT_NAMES[s % len(style.COMPONENT_NAMES)]}"
+            keys = ", ".join(f"μ{sub(i + 1)} {style.COMPONENT_SYMBOLS[s % len(style.COMPONENT_SYMBOLS)] or '─'}"
                              for s, i in enumerate(comps))
-            title = f"Mean ({keys})"
+            title = f"Mean: {keys}"
             if len(comps) < d:
-                title += ", the cloud's pair"
+                title += " (the cloud's pair)"
         self._set_title("mean", title)
 
-    def _draw_covariance(self, snap: Snapshot, steps: np.ndarray) -> None:
-        h = snap.history
-        nb = self._bins
+    def _set_truth_ticks(self, name: str, ticks: list[tuple[float, str]], moving: bool = False) -> None:
+        """Name the true values on the plot's right axis; a moving truth only when it moved visibly."""
+        plot = self.plot_items[name]
+        log = name == "covariance"
+        vals = [(float(np.log10(v)) if log else float(v), s) for v, s in ticks if not log or v > 0]
+        key = tuple((round(v, 6), s) for v, s in vals)
+        old = self._truth_ticks.get(name)
+        if old == key:
+            return
+        if moving and old is not None and len(old) == len(key):
+            (lo, hi) = plot.vb.viewRange()[1]
+            tol = 0.02 * max(hi - lo, 1e-12)
+            if all(abs(a[0] - b[0]) < tol for a, b in zip(old, key)):
+                return
+        self._truth_ticks[name] = key
+        # two labels closer than a line of text: keep the first
+        (lo, hi) = plot.vb.viewRange()[1]
+        px = max(plot.vb.height(), 1.0) / max(hi - lo, 1e-12)
+        kept: list[tuple[float, str]] = []
+        for v, s in sorted(vals):
+            if kept and abs(v - kept[-1][0]) * px < 13:
+                continue
+            kept.append((v, s))
+        plot.getAxis("right").setTicks([kept])
+
+    def _draw_covariance(self, snap: Snapshot, h, steps: np.ndarray) -> None:
+        nb = self._bins["covariance"]
         d = h.eig.shape[2]
         which = list(range(d)) if d <= MAX_TRAJECTORIES else [0, d - 1]
-        x_ends = finite_xy(steps[[0, -1]], [0.0, 0.0])[0] if steps.size else _EMPTY
+        log_x = self._log_step("covariance")
+        x_ends = self._x_ends("covariance", steps, snap)
         for k, c in enumerate(snap.chains):
             ch = self._chains[k]
             for slot, i in enumerate(which):
                 put_data(ch.curve("covariance", slot),
-                     *envelope(*finite_xy(steps, h.eig[k, :, i], positive_y=True), nb["covariance"]))
+                         *thin(steps, h.eig[k, :, i], nb, log_x, log_x, True))
             for item in ch.eig_curves[len(which):]:
-                put_data(item)
+                item.clear()
             # where the smallest eigenvalue was heading when the chain failed
             if c.divergence is not None:
-                x, y = finite_xy(steps, h.eig[k, :, 0], positive_y=True)
+                x, y = finite_xy(steps, h.eig[k, :, 0], positive_x=log_x, positive_y=True)
                 if x.size:
                     put_data(ch.heading, x[-1:], y[-1:])
                 else:
-                    put_data(ch.heading)
+                    ch.heading.clear()
             else:
-                put_data(ch.heading)
+                ch.heading.clear()
+        true_w = None
+        if snap.true_cov is not None:
+            true_w = np.linalg.eigvalsh(0.5 * (snap.true_cov + snap.true_cov.T))
+        true_eig_path = getattr(h, "true_eig", None)
         for slot, i in enumerate(which):
             line = self._true_line("covariance", slot)
-            if snap.true_cov is not None and x_ends.size:
-                w = np.linalg.eigvalsh(0.5 * (snap.true_cov + snap.true_cov.T))
-                put_data(line, *finite_xy(x_ends, np.array([w[i], w[i]]), positive_y=True))
+            if true_eig_path is not None and x_ends.size:
+                put_data(line, *thin(steps, true_eig_path[:, i], nb, log_x, log_x, True))
+            elif true_w is not None and x_ends.size:
+                put_data(line, *finite_xy(x_ends, np.array([true_w[i], true_w[i]]), positive_y=True))
             else:
-                put_data(line)
+                line.clear()
         for line in self._true_eig[len(which):]:
-            put_data(line)
-        if snap.true_cov is not None and x_ends.size:
-            self._pad_log("covariance", x_ends, np.linalg.eigvalsh(0.5 * (snap.true_cov + snap.true_cov.T)))
+            line.clear()
+        if true_w is not None and x_ends.size:
+            self._pads["covariance"] = self._pad_box(x_ends, true_w)
+            ticks = [(float(true_w[i]), f"λ{sub(i + 1)}={_short(float(true_w[i]))}") for i in which]
         else:
-            put_data(self._pads["covariance"])
-        title = "Eigenvalues of Σ (log scale)"
-        if len(which) < d:
-            title += ": smallest and largest"
+            self._pads["covariance"] = None
+            ticks = []
+        self._set_truth_ticks("covariance", ticks, moving=true_eig_path is not None)
+        if d == 1:
+            title = "Variance Σ"
+        else:
+            keys = ", ".join(f"λ{sub(i + 1)} {style.COMPONENT_SYMBOLS[s % len(style.COMPONENT_SYMBOLS)] or '─'}"
+                             for s, i in enumerate(which))
+            title = f"Eigenvalues of Σ: {keys}"
+            if len(which) < d:
+                title += " (smallest, largest)"
         self._set_title("covariance", title)
 
     def _draw_spectrum(self, snap: Snapshot) -> None:
@@ -691,49 +1027,61 @@ class LivePlots(QtWidgets.QWidget):
             put_data(self._true_spectrum, *finite_xy(idx, true_w, positive_y=True))
             lo, hi = float(true_w[0]), float(true_w[-1])
             parts.append(f"true {_fmt(hi / lo) if lo > 0 else '∞'}")
-            self._pad_log("spectrum", np.array([1.0, d]), true_w)
+            self._pads["spectrum"] = self._pad_box(np.array([1.0, d]), true_w)
         else:
-            put_data(self._true_spectrum)
-            put_data(self._pads["spectrum"])
+            self._true_spectrum.clear()
+            self._pads["spectrum"] = None
         # markers alone read best for a few eigenvalues; a line joins them for a long spectrum
         joined = d > 8
         for k, c in enumerate(snap.chains):
-            item = self._chains[k].spectrum
-            if joined != (item.opts["pen"] is not None):
-                item.setPen(style.chain_pen(k, 1.5) if joined else None)
+            ch = self._chains[k]
             eig = np.asarray(c.eig, dtype=float)
             idx = np.arange(1, eig.size + 1, dtype=float) + (k - (K - 1) / 2) * width
-            put_data(item, *finite_xy(idx, eig, positive_y=True))
+            xy = finite_xy(idx, eig, positive_y=True)
+            put_data(ch.spectrum, *xy)
+            if joined:
+                put_data(ch.spectrum_line, *xy)
+            else:
+                ch.spectrum_line.clear()
             cond = c.condition_number
             text = _fmt(cond) if np.isfinite(cond) else "not PD"
-            parts.append(f'<span style="color:{style.chain_color(k)}"><b>{text}</b></span>')
+            parts.append(f'<span style="color:{ch.style.color}"><b>{text}</b></span>')
         if self._spectrum_d != d:
             self._spectrum_d = d
             plot.setXRange(0.5, d + 0.5, padding=0.02)
             plot.getAxis("bottom").setTickSpacing(major=max(1, d // 10), minor=1)
-        self._set_title("spectrum", "Σ now: eigenvalues, condition number<br><span style='font-size:10.5pt'>"
+        # the numbers change with every frame of a running run: set ~4 times a second (laying out
+        # rich text is a good part of a frame), and always once the run holds still
+        now = time.perf_counter()
+        # (a snapshot that does not say whether its run goes on is taken to be running)
+        if snap.extra.get("running", True) and now - self._spectrum_title_at < TITLE_NUMBERS_INTERVAL:
+            return
+        self._spectrum_title_at = now
+        self._set_title("spectrum", "Σ now: eigenvalues, λmax/λmin<br><span style='font-size:10.5pt'>"
                         + " · ".join(parts) + "</span>")
 
-    def _pad_log(self, name: str, x: np.ndarray, values: np.ndarray) -> None:
-        """Make the log y axis of ``name`` span at least [min/2, max*2] of ``values``."""
+    @staticmethod
+    def _pad_box(x: np.ndarray, values: np.ndarray) -> np.ndarray | None:
+        """A box that keeps a log y axis at least about a decade around ``values`` (pyqtgraph
+        labels a narrower log range with a single tick)."""
         v = np.asarray(values, dtype=float)
         v = v[np.isfinite(v) & (v > 0)]
         if v.size == 0 or x.size == 0:
-            put_data(self._pads[name])
-            return
-        put_data(self._pads[name], np.array([x[0], x[-1]], dtype=float), np.array([v.min() / 2, v.max() * 2]))
+            return None
+        return np.array([float(x[0]), float(x[-1]), v.min() / 2, v.max() * 2])
 
-    def _draw_kl(self, snap: Snapshot, steps: np.ndarray) -> None:
-        h = snap.history
-        nb = self._bins
+    def _draw_kl(self, snap: Snapshot, h, steps: np.ndarray) -> None:
+        nb = self._bins["kl"]
+        log_x = self._log_step("kl")
+        self._x_ends("kl", steps, snap)
         for k in range(len(snap.chains)):
-            xy = finite_xy(steps, h.kl[k], positive_x=True, positive_y=True)
-            put_data(self._chains[k].kl, *envelope(*xy, nb["kl"], log_x=True))
-        xy = finite_xy(steps, h.ref_kl, positive_x=True, positive_y=True)
-        put_data(self._ref_kl, *envelope(*xy, nb["kl"], log_x=True))
+            put_data(self._chains[k].kl, *thin(steps, h.kl[k], nb, log_x, log_x, True))
+        put_data(self._ref_kl, *thin(steps, h.ref_kl, nb, log_x, log_x, True))
 
-    def _draw_divergences(self, snap: Snapshot) -> None:
-        rank = 0
+    def _draw_divergences(self, snap: Snapshot, names: list[str]) -> None:
+        """A dashed line in the chain's colour at the update where it failed, on every step axis;
+        in a window that has moved past it, at the window's left edge (it stays visible)."""
+        mode, n = self._step_axis
         for k, c in enumerate(snap.chains):
             ch = self._chains[k]
             div = c.divergence
@@ -741,30 +1089,25 @@ class LivePlots(QtWidgets.QWidget):
                 if ch.div_key is not None:
                     ch.hide_divergence()
                 continue
-            key = (div.step, div.reason, rank)
-            if ch.div_key != key:
-                ch.div_key = key
-                step = float(div.step)
-                ch.div_lines["mean"].setValue(step)
-                ch.div_lines["covariance"].setValue(step)
-                ch.div_lines["kl"].setValue(np.log10(max(step, 1.0)))
-                label = ch.div_lines["covariance"].label
-                label.setText(f"✕ {SHORT_REASON.get(div.reason, div.reason)} at {div.step:,}")
-                label.setPosition(0.93 - 0.1 * (rank % 8))
-                for line in ch.div_lines.values():
-                    line.show()
-            rank += 1
+            step = float(max(div.step, 1))
+            if mode == "window":
+                x0, _ = window_range(snap.step, n)
+                step = max(step, x0)
+            ch.div_key = (div.step, div.reason)
+            ch.div_step = step
+            for name in names:
+                line = ch.div_lines[name]
+                put_data(line, [step], [0.0])
+                line.setVisible(True)
 
-    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit_columns()
+    def divergence_marker_steps(self, name: str) -> list[float]:
+        """The step positions of the visible divergence markers on a trajectory plot (tests)."""
+        out = []
+        for ch in self._chains:
+            t = ch.div_lines[name]
+            if t.visible and t.xData.size:
+                out.append(float(t.xData[0]))
+        return out
 
-    def _fit_columns(self) -> None:
-        # Fixed shares: otherwise a long title or legend makes its column grab the space.
-        lay = self._glw.ci.layout
-        left, _, right, _ = lay.getContentsMargins()
-        # the view fills this widget (no margins); its frame takes a few pixels
-        avail = max(300.0, self.width() - left - right - 2 * lay.horizontalSpacing() - 8)
-        for col, share in enumerate(COLUMN_SHARES):
-            lay.setColumnFixedWidth(col, avail * share)
-        self._fit_legend()
+
+__all__ = ["ARRANGEMENTS", "MAX_TRAJECTORIES", "MIN_PLOT_H", "MIN_PLOT_W", "PARTS", "TRAJECTORY_PLOTS", "LivePlots"]

@@ -1,17 +1,33 @@
-"""Colours, pens and fonts shared by every plot (readable on a projector).
+"""Colours, looks and fonts shared by every plot (readable on a projector).
 
-One colour per chain index, the same in every plot and in exports: the
-Okabe-Ito palette, which stays distinguishable with the common colour-vision
-deficiencies. Black is kept for the truth (dashed) and grey for the exact
-running MLE (dotted), so a chain's colour never means anything else.
+One colour per update rule, the same in every preset, plot, legend and export:
+the rule's own ``color`` in ``core.parameterizations`` (Okabe-Ito, which stays
+distinguishable with the common colour-vision deficiencies). Several chains of
+the SAME rule (compare mode "learning rates", the drifting-target preset) keep
+the rule's hue on a lightness ramp: the first as it is, the second darker, the
+third lighter, and so on (``variant_color``); the legend says which is which.
+Black is kept for the truth (dashed) and grey for the exact running MLE
+(dotted), so a chain's colour never means anything else.
+
+Components of a vector (mu_1, mu_2, ...) and the eigenvalues of Sigma
+(smallest first) are told apart by markers along the curve, not by a tint:
+``COMPONENT_MARKERS``. (Dashing would say it too, but Qt strokes a dashed
+2 px curve ~10x slower; the raster curves of ``core/raster.py`` make markers
+nearly free.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
-#: Okabe-Ito without black (the truth) and with yellow last (weak on white).
+from ..core.parameterizations import PARAMETERIZATIONS
+
+#: Okabe-Ito without black (the truth) and with yellow last (weak on white): colours by index
+#: for anything that is not an update rule (and the most chains compare mode offers)
 CHAIN_COLORS: tuple[str, ...] = (
     "#0072B2",  # blue
     "#D55E00",  # vermillion
@@ -24,19 +40,27 @@ CHAIN_COLORS: tuple[str, ...] = (
 TRUE_COLOR = "#000000"
 REF_COLOR = "#6E6E6E"
 SAMPLE_COLOR = (90, 90, 90, 110)
+#: the histogram's bars (opaque: the light grey 120/255 of (170, 170, 170) over white)
+HIST_FILL = "#d7d7d7"
+HIST_LINE = "#787878"
 HIST_BRUSH = (170, 170, 170, 120)
 
-LINE_WIDTH = 2.0
+LINE_WIDTH = 2
 TITLE_SIZE = "12pt"
 LABEL_SIZE = "11pt"
 TICK_POINT_SIZE = 10
-LEGEND_POINT_SIZE = "11pt"
+LEGEND_POINT_SIZE = "10.5pt"
 
-#: Components of a vector (mu_1, mu_2, ...) share their chain's hue and get lighter:
-#: the fraction of white mixed in. Dash patterns would say it too, but Qt strokes a
-#: dashed 2 px curve ~10x slower than a solid one (30 ms a frame for five chains).
-COMPONENT_TINTS: tuple[float, ...] = (0.0, 0.5, 0.7, 0.82)
-COMPONENT_NAMES: tuple[str, ...] = ("dark", "light", "lighter", "palest")
+#: markers along the curve of component i (mu_i, and the i-th smallest eigenvalue), and their names
+COMPONENT_MARKERS: tuple[str | None, ...] = (None, "o", "s", "^")
+COMPONENT_NAMES: tuple[str, ...] = ("plain line", "with ○", "with □", "with △")
+COMPONENT_SYMBOLS: tuple[str, ...] = ("", "○", "□", "△")
+#: pixels between markers along a curve
+MARKER_EVERY = 34
+MARKER_SIZE = 9
+#: the lightness ramp of several chains of one rule: fraction of black (<0) or white (>0) mixed in
+VARIANT_SHADES: tuple[float, ...] = (0.0, -0.38, 0.42, -0.62, 0.62, -0.2, 0.25)
+VARIANT_NAMES: tuple[str, ...] = ("", "darker", "lighter", "darkest", "lightest", "dark", "light")
 GRID_COLOR = "#ebebeb"
 #: status colours of messages and verdicts (good, warning, bad)
 GOOD = "#1a7f37"
@@ -50,13 +74,112 @@ def configure_pyqtgraph() -> None:
     pg.setConfigOptions(background="w", foreground="k", antialias=True)
 
 
+def rule_color(parameterization: str) -> str:
+    """The fixed colour of an update rule (its spec's ``color``)."""
+    spec = PARAMETERIZATIONS.get(parameterization)
+    return spec.color if spec is not None else CHAIN_COLORS[0]
+
+
 def chain_color(k: int) -> str:
-    """The colour of chain k (fixed by index, so a chain keeps it across runs)."""
+    """A colour by index, for lists that are not update rules."""
     return CHAIN_COLORS[k % len(CHAIN_COLORS)]
 
 
-def chain_pen(k: int, width: float = LINE_WIDTH, style: QtCore.Qt.PenStyle | None = None) -> QtGui.QPen:
-    pen = pg.mkPen(chain_color(k), width=width)
+def shade(color: str, amount: float) -> str:
+    """``color`` mixed with white (amount > 0) or black (amount < 0), as ``#rrggbb``."""
+    c = QtGui.QColor(color)
+    rgb = [c.red(), c.green(), c.blue()]
+    if amount >= 0:
+        out = [round(v + (255 - v) * amount) for v in rgb]
+    else:
+        out = [round(v * (1 + amount)) for v in rgb]
+    return "#{:02x}{:02x}{:02x}".format(*out)
+
+
+def variant_color(color: str, j: int) -> str:
+    """The j-th chain of one rule: the rule's colour on a lightness ramp (j = 0: as it is)."""
+    return shade(color, VARIANT_SHADES[j % len(VARIANT_SHADES)]) if j else color
+
+
+@dataclass(frozen=True)
+class ChainStyle:
+    """How one chain looks everywhere: its rule's colour (shaded for a repeated rule)."""
+
+    color: str
+    rule: str
+    variant: int  # 0 for the first chain of its rule, 1 for the second, ...
+
+    @property
+    def variant_name(self) -> str:
+        return VARIANT_NAMES[self.variant % len(VARIANT_NAMES)]
+
+
+def chain_styles(parameterizations: Sequence[str]) -> list[ChainStyle]:
+    """The looks of chains running these rules, in order (same rule twice: a lightness ramp)."""
+    seen: dict[str, int] = {}
+    out = []
+    for p in parameterizations:
+        j = seen.get(p, 0)
+        seen[p] = j + 1
+        out.append(ChainStyle(variant_color(rule_color(p), j), p, j))
+    return out
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a trace of ``plot_items.Canvas`` looks like (live raster and vector export alike).
+
+    ``dash`` is (on, off) in pixels: along x for a curve, along the line for a path; ``marker``
+    is drawn every ``every`` pixels along a curve, or at each point of a "symbols" trace.
+    """
+
+    color: str = "#000000"
+    width: int = LINE_WIDTH
+    dash: tuple[int, int] | None = None
+    marker: str | None = None
+    every: float = 0.0
+    size: float = MARKER_SIZE
+    edge: str | None = None
+    edge_width: float = 1.0
+    fill: str | None = None
+
+    def with_(self, **kw) -> Look:
+        return replace(self, **kw)
+
+    def pen(self) -> QtGui.QPen:
+        """The QPen that draws this look in vector form (exports, legend samples)."""
+        pen = pg.mkPen(self.color, width=self.width)
+        if self.dash:
+            pen.setStyle(QtCore.Qt.PenStyle.CustomDashLine)
+            pen.setDashPattern([max(0.5, self.dash[0] / max(self.width, 1)), self.dash[1] / max(self.width, 1)])
+        pen.setCosmetic(True)
+        return pen
+
+
+#: the truth: black dashed; the exact running MLE: grey dotted
+TRUE_DASH = (7, 5)
+REF_DASH = (2, 4)
+
+
+def true_look(width: int = 2) -> Look:
+    return Look(TRUE_COLOR, width, TRUE_DASH)
+
+
+def ref_look(width: int = 2) -> Look:
+    return Look(REF_COLOR, width, REF_DASH)
+
+
+def component_look(color: str, i: int, width: int = LINE_WIDTH) -> Look:
+    """Component i of a chain's vector (mu_i, or the i-th smallest eigenvalue): plain, ○, □, △."""
+    marker = COMPONENT_MARKERS[i % len(COMPONENT_MARKERS)]
+    if marker is None:
+        return Look(color, width)
+    return Look(color, width, marker=marker, every=MARKER_EVERY, size=MARKER_SIZE, edge=color,
+                edge_width=2.0, fill="#ffffff")
+
+
+def chain_pen(color: str, width: float = LINE_WIDTH, style: QtCore.Qt.PenStyle | None = None) -> QtGui.QPen:
+    pen = pg.mkPen(color, width=width)
     if style is not None:
         pen.setStyle(style)
     pen.setCosmetic(True)
@@ -71,20 +194,6 @@ def true_pen(width: float = LINE_WIDTH) -> QtGui.QPen:
 
 def ref_pen(width: float = LINE_WIDTH) -> QtGui.QPen:
     pen = pg.mkPen(REF_COLOR, width=width, style=QtCore.Qt.PenStyle.DotLine)
-    pen.setCosmetic(True)
-    return pen
-
-
-def tint(color: str, white: float) -> QtGui.QColor:
-    """``color`` mixed with a fraction ``white`` of white, still opaque (opaque pens draw fast)."""
-    c = QtGui.QColor(color)
-    return QtGui.QColor(round(c.red() + (255 - c.red()) * white), round(c.green() + (255 - c.green()) * white),
-                        round(c.blue() + (255 - c.blue()) * white))
-
-
-def component_pen(k: int, i: int, width: float = LINE_WIDTH) -> QtGui.QPen:
-    """Chain k's pen for component i of a vector."""
-    pen = pg.mkPen(tint(chain_color(k), COMPONENT_TINTS[i % len(COMPONENT_TINTS)]), width=width)
     pen.setCosmetic(True)
     return pen
 

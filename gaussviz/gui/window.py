@@ -1,9 +1,14 @@
-"""The main window: a "Live" tab (controls | banner, explanation, plots), a File menu, a status bar.
+"""The main window: a "Live" tab (controls | lesson, banner, plots), File, Run and View menus, a status bar.
 
 The window keeps the one ``Settings`` (through ``SettingsModel``), turns each
-change into a worker command (live estimator settings) or a rebuild (target,
-start, dimension), and redraws on a ~30 Hz timer from the worker's newest
-snapshot. Only this (GUI) thread touches widgets.
+change into a worker command (live estimator settings), a change of view (the
+step axis) or a rebuild (target, start, dimension), and draws the worker's
+newest snapshot ~60 times a second (``redraw.FramePacer``). Only this (GUI)
+thread touches widgets.
+
+Readable at any size (1024x640 to 4K): the control panel, the lesson text and
+the divergence banner collapse (by hand, or by themselves when the window is
+small), and the plot grid reflows (``LivePlots``).
 """
 
 from __future__ import annotations
@@ -28,31 +33,23 @@ from .export_menu import WindowExporter
 from .forecast_view import ForecastView
 from .mp_tab import MPTab
 from .plots import LivePlots
+from .redraw import FramePacer
 from .settings_model import SettingsModel
 from .stability_tab import StabilityTab
 from .style import BAD
 from .worker import RunWorker
 
-#: redraw period of a frame (~36 frames per second where frames are cheap, so late timer ticks still leave 30) ...
-REDRAW_MS = 28
-#: ... stretched so drawing takes at most this fraction of the GUI thread (input stays quick)
-DRAW_BUDGET = 0.6
-MAX_REDRAW_MS = 250
-#: One frame is drawn over several timer ticks, a few plots per tick (LivePlots.show_snapshot_part),
-#: so that no tick holds the GUI thread, and the GIL, for a whole frame: input and timers stay
-#: prompt. A frame gets one stage more when its costliest stage took over STAGE_MS (smoothed),
-#: one fewer when fewer would still keep under half of that (each stage is a paint pass of its
-#: own, so more stages cost a little more in all).
-FRAME_PLANS = {
-    2: (("cloud", "spectrum"), ("mean", "covariance", "kl")),
-    3: (("cloud",), ("mean", "covariance"), ("spectrum", "kl")),
-    4: (("cloud",), ("mean",), ("covariance",), ("spectrum", "kl")),
-    5: (("cloud",), ("mean",), ("covariance",), ("spectrum",), ("kl",)),
-}
-STAGE_MS = 8.0
 DEFAULT_SIZE = (1600, 1000)
 #: the status bar while the worker compiles the kernels (numba's cache is empty or stale)
 COMPILING_NOTE = "compiling the update kernels (first start only; cached for the next starts)…"
+#: narrower than this, the control panel folds away by itself (until the user opens it)
+COLLAPSE_CONTROLS_BELOW = 1500
+#: lower than this, the lesson's paragraph folds to its one-line summary (until the user opens it)
+COLLAPSE_LESSON_BELOW = 900
+#: the control panel's width limits
+PANEL_MAX_WIDTH = 460
+#: the status bar's numbers are refreshed at most this often (s): each refresh repaints them
+STATUS_INTERVAL = 0.25
 
 
 def _si(x: float) -> str:
@@ -75,7 +72,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model = SettingsModel(settings.copy())
         self.worker = RunWorker(self.model.settings, running=running)
         self._modified = False
-        self._last_seq = -1
         #: replayed session changes already mirrored in the controls, and a guard so
         #: mirroring them does not send them back to the worker
         self._replayed_seen = 0
@@ -84,14 +80,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frames_drawn = 0
         self.shown_snapshot: Snapshot | None = None
         self._draw_errors: set[str] = set()
-        self._frame_cost = 0.0  # seconds per frame (setData + paint), smoothed
-        self._stage_cost = 0.0  # seconds per stage of a frame (one timer tick), smoothed
-        self._plan = FRAME_PLANS[3]  # the stages of the frame being drawn
-        self._n_stages = 3  # stages of the next frame
-        self._stage_max = 0.0  # the costliest stage of a frame, smoothed
-        self._frame_sum = self._frame_max = 0.0  # of the frame being drawn
-        self._staged: Snapshot | None = None  # the snapshot whose frame is being drawn in stages
-        self._stage = 0
+        self._status_at = 0.0  # when the status bar's numbers were last refreshed
+        #: panels the user opened or closed by hand (they then stay so whatever the window size)
+        self._user_controls: bool | None = None
+        self._user_lesson: bool | None = None
+        self._banner_open = False
+        self._first_divergence: tuple | None = None
         self._want_running = running
         self._worker_running = running
 
@@ -124,11 +118,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker.sig_error.connect(self.panel.show_message)
         self.panel.set_running(running)
         self._show_explanation()
+        self._apply_view()
+        self._fit_panels()
 
-        self.timer = QtCore.QTimer(self)
-        self.timer.setInterval(REDRAW_MS // len(self._plan))
-        self.timer.timeout.connect(self.redraw)
-        self.timer.start()
+        self.pacer = FramePacer(self.worker.latest, self._draw_part, self._draw_complete,
+                                before_tick=self._sync_running, parent=self)
+        #: the redraw timer (the pacer's)
+        self.timer = self.pacer.timer
+        self.pacer.start()
         self.worker.start()
 
     # ---------------------------------------------------------------- build
@@ -141,33 +138,74 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(self.panel.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 8)
-        scroll.setMaximumWidth(460)
+        scroll.setMaximumWidth(PANEL_MAX_WIDTH)
+        self.controls = scroll
 
         right = QtWidgets.QWidget()
         rl = QtWidgets.QVBoxLayout(right)
         rl.setContentsMargins(4, 4, 4, 4)
         rl.setSpacing(4)
+        # the lesson, in one row: the controls toggle, its text (folded: name and summary;
+        # open: the whole lesson with what to watch for), and "more"/"less"
+        head = QtWidgets.QHBoxLayout()
+        head.setSpacing(6)
+        head.setContentsMargins(4, 3, 4, 3)
+        self.controls_button = QtWidgets.QToolButton()
+        self.controls_button.setCheckable(True)
+        self.controls_button.setToolTip("show or hide the control panel (Ctrl+B)")
+        self.controls_button.clicked.connect(lambda on: self.set_controls_visible(on, by_user=True))
+        self.controls_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.lesson_title = QtWidgets.QLabel()
+        self.lesson_title.setObjectName("lessonTitle")
+        self.explanation = QtWidgets.QLabel()
+        for label, scale in ((self.lesson_title, 1.1), (self.explanation, 1.05)):
+            label.setWordWrap(True)
+            label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+            label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred)
+            f = label.font()
+            f.setPointSizeF(f.pointSizeF() * scale)
+            label.setFont(f)
+        self.lesson_button = QtWidgets.QToolButton()
+        self.lesson_button.setCheckable(True)
+        self.lesson_button.setToolTip("the whole lesson, or just its summary")
+        self.lesson_button.clicked.connect(lambda on: self.set_lesson_visible(on, by_user=True))
+        self.lesson_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        head.addWidget(self.controls_button, 0, QtCore.Qt.AlignmentFlag.AlignTop)
+        head.addWidget(self.lesson_title, 1)
+        head.addWidget(self.explanation, 1)
+        head.addWidget(self.lesson_button, 0, QtCore.Qt.AlignmentFlag.AlignTop)
+        header = QtWidgets.QWidget()
+        header.setObjectName("lessonHeader")
+        header.setLayout(head)
+        header.setStyleSheet("QWidget#lessonHeader { background: #eef3f8; border-radius: 4px; }")
+        self.lesson_header = header
+        # the divergence banner: one line per failed estimator, folded to the first when there are several
         self.banner = QtWidgets.QLabel()
         self.banner.setObjectName("divergenceBanner")
         self.banner.setWordWrap(True)
         self.banner.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner.setStyleSheet(
             f"QLabel#divergenceBanner {{ background: {BAD}; color: white; font-weight: bold; "
-            "padding: 8px 12px; border-radius: 4px; }")
+            "padding: 5px 10px; border-radius: 4px; }")
         f = self.banner.font()
-        f.setPointSizeF(f.pointSizeF() * 1.25)
-        self.banner.setFont(f)
-        self.banner.setVisible(False)
-        self.explanation = QtWidgets.QLabel()
-        self.explanation.setWordWrap(True)
-        self.explanation.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        self.explanation.setStyleSheet("QLabel { background: #eef3f8; padding: 6px 10px; border-radius: 4px; }")
-        f = self.explanation.font()
         f.setPointSizeF(f.pointSizeF() * 1.1)
-        self.explanation.setFont(f)
+        self.banner.setFont(f)
+        self.banner_button = QtWidgets.QToolButton()
+        self.banner_button.setCheckable(True)
+        self.banner_button.setToolTip("all divergence messages, or just the first")
+        self.banner_button.clicked.connect(self._on_banner_button)
+        self.banner_button.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.banner_box = QtWidgets.QWidget()
+        bl = QtWidgets.QHBoxLayout(self.banner_box)
+        bl.setContentsMargins(0, 0, 0, 0)
+        bl.setSpacing(4)
+        bl.addWidget(self.banner, 1)
+        bl.addWidget(self.banner_button, 0, QtCore.Qt.AlignmentFlag.AlignTop)
+        self.banner_box.setVisible(False)
+        self._banner_full = ""
         self.plots = LivePlots()
-        rl.addWidget(self.banner)
-        rl.addWidget(self.explanation)
+        rl.addWidget(header)
+        rl.addWidget(self.banner_box)
         rl.addWidget(self.plots, 1)
 
         live = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -176,6 +214,7 @@ class MainWindow(QtWidgets.QMainWindow):
         live.setStretchFactor(0, 0)
         live.setStretchFactor(1, 1)
         live.setChildrenCollapsible(False)
+        self.splitter = live
         return live
 
     def _build_menus(self) -> None:
@@ -196,6 +235,24 @@ class MainWindow(QtWidgets.QMainWindow):
         for text, slot in (("Start / Pause\tSpace", self.toggle_running), ("Step\tRight", self.step),
                            ("Reset\tR", self.reset), ("Resume after divergence", self.resume)):
             self.run_menu.addAction(text).triggered.connect(slot)
+        self.view_menu = self.menuBar().addMenu("&View")
+        self.controls_action = self.view_menu.addAction("&Control panel")
+        self.controls_action.setCheckable(True)
+        self.controls_action.setShortcut(QtGui.QKeySequence("Ctrl+B"))
+        self.controls_action.triggered.connect(lambda on: self.set_controls_visible(on, by_user=True))
+        self.lesson_action = self.view_menu.addAction("&Lesson text")
+        self.lesson_action.setCheckable(True)
+        self.lesson_action.triggered.connect(lambda on: self.set_lesson_visible(on, by_user=True))
+        self.view_menu.addSeparator()
+        self.step_axis_actions: dict[str, QtGui.QAction] = {}
+        group = QtGui.QActionGroup(self)
+        for mode, text in (("linear", "Steps: all (KL on a log axis)"), ("log", "Steps: all, log scale"),
+                           ("window", "Steps: the last N updates")):
+            a = self.view_menu.addAction(text)
+            a.setCheckable(True)
+            group.addAction(a)
+            a.triggered.connect(lambda _=False, m=mode: self._set_view("view.step_axis", m))
+            self.step_axis_actions[mode] = a
 
     def _build_status(self) -> None:
         sb = self.statusBar()
@@ -257,12 +314,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.set_running(True)
 
     def load_preset(self, name: str) -> None:
+        """A lesson, at its own pace and step axis (the viewer may then choose another)."""
         try:
             s = get_preset(name)
         except ValueError as e:
             self.panel.show_message(str(e))
             return
-        s.speed = self.settings.speed  # the speed is the viewer's choice, not the lesson's
         self.model.replace(s)
 
     def load_settings(self, s: Settings) -> None:
@@ -270,9 +327,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.model.replace(s)
 
     def open_from_map(self, s: Settings) -> None:
-        """A stability-map cell: its settings into the live view (the viewer's speed kept), Live tab shown."""
+        """A stability-map cell: its settings into the live view (the viewer's speed and view kept),
+        Live tab shown."""
         s = s.copy()
         s.speed = self.settings.speed
+        s.view = self.settings.copy().view
         self.load_settings(s)
         self.tabs.setCurrentIndex(0)
 
@@ -291,18 +350,21 @@ class MainWindow(QtWidgets.QMainWindow):
     def _rebuild(self) -> None:
         self._note_compiling()
         self.plots.clear()
-        self._last_seq = -1
-        self._staged = None
+        self.pacer.forget()
         self.worker.send("rebuild", self.settings.copy())
 
     def _on_setting_changed(self, path: str) -> None:
         if self._syncing:  # the run already has this value (a replayed session change)
             return
-        self._modified = True
-        self._show_explanation()
-        if path == "speed":  # how fast to run: the viewer's choice, not the run's
+        # how fast to run and how to show it are the viewer's choices: the lesson is not modified
+        if path == "speed":
             self.worker.send("speed", self.settings.speed)
             return
+        if path.startswith("view."):  # the plots alone, no restart
+            self._apply_view()
+            return
+        self._modified = True
+        self._show_explanation()
         change = live.change_of_path(path)
         if change is None:
             # A new target or start is a new experiment: a loaded session's live changes
@@ -327,8 +389,22 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_settings_replaced(self) -> None:
         self._modified = False
         self._show_explanation()
+        self._apply_view()
         self._update_cloud_axes()
         self._rebuild()
+
+    def _apply_view(self) -> None:
+        """The settings' step axis into the plots and the View menu."""
+        v = self.settings.view
+        self.plots.set_step_axis(v.step_axis, v.step_window)
+        for mode, a in self.step_axis_actions.items():
+            a.setChecked(mode == v.step_axis)
+
+    def _set_view(self, path: str, value) -> None:
+        try:
+            self.model.set(path, value)
+        except ValueError as e:
+            self.panel.show_message(str(e))
 
     def _sync_running(self) -> None:
         """Follow the worker's own state changes (e.g. its pause at a divergence).
@@ -350,74 +426,95 @@ class MainWindow(QtWidgets.QMainWindow):
             self.statusBar().clearMessage()
 
     def _show_explanation(self) -> None:
+        """The lesson: its name and summary (the folded line), its paragraph and what to watch for."""
         name = self.settings.preset
         p = PRESETS.get(name)
         if p is None:
-            self.explanation.setText("<b>Custom settings.</b> Pick a preset on the left for a guided lesson.")
+            head = "<b>Custom settings.</b> Pick a preset for a guided lesson."
+            self.lesson_title.setText(head)
+            self.explanation.setText(f"{head}<br>Each preset explains what to watch for and runs at the pace "
+                                     "that shows it 3-20 s after the start.")
             self.setWindowTitle("gaussviz")
             return
         mod = " <i>(modified)</i>" if self._modified else ""
-        self.explanation.setText(f"<b>{p.name}</b>{mod}: {html.escape(p.summary)}<br>{html.escape(p.explanation)}")
+        head = f"<b>{html.escape(p.name)}</b>{mod}: {html.escape(p.summary)}"
+        self.lesson_title.setText(head)
+        self.explanation.setText(f"{head}<br>{html.escape(p.explanation)}<br><i>{html.escape(p.watch_text())}</i>")
         self.setWindowTitle(f"gaussviz – {p.name}")
+
+    # ---------------------------------------------------------------- layout
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_panels()
+
+    def _fit_panels(self) -> None:
+        """Fold the control panel and the lesson's paragraph away when the window is small (unless
+        the user opened or closed them by hand): the plots get the room."""
+        if not hasattr(self, "lesson_action"):  # a resize before the window is built
+            return
+        controls = self._user_controls if self._user_controls is not None \
+            else self.width() >= COLLAPSE_CONTROLS_BELOW
+        lesson = self._user_lesson if self._user_lesson is not None else self.height() >= COLLAPSE_LESSON_BELOW
+        self.set_controls_visible(controls)
+        self.set_lesson_visible(lesson)
+
+    def set_controls_visible(self, visible: bool, by_user: bool = False) -> None:
+        """Show or fold away the control panel (by_user: keep it so at any window size)."""
+        if by_user:
+            self._user_controls = bool(visible)
+        self.controls.setVisible(bool(visible))
+        self.controls_button.setChecked(bool(visible))
+        self.controls_button.setText("◀ Controls" if visible else "▶ Controls")
+        self.controls_action.setChecked(bool(visible))
+
+    def controls_visible(self) -> bool:
+        return not self.controls.isHidden()
+
+    def set_lesson_visible(self, visible: bool, by_user: bool = False) -> None:
+        """Show or fold the lesson's paragraph (its one-line summary always shows)."""
+        if by_user:
+            self._user_lesson = bool(visible)
+        self.explanation.setVisible(bool(visible))
+        self.lesson_title.setVisible(not visible)
+        self.lesson_button.setChecked(bool(visible))
+        self.lesson_button.setText("less ▴" if visible else "more ▾")
+        self.lesson_action.setChecked(bool(visible))
+
+    def lesson_visible(self) -> bool:
+        return not self.explanation.isHidden()
 
     # --------------------------------------------------------------- redraw
     def redraw(self, complete: bool = False) -> None:
-        """Timer tick: draw the next stage of the current frame, or start a frame from the newest
-        snapshot if there is a new one; ``complete`` draws a whole frame now (screenshots)."""
-        self._sync_running()
-        t0 = time.perf_counter()
-        if complete or self._staged is None:
-            seq, snap = self.worker.latest()
-            if snap is not None and seq != self._last_seq:
-                self._last_seq = seq
-                self._staged, self._stage = snap, 0
-                self._plan = FRAME_PLANS[self._n_stages]
-                self._frame_sum = self._frame_max = 0.0
-            if self._staged is None:
-                return
-        snap = self._staged
-        if complete or self._stage >= len(self._plan) - 1:
-            self._staged = None
-            self.show_snapshot(snap)  # the remaining plots, and the frame's status
-            if complete:
-                return
-        else:
-            parts = self._plan[self._stage]
-            self._stage += 1
-            try:
-                self.plots.show_snapshot_part(snap, parts)
-            except Exception as e:
-                self._staged = None
-                if self._draw_error(e):
-                    raise
-                return
-        # The paint happens after this slot returns; a zero timer fires once it is done.
-        # With the window as context: dropped if the window is deleted first (closed right after a frame).
-        QtCore.QTimer.singleShot(0, self, lambda: self._frame_done(t0))
+        """Timer tick (the pacer's): the next stage of the current frame; ``complete`` draws a whole
+        frame of the newest snapshot now (screenshots)."""
+        self.pacer.tick(complete)
 
-    def _frame_done(self, t0: float) -> None:
-        """Pace redraws by what a stage costs: slow plots mean fewer frames, not a frozen window."""
-        cost = time.perf_counter() - t0
-        n = len(self._plan)
-        self._frame_sum += cost
-        self._frame_max = max(self._frame_max, cost)
-        if self._staged is None:  # the frame is complete: adapt the next one's stages
-            self._frame_cost = _smooth(self._frame_cost, self._frame_sum)
-            self._stage_max = _smooth(self._stage_max, self._frame_max)
-            limit = STAGE_MS / 1000
-            if self._stage_max > limit and n < max(FRAME_PLANS):
-                self._n_stages = n + 1
-            elif self._stage_max * n / (n - 1) < 0.5 * limit and n > min(FRAME_PLANS):
-                self._n_stages = n - 1
-        if self._frame_cost == 0.0:
-            return
-        self._stage_cost = self._frame_cost / n
-        interval = int(min(MAX_REDRAW_MS / n, max(REDRAW_MS / n, 1000 * self._stage_cost / DRAW_BUDGET)))
-        if abs(interval - self.timer.interval()) > 1:
-            self.timer.setInterval(interval)
+    @property
+    def _last_seq(self) -> int:
+        return self.pacer._last_seq
+
+    @property
+    def _staged(self) -> Snapshot | None:
+        return self.pacer._staged
+
+    @property
+    def _frame_cost(self) -> float:
+        """Seconds per frame (drawing and painting), smoothed."""
+        return self.pacer.frame_cost
+
+    def _draw_part(self, snap: Snapshot, parts: tuple[str, ...]) -> None:
+        try:
+            self.plots.show_snapshot_part(snap, parts)
+        except Exception as e:
+            if self._draw_error(e):
+                raise
+
+    def _draw_complete(self, snap: Snapshot) -> bool:
+        self.show_snapshot(snap)
+        return self.shown_snapshot is snap
 
     def _draw_error(self, e: Exception) -> bool:
-        """Report a drawing failure once (True: raise it, visible in logs and tests), not 30 times a second."""
+        """Report a drawing failure once (True: raise it, visible in logs and tests), not 60 times a second."""
         key = f"{type(e).__name__}: {e}"
         if key in self._draw_errors:
             return False
@@ -443,8 +540,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frames_drawn += 1
         self._show_divergence(snap)
         c = snap.chain
-        self.panel.show_asymmetry(c.asymmetry)
         running = bool(snap.extra.get("running", False))
+        # The numbers below change with every frame; shown 4 times a second they still read as
+        # live, and the status bar (a row of widgets) is not repainted 60 times a second.
+        if snap.extra.get("running", True) and now - self._status_at < STATUS_INTERVAL:
+            return
+        self._status_at = now
+        self.panel.show_asymmetry(c.asymmetry)
         diverged = any(ch.divergence is not None for ch in snap.chains)
         if self._compiling and (snap.step > 0 or diverged):
             self._compiled()
@@ -453,12 +555,12 @@ class MainWindow(QtWidgets.QMainWindow):
             state = "running" if snap.step > 0 else "compiling…" if self._compiling else "starting…"
         else:
             state = "diverged: paused" if diverged and len(snap.chains) == 1 else "paused"
-        self.status_state.setText(state)
+        _set_text(self.status_state, state)
         updates = max(ch.steps for ch in snap.chains)
-        self.status_updates.setText(f"updates applied: {updates:,}")
-        self.status_rate.setText(f"{_si(float(snap.extra.get('updates_per_s', 0.0)))} updates/s")
-        self.status_fps.setText(f"{self.fps():.0f} frames/s")
-        self.status_alpha.setText(f"α_t = {c.alpha_t:.3g}" if math.isfinite(c.alpha_t) else "α_t = –")
+        _set_text(self.status_updates, f"updates applied: {updates:,}")
+        _set_text(self.status_rate, f"{_si(float(snap.extra.get('updates_per_s', 0.0)))} updates/s")
+        _set_text(self.status_fps, f"{self.fps():.0f} frames/s")
+        _set_text(self.status_alpha, f"α_t = {c.alpha_t:.3g}" if math.isfinite(c.alpha_t) else "α_t = –")
 
     def _mirror_run_settings(self, chain_settings: dict) -> None:
         """Show in the controls what a replayed session changed in the run (alpha dragged at
@@ -484,21 +586,48 @@ class MainWindow(QtWidgets.QMainWindow):
         return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-9)
 
     def _show_divergence(self, snap: Snapshot) -> None:
+        first = snap.chains[0].divergence
+        key = None if first is None else (first.step, first.reason)
+        if key != self._first_divergence:
+            # the forecast is for the first estimator: its divergence (or Resume) changes what to say
+            self._first_divergence = key
+            self.forecast.schedule()
         failed = [c for c in snap.chains if c.divergence is not None]
         self.panel.set_diverged(bool(failed))
         if not failed:
-            self.banner.setVisible(False)
+            self.banner_box.setVisible(False)
+            self._banner_full = ""
             return
         if len(snap.chains) == 1:
-            text = failed[0].divergence.message  # type: ignore[union-attr]
+            lines = [failed[0].divergence.message]  # type: ignore[union-attr]
         else:
-            text = "\n".join(f"{c.label}: {c.divergence.message}" for c in failed)  # type: ignore[union-attr]
+            lines = [f"{c.label}: {c.divergence.message}" for c in failed]  # type: ignore[union-attr]
+        full = "\n".join(lines)
+        if full != self._banner_full:
+            self._banner_full = full
+            self._show_banner()
+        self.banner_box.setVisible(True)
+
+    def _show_banner(self) -> None:
+        lines = self._banner_full.split("\n") if self._banner_full else []
+        many = len(lines) > 1
+        self.banner_button.setVisible(many)
+        if many and not self._banner_open:
+            text = f"{lines[0]}  (+{len(lines) - 1} more)"
+        else:
+            text = self._banner_full
         if self.banner.text() != text:
             self.banner.setText(text)
-        self.banner.setVisible(True)
+        self.banner_button.setText("less ▴" if self._banner_open else "all ▾")
+        self.banner_button.setChecked(self._banner_open)
+
+    def _on_banner_button(self, on: bool) -> None:
+        self._banner_open = bool(on)
+        self._show_banner()
 
     def banner_text(self) -> str:
-        return "" if self.banner.isHidden() else self.banner.text()
+        """Every divergence message on the banner ("" when it is hidden), folded or not."""
+        return "" if self.banner_box.isHidden() else self._banner_full
 
     # -------------------------------------------------------------- sessions
     def _open_session_dialog(self) -> None:
@@ -534,7 +663,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def shutdown(self) -> None:
         """Stop the timer and the worker thread (idempotent)."""
-        self.timer.stop()
+        self.pacer.stop()
         self.stability.stop()
         self.forecast.shutdown()
         if not self.worker.stop(timeout=5.0):
@@ -542,7 +671,8 @@ class MainWindow(QtWidgets.QMainWindow):
                   + self.worker.where(), file=sys.stderr)
 
 
-def _smooth(old: float, new: float) -> float:
-    """Exponential smoothing of a measured cost (the first measurement taken as it is)."""
-    return new if old == 0.0 else 0.7 * old + 0.3 * new
+def _set_text(label: QtWidgets.QLabel, text: str) -> None:
+    """setText only when it changes (each call repaints the label)."""
+    if label.text() != text:
+        label.setText(text)
 

@@ -40,8 +40,9 @@ from ..core.snapshot import Snapshot
 CHUNK_SECONDS = 0.008
 #: the most updates one chunk may hold (keeps a stop request quick at any speed)
 MAX_CHUNK = 1_000_000
-#: snapshots are published at most this often (the GUI redraws at ~30 Hz)
-MAX_SNAPSHOT_HZ = 60.0
+#: snapshots are published at most this often: twice the GUI's ~60 frames/s, so a fresh one is
+#: ready at each frame (a snapshot is only made once the GUI took the previous one)
+MAX_SNAPSHOT_HZ = 120.0
 #: a snapshot may cost at most this fraction of the worker's time (matters at large d)
 SNAPSHOT_BUDGET = 0.1
 

@@ -82,8 +82,9 @@ def test_no_display_is_one_line_and_exit_2():
 def test_screenshot_subprocess_writes_the_whole_window(tmp_path):
     """Headless without any variable set: --screenshot draws offscreen by itself."""
     out = tmp_path / "shot.png"
+    # at its pace (20 updates/s) the preset diverges at update 85, about 4 s in
     r = subprocess.run([sys.executable, "-m", "gaussviz", "--preset", "ill-conditioned-covariance",
-                        "--screenshot", str(out), "--after", "1"],
+                        "--screenshot", str(out), "--after", "6"],
                        env=_no_display_env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"wrote {out}" and r.stderr == ""

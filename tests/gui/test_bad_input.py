@@ -137,6 +137,7 @@ def window(qtbot):
     made: list[MainWindow] = []
 
     def make(settings: Settings) -> MainWindow:
+        settings.speed = 0.0  # as fast as possible when it runs (a preset's pace is for people)
         w = MainWindow(settings, running=False)
         qtbot.addWidget(w)
         made.append(w)

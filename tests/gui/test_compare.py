@@ -78,7 +78,7 @@ def test_compared_chains_read_the_same_stream_bit_identically(qtbot, make_window
 
 
 def test_each_chain_diverges_on_its_own_while_the_others_run_on(qtbot, make_window):
-    w = make_window("what-am-i-missing", running=True)
+    w = make_window("what-am-i-missing", running=True, speed=0.0)
     # covariance (chain 0) leaves the PD cone at update 85; the others keep going
     qtbot.waitUntil(lambda: shown(w).chains[0].divergence is not None
                     and min(c.steps for c in shown(w).chains[1:]) > 20_000, timeout=WAIT_MS)
@@ -93,7 +93,7 @@ def test_each_chain_diverges_on_its_own_while_the_others_run_on(qtbot, make_wind
 
 
 def test_the_window_pauses_only_when_every_chain_diverged(qtbot, make_window):
-    w = make_window("seed-question", running=True)
+    w = make_window("seed-question", running=True, speed=0.0)
     s = get_preset("ill-conditioned-covariance")
     s.estimator.direction = "descent"  # wrong sign: walks away from the MLE
     s.compare = [EstimatorSettings(parameterization=p, alpha=0.02, direction="descent", symmetrize=True)
@@ -110,7 +110,7 @@ def test_the_window_pauses_only_when_every_chain_diverged(qtbot, make_window):
 
 
 def test_compare_view_parameterizations_apply_and_restart(qtbot, make_window):
-    w = make_window("ill-conditioned-natural", running=True)
+    w = make_window("ill-conditioned-natural", running=True, speed=0.0)
     qtbot.waitUntil(lambda: shown(w).step > 1000, timeout=WAIT_MS)
     view = w.panel.compare
     view.mode.setCurrentIndex(view.mode.findData("params"))
@@ -172,7 +172,8 @@ def test_what_am_i_missing_opens_five_rules_side_by_side(qtbot, make_window):
                                                      "natural")]
     view = w.panel.compare
     assert view.mode.currentData() == "params"
-    assert all(cb.isChecked() for cb in view.checks.values())
+    assert {p for p, cb in view.checks.items() if cb.isChecked()} == {
+        "covariance", "precision", "cholesky", "log-cholesky", "natural"}
     from gaussviz.gui import style
 
     assert len({style.chain_color(k) for k in range(5)}) == 5

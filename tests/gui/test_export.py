@@ -15,7 +15,7 @@ from gaussviz.core.fileio import WriteError
 from gaussviz.core.history_csv import read_history_csv
 from gaussviz.core.session import SESSION_KEY, from_json, read_session, replay
 from gaussviz.core.settings import to_dict
-from gaussviz.gui import export_menu
+from gaussviz.gui import export_menu, style
 from gaussviz.gui import image_export as ex
 
 from .conftest import WAIT_MS
@@ -66,7 +66,8 @@ def test_export_all_writes_every_file_with_its_content(qtbot, make_window, tmp_p
         assert root.tag == f"{SVG}svg"
         shapes = [e for e in root.iter() if e.tag in (f"{SVG}path", f"{SVG}polyline", f"{SVG}polygon")]
         assert len(shapes) > 5, name  # curves, grid and frame
-        assert "#0072b2" in (tmp_path / f"{prefix}{name}.svg").read_text().lower(), name  # chain 0's colour
+        # the rule's own colour (natural's), the same as on screen
+        assert style.rule_color("natural").lower() in (tmp_path / f"{prefix}{name}.svg").read_text().lower(), name
         texts = "".join("".join(t.itertext()) for t in root.iter(f"{SVG}text"))
         assert "step" in texts or name in ("cloud", "spectrum"), name
         meta_el = [m for m in root.iter(f"{SVG}metadata") if m.get("id") == SESSION_KEY]
@@ -193,7 +194,7 @@ def test_png_width_is_exact_and_lines_scale(qtbot, make_window):
     def count(img: QtGui.QImage) -> int:
         img = img.convertToFormat(QtGui.QImage.Format.Format_RGB32)
         a = np.frombuffer(img.constBits(), dtype=np.uint32, count=img.width() * img.height())
-        return int(np.sum(a == QtGui.QColor("#0072B2").rgb()))
+        return int(np.sum(a == QtGui.QColor(style.rule_color("natural")).rgb()))
     ratio = count(big) / max(1, count(small))
     assert 8 < ratio < 32, ratio
     with pytest.raises(ValueError, match="PNG width"):

@@ -67,7 +67,7 @@ def test_a_drag_asks_once_after_it_stops(qtbot, make_window):
 
 
 def test_forecast_runs_off_the_gui_thread_while_the_run_goes_on(qtbot, make_window):
-    w = make_window("ill-conditioned-natural", running=True)
+    w = make_window("ill-conditioned-natural", running=True, speed=0.0)
     view = w.forecast
     seen = {}
     original = forecast.empirical_forecast

@@ -18,7 +18,7 @@ def shown(w):
 
 
 def test_session_after_dragging_alpha_and_switching_update_replays_exactly(qtbot, make_window, tmp_path):
-    w = make_window("ill-conditioned-natural", running=True)
+    w = make_window("ill-conditioned-natural", running=True, speed=0.0)
     qtbot.waitUntil(lambda: shown(w).step > 2000, timeout=WAIT_MS)
     w.panel.alpha.slider.setValue(math.log10(0.005))  # a drag mid-run
     qtbot.waitUntil(lambda: shown(w).chain.settings["alpha"] == 0.005, timeout=WAIT_MS)
@@ -51,6 +51,7 @@ def test_opened_session_replays_its_changes_and_the_controls_follow(qtbot, make_
     d["changes"] = [{"step": 500, "chain": 0, "field": "alpha", "value": 0.004},
                     {"step": 800, "chain": 0, "field": "parameterization", "value": "log-cholesky"}]
     d["steps"] = 3000
+    d["speed"] = 0.0  # replayed as fast as possible
     path = tmp_path / "timeline.json"
     path.write_text(json.dumps(d))
     w = make_window("seed-question", running=False)

@@ -52,7 +52,7 @@ def test_start_receives_growing_snapshots(qtbot, make_window):
 
 
 def test_alpha_slider_reaches_the_running_worker(qtbot, make_window):
-    w = make_window("ill-conditioned-natural", running=True)
+    w = make_window("ill-conditioned-natural", running=True, speed=0.0)
     qtbot.waitUntil(lambda: shown(w).step > 1000, timeout=WAIT_MS)
     w.panel.alpha.slider.setValue(math.log10(0.05))  # what a drag ends with
     assert w.settings.estimator.alpha == 0.05
@@ -93,7 +93,7 @@ def test_bad_typed_alpha_keeps_the_previous_value(qtbot, make_window, text, why)
 
 
 def test_parameterization_switch_carries_mean_and_covariance(qtbot, make_window):
-    w = make_window("ill-conditioned-natural", running=True)
+    w = make_window("ill-conditioned-natural", running=True, speed=0.0)
     qtbot.waitUntil(lambda: shown(w).step > 5000, timeout=WAIT_MS)
     w.set_running(False)
     wait_paused(qtbot, w)
@@ -134,7 +134,7 @@ def test_sign_choice_and_indicator(qtbot, make_window):
 
 @pytest.mark.parametrize("preset", ["ill-conditioned-covariance", "wrong-sign-descent"])
 def test_divergence_pauses_shows_the_message_and_resumes(qtbot, make_window, preset):
-    w = make_window(preset, running=True)
+    w = make_window(preset, running=True, speed=0.0)
     qtbot.waitUntil(lambda: w.banner_text() != "", timeout=WAIT_MS)
     div = shown(w).chain.divergence
     assert div is not None and div.reason == "not-positive-definite"
@@ -157,7 +157,7 @@ def test_divergence_pauses_shows_the_message_and_resumes(qtbot, make_window, pre
 
 
 def test_asymmetry_is_shown_live(qtbot, make_window):
-    w = make_window("asymmetry-drift", running=True)
+    w = make_window("asymmetry-drift", running=True, speed=0.0)
     qtbot.waitUntil(lambda: w.banner_text() != "", timeout=WAIT_MS)
     assert "drifted asymmetric" in w.banner_text()
     value = float(w.panel.asymmetry.text())
@@ -185,7 +185,7 @@ def test_reset_and_step(qtbot, make_window):
 
 
 def test_changing_the_dimension_rebuilds_the_run(qtbot, make_window):
-    w = make_window("ill-conditioned-natural", running=True)
+    w = make_window("ill-conditioned-natural", running=True, speed=0.0)
     qtbot.waitUntil(lambda: shown(w).step > 100, timeout=WAIT_MS)
     w.panel.dim.setValue(3)
     assert w.settings.target.dim == 3 and w.settings.target.cov is None  # the typed 2x2 no longer applies
@@ -252,7 +252,7 @@ def test_preset_combo_loads_settings_and_explanation(qtbot, make_window):
 
 
 def test_compare_preset_runs_all_chains(qtbot, make_window):
-    w = make_window("what-am-i-missing", running=True)
+    w = make_window("what-am-i-missing", running=True, speed=0.0)
     qtbot.waitUntil(lambda: shown(w).step > 5000, timeout=WAIT_MS)
     snap = shown(w)
     assert [c.settings["parameterization"] for c in snap.chains] == [
@@ -294,7 +294,7 @@ def test_keyboard_shortcuts_work_while_a_slider_has_focus(qtbot, make_window):
 
 
 def test_close_while_running_stops_the_thread(qtbot, make_window):
-    w = make_window(running=True)
+    w = make_window(running=True, speed=0.0)
     qtbot.waitUntil(lambda: shown(w).step > 1000, timeout=WAIT_MS)
     assert any(t.name == "gaussviz-worker" for t in threading.enumerate())
     w.close()

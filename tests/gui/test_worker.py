@@ -18,7 +18,9 @@ def worker(qtbot):
     workers: list[RunWorker] = []
 
     def make(preset: str = "seed-question", running: bool = False) -> RunWorker:
-        w = RunWorker(get_preset(preset), running=running)
+        s = get_preset(preset)
+        s.speed = 0.0  # as fast as possible (a preset's own pace is for people watching)
+        w = RunWorker(s, running=running)
         workers.append(w)
         w.start()
         qtbot.waitUntil(lambda: w.latest()[1] is not None, timeout=WAIT_MS)
