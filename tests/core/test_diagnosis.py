@@ -78,14 +78,14 @@ def test_start_too_small():
 
 
 def test_noise_below_the_bound():
-    snap, (dg,) = _run(get_preset("ill-conditioned-covariance"), 5_000)
+    _snap, (dg,) = _run(get_preset("ill-conditioned-covariance"), 5_000)
     assert dg.cause == "noise"
     assert "below the linearized bound 0.174" in dg.text and "AVERAGE update is stable" in dg.text
     assert "heavy tails" not in dg.text
 
 
 def test_noise_from_heavy_tails_says_so():
-    snap, dgs = _run(get_preset("heavy-tails"), 5_000)
+    _snap, dgs = _run(get_preset("heavy-tails"), 5_000)
     dg = dgs[0]  # covariance, alpha = 0.005: out within a few thousand updates
     assert dg is not None and dg.cause == "noise" and "heavy tails (Student-t)" in dg.text
 
