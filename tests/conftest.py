@@ -5,6 +5,8 @@ import threading
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# kernels compile in-process, not interpreted beside a helper process (gui/warmup.py; its own tests turn it on)
+os.environ.setdefault("GAUSSVIZ_WARMUP", "0")
 
 import pytest
 from hypothesis import settings as hypothesis_settings

@@ -28,7 +28,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core import raster
+from ..core import jit, raster
 from . import style
 from .style import Look
 
@@ -314,7 +314,10 @@ class Canvas(pg.GraphicsObject):
     def paint(self, p: QtGui.QPainter, *args) -> None:
         self.paint_count += 1
         dev = p.device()
-        if self._exportOpts is not False or not isinstance(dev, (QtGui.QImage, QtWidgets.QWidget, QtGui.QPixmap)):
+        # While the kernels compile (a first start, core/jit.py) the raster loops would run
+        # interpreted: the vector path draws the same traces with Qt instead.
+        if (self._exportOpts is not False or jit.interpreting()
+                or not isinstance(dev, (QtGui.QImage, QtWidgets.QWidget, QtGui.QPixmap))):
             self._paint_vector(p)
             return
         dpr = dev.devicePixelRatioF()

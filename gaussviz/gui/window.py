@@ -23,7 +23,6 @@ from collections import deque
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core import live
-from ..core.kernels import cached as kernels_cached
 from ..core.presets import PRESETS, get_preset
 from ..core.session import SessionError, read_session
 from ..core.settings import Settings
@@ -37,11 +36,15 @@ from .redraw import FramePacer
 from .settings_model import SettingsModel
 from .stability_tab import StabilityTab
 from .style import BAD
+from .warmup import KernelWarmup, warm
 from .worker import RunWorker
 
 DEFAULT_SIZE = (1600, 1000)
 #: the status bar while the worker compiles the kernels (numba's cache is empty or stale)
 COMPILING_NOTE = "compiling the update kernels (first start only; cached for the next starts)…"
+#: the status bar while a helper process compiles them and the run goes on interpreted (gui/warmup.py)
+INTERPRETED_NOTE = ("first start: compiling the update kernels in the background (cached for the next starts); "
+                    "running them interpreted meanwhile, slower…")
 #: narrower than this, the control panel folds away by itself (until the user opens it)
 COLLAPSE_CONTROLS_BELOW = 1500
 #: lower than this, the lesson's paragraph folds to its one-line summary (until the user opens it)
@@ -104,6 +107,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_status()
         self._build_shortcuts()
         self._compiling = False
+        self.warmup = KernelWarmup(self)
+        self.warmup.sig_done.connect(self._warmed_up)
         self._note_compiling()
 
         self.model.sig_changed.connect(self._on_setting_changed)
@@ -336,16 +341,33 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.setCurrentIndex(0)
 
     def _note_compiling(self) -> None:
-        """Say so in the status bar when the worker is about to compile the kernels (seconds, not a hang)."""
-        self._compiling = not kernels_cached(self.settings.target.dim)
-        if self._compiling:
-            self.status_state.setText("compiling…")
-            self.statusBar().showMessage(COMPILING_NOTE)
+        """Before the worker builds a run: when numba's cache lacks its kernels, run them interpreted
+        while a helper process compiles them (gui/warmup.py), or, with that turned off, say that the
+        first update compiles them (seconds, not a hang)."""
+        if self.warmup.active or warm(self.settings):
+            self._compiling = False
+            return
+        if self.warmup.start(self.settings):
+            self._compiling = False
+            self.status_state.setText("running interpreted…")
+            self.statusBar().showMessage(INTERPRETED_NOTE)
+            return
+        self._compiling = True
+        self.status_state.setText("compiling…")
+        self.statusBar().showMessage(COMPILING_NOTE)
 
     def _compiled(self) -> None:
         self._compiling = False
         if self.statusBar().currentMessage() == COMPILING_NOTE:
             self.statusBar().clearMessage()
+
+    def _warmed_up(self, ok: bool) -> None:
+        """The helper is done: compiled kernels from now on (for the run of now, if it was for another)."""
+        if self.statusBar().currentMessage() == INTERPRETED_NOTE:
+            self.statusBar().showMessage(f"kernels compiled in {self.warmup.seconds:.0f} s and cached; running "
+                                         f"compiled", 5000)
+        if ok and not warm(self.settings):
+            self._note_compiling()  # the run changed meanwhile (another dimension): its own helper
 
     def _rebuild(self) -> None:
         self._note_compiling()
@@ -552,7 +574,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self._compiled()
         if running:
             # The very first chunk of a fresh install compiles the numba kernels (seconds).
-            state = "running" if snap.step > 0 else "compiling…" if self._compiling else "starting…"
+            state = ("running interpreted" if self.warmup.active else "running") if snap.step > 0 else \
+                "compiling…" if self._compiling else "starting…"
         else:
             state = "diverged: paused" if diverged and len(snap.chains) == 1 else "paused"
         _set_text(self.status_state, state)
@@ -662,8 +685,9 @@ class MainWindow(QtWidgets.QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop the timer and the worker thread (idempotent)."""
+        """Stop the timer, the worker thread and a kernel helper process (idempotent)."""
         self.pacer.stop()
+        self.warmup.stop()
         self.stability.stop()
         self.forecast.shutdown()
         if not self.worker.stop(timeout=5.0):

@@ -123,18 +123,49 @@ def test_screenshot_on_a_first_ever_start_waits_for_a_real_frame(tmp_path):
     assert list((tmp_path / "empty-cache").rglob("*.nbi"))  # it compiled, into the cache it was given
 
 
+def test_a_first_ever_start_runs_interpreted_at_once(tmp_path):
+    """An empty numba cache with the helper on (the default outside the tests): the first updates run
+    interpreted (core/jit.py) while a helper process compiles, so a real frame comes at once; the
+    helper is stopped with the window (nothing left running)."""
+    from gaussviz.core.session import read_session
+
+    out = tmp_path / "shot.png"
+    env = _no_display_env(NUMBA_CACHE_DIR=str(tmp_path / "empty-cache"), GAUSSVIZ_WARMUP="1")
+    r = subprocess.run([sys.executable, "-m", "gaussviz", "--preset", "ill-conditioned-covariance",
+                        "--screenshot", str(out), "--after", "1"], env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"wrote {out}" and r.stderr == ""
+    assert read_session(out).steps > 0
+    assert _processes_with_env(f"NUMBA_CACHE_DIR={tmp_path / 'empty-cache'}") == []  # the helper is gone
+
+
+def _processes_with_env(entry: str) -> list[int]:
+    """Live processes whose environment holds ``entry`` (Linux /proc)."""
+    found = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/environ", "rb") as f:
+                    if entry.encode() in f.read().split(b"\0"):
+                        found.append(int(d))
+            except OSError:
+                continue
+    return found
+
+
 def test_the_window_says_when_it_compiles(make_window, monkeypatch, qtbot):
     import gaussviz.gui.window as window_module
 
-    monkeypatch.setattr(window_module, "kernels_cached", lambda d: False)
+    monkeypatch.setattr(window_module, "warm", lambda settings: False)
     w = make_window("seed-question", running=False)
     assert w.statusBar().currentMessage() == window_module.COMPILING_NOTE
     assert "first start only" in window_module.COMPILING_NOTE
     w.set_running(True)
     qtbot.waitUntil(lambda: w.shown_snapshot is not None and w.shown_snapshot.step > 0, timeout=10_000)
     qtbot.waitUntil(lambda: w.statusBar().currentMessage() == "", timeout=5_000)
-    assert w.status_state.text() == "running"
-    monkeypatch.setattr(window_module, "kernels_cached", lambda d: True)
+    qtbot.waitUntil(lambda: w.status_state.text() == "running", timeout=5_000)  # refreshed 4 times a second
+    monkeypatch.setattr(window_module, "warm", lambda settings: True)
     w.reset()
     assert w.statusBar().currentMessage() == ""
 
@@ -146,3 +177,29 @@ def test_the_window_has_the_app_icon(make_window):
     sizes = QtWidgets.QApplication.instance().windowIcon().availableSizes()
     assert {s.width() for s in sizes} >= {16, 32, 48, 256}
     assert not w.windowIcon().isNull()
+
+
+def test_the_window_switches_to_the_compiled_kernels_when_the_helper_is_done(make_window, monkeypatch, qtbot):
+    """Interpreted while the helper process runs (gui/warmup.py), compiled after: the status bar says both."""
+    import gaussviz.gui.window as window_module
+    from gaussviz.core import jit
+
+    asked = []
+
+    def warm_after_the_first_look(settings):
+        asked.append(settings.target.dim)
+        return len(asked) > 1
+
+    monkeypatch.setattr(window_module, "warm", warm_after_the_first_look)
+    monkeypatch.setenv("GAUSSVIZ_WARMUP", "1")
+    w = make_window("ill-conditioned-natural", running=True)
+    assert w.warmup.active and jit.interpreting()
+    assert w.statusBar().currentMessage() == window_module.INTERPRETED_NOTE
+    qtbot.waitUntil(lambda: w.shown_snapshot.step > 0, timeout=30_000)
+    # the helper opens the window offscreen on the same settings, draws a frame and exits
+    qtbot.waitUntil(lambda: not w.warmup.active, timeout=300_000)
+    assert not jit.interpreting()
+    assert "compiled" in w.statusBar().currentMessage()
+    step = w.shown_snapshot.step
+    qtbot.waitUntil(lambda: w.shown_snapshot.step > step, timeout=30_000)  # and goes on, compiled
+    qtbot.waitUntil(lambda: w.status_state.text() == "running", timeout=5_000)  # refreshed 4 times a second

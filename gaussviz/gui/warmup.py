@@ -1,0 +1,175 @@
+"""A first start: the window runs at once, interpreted, while a helper process compiles (issue 13).
+
+With numba's cache empty (a fresh install, an upgrade), compiling the kernels a run needs takes
+a minute or more of CPU. ``KernelWarmup`` switches the kernels to their interpreted twins
+(core/jit.py: the same source, ~100x slower, plenty for a run at its pace) and starts a helper
+process, ``python -m gaussviz.gui.warmup SESSION``, that opens the same window offscreen on the
+same settings (so it compiles exactly the kernels, signatures included, the window uses), draws
+one complete frame after the first update, and exits. numba's cache now holds the kernels; the
+window switches to them (loaded in well under a second) and says so.
+
+The helper runs on the other core and never holds this process's GIL, so the window stays
+responsive; it is stopped when the window closes. ``GAUSSVIZ_WARMUP=0`` turns all this off
+(the kernels then compile in the worker thread, as before; the tests do that).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6 import QtCore
+
+from ..core import jit, kernels, plotdata, raster
+from ..core import parameterizations as pz
+from ..core.paths import package_dir
+from ..core.session import read_session, session_text
+from ..core.settings import Settings
+
+#: the helper gives up after this long (a stuck helper must not keep the window interpreted)
+HELPER_TIMEOUT_S = 1800.0
+
+
+def enabled() -> bool:
+    return os.environ.get("GAUSSVIZ_WARMUP", "1") != "0"
+
+
+def needs_optimizers(settings: Settings) -> bool:
+    """Whether the run's chains take the kernels' optimizer path (core.kernels.needs_optimizers)."""
+    return any(pz.get(e.parameterization).code == kernels.RIEMANNIAN for e in settings.all_estimators())
+
+
+def warm(settings: Settings) -> bool:
+    """True when numba's cache holds what a window on ``settings`` needs to start (index files only)."""
+    return (kernels.cached(settings.target.dim, needs_optimizers(settings))
+            and all(jit.in_cache(k) for k in (plotdata._thin, plotdata._extent, raster._frame, raster._grid)))
+
+
+class KernelWarmup(QtCore.QObject):
+    """The helper process and the switch back to compiled kernels (GUI thread only)."""
+
+    #: the kernels are compiled and in use (or the helper failed: they compile here on demand)
+    sig_done = QtCore.Signal(bool)
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._proc: subprocess.Popen | None = None
+        self._dir: tempfile.TemporaryDirectory | None = None
+        self._started = 0.0
+        self.seconds = float("nan")  #: how long the last helper took
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(200)
+        self._timer.timeout.connect(self._poll)
+
+    @property
+    def active(self) -> bool:
+        return self._proc is not None
+
+    def start(self, settings: Settings) -> bool:
+        """Run interpreted and compile in a helper, unless disabled or already under way; True if started."""
+        if not enabled() or self._proc is not None:
+            return False
+        self._dir = tempfile.TemporaryDirectory(prefix="gaussviz-warmup-")
+        session = Path(self._dir.name) / "settings.json"
+        session.write_text(session_text(settings), encoding="utf-8")
+        log = open(Path(self._dir.name) / "helper.log", "wb")
+        env = dict(os.environ, GAUSSVIZ_WARMUP="0", QT_QPA_PLATFORM="offscreen")
+        # the helper imports this very gaussviz (a checkout or an install) and shares numba's cache
+        root = str(package_dir().parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        try:
+            self._proc = subprocess.Popen([sys.executable, "-m", "gaussviz.gui.warmup", str(session)], env=env,
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+        except OSError:
+            log.close()
+            self._cleanup()
+            return False
+        finally:
+            if not log.closed:
+                log.close()
+        self._started = time.monotonic()
+        jit.set_interpreted(True)
+        self._timer.start()
+        return True
+
+    def _poll(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        rc = proc.poll()
+        if rc is None and time.monotonic() - self._started < HELPER_TIMEOUT_S:
+            return
+        if rc is None:
+            self._terminate()
+        self._finish(rc == 0)
+
+    def _finish(self, ok: bool) -> None:
+        self.seconds = time.monotonic() - self._started
+        self._timer.stop()
+        self._proc = None
+        if not ok and self._dir is not None:
+            log = Path(self._dir.name) / "helper.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            print(f"gaussviz: warning: compiling the kernels in a helper process failed; they compile "
+                  f"in the window instead.\n{tail}", file=sys.stderr)
+        self._cleanup()
+        jit.set_interpreted(False)
+        self.sig_done.emit(ok)
+
+    def _terminate(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(5.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5.0)
+
+    def _cleanup(self) -> None:
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+
+    def stop(self) -> None:
+        """Stop the helper (the window closes); the kernels are compiled from here on."""
+        self._timer.stop()
+        if self._proc is not None:
+            self._terminate()
+            self._proc = None
+        self._cleanup()
+        jit.set_interpreted(False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The helper: the window on the settings, offscreen, until one complete frame of a real update."""
+    args = sys.argv[1:] if argv is None else argv
+    settings = read_session(args[0])
+    from .qtapp import application
+
+    app = application(headless=True)
+    from .window import MainWindow
+
+    window = MainWindow(settings, running=True)
+    window.show()
+    deadline = time.monotonic() + HELPER_TIMEOUT_S
+    while time.monotonic() < deadline:
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        snap = window.shown_snapshot
+        if snap is not None and (snap.step > 0 or any(c.divergence is not None for c in snap.chains)):
+            break
+        time.sleep(0.02)
+    window.redraw(complete=True)
+    window.grab()  # every plot's raster path, into a pixmap
+    window.close()
+    window.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
