@@ -25,9 +25,10 @@ def package_dir() -> Path:
 
 def resource_path(name: str) -> Path:
     """Path of a file in resources/: ``gaussviz/resources`` in an installed wheel, ``resources/`` beside the
-    package in a checkout (``name`` may have folders: ``icons/gaussviz.svg``). ValueError if missing."""
+    package in a checkout (``name`` may have folders: ``icons/gaussviz.svg``); docs/MATH.md is
+    ``gaussviz/resources/MATH.md`` in a wheel, ``docs/`` in a checkout. ValueError if missing."""
     here = package_dir()
-    for base in (here / "resources", here.parent / "resources"):
+    for base in (here / "resources", here.parent / "resources", here.parent / "docs"):
         p = base / name
         if p.is_file():
             return p

@@ -155,9 +155,10 @@ class Trace:
 
     def _sync_opts(self) -> None:
         lk = self.look
-        self.argb = raster.hex_argb(lk.color)
-        self.fill_argb = raster.hex_argb(lk.fill) if lk.fill else self.argb
-        self.edge_argb = raster.hex_argb(lk.edge) if lk.edge else None
+        th = self.canvas.theme
+        self.argb = raster.hex_argb(th.color(lk.color))
+        self.fill_argb = raster.hex_argb(th.color(lk.fill)) if lk.fill else self.argb
+        self.edge_argb = raster.hex_argb(th.color(lk.edge)) if lk.edge else None
         self._display_key: tuple | None = None
         line = self.kind in ("curve", "path", "vline", "steps")
         self.opts = {"pen": lk.pen() if line else None,
@@ -199,7 +200,7 @@ class Canvas(pg.GraphicsObject):
     in the order they were added. The grid lines come from the plot's axes' ticks.
     """
 
-    #: shades of the sample cloud: 1..8 overlapping dots of SAMPLE_COLOR over white
+    #: shades of the sample cloud: 1..8 overlapping dots of the theme's sample colour over its background
     CLOUD_LAYERS = 8
 
     def __init__(self, plot: pg.PlotItem, grid: bool = True) -> None:
@@ -213,9 +214,8 @@ class Canvas(pg.GraphicsObject):
         self._sprites: dict[tuple, raster.Sprite] = {}
         self._grid_cache: dict[str, tuple] = {}
         self._scratch = raster.Scratch()
-        self._grid_color = raster.hex_argb(style.GRID_COLOR)
-        self._frame_color = raster.hex_argb(style.FRAME_COLOR)
-        self._cloud_shades = self._make_cloud_shades()
+        self.theme = style.LIGHT
+        self._apply_theme_colors()
         self.paint_count = 0
         self.raster_count = 0
         #: bumped by every change that alters the picture; a repaint without one reuses the image
@@ -257,13 +257,32 @@ class Canvas(pg.GraphicsObject):
         lm = self.vb.state["logMode"]
         return bool(lm[0]), bool(lm[1])
 
+    def _apply_theme_colors(self) -> None:
+        th = self.theme
+        self._background = raster.hex_argb(th.background)
+        self._grid_color = raster.hex_argb(th.grid)
+        self._frame_color = raster.hex_argb(th.frame)
+        self._cloud_shades = self._make_cloud_shades()
+
+    def set_theme(self, theme: style.Theme) -> None:
+        """Draw on ``theme``'s background with its grid, frame and ink (style.LIGHT or style.DARK)."""
+        if theme == self.theme:
+            return
+        self.theme = theme
+        self._apply_theme_colors()
+        for t in self.traces:
+            t._sync_opts()
+        self.changed()
+
     def _make_cloud_shades(self) -> np.ndarray:
-        r, g, b, a = style.SAMPLE_COLOR
+        r, g, b, a = self.theme.sample
+        bg = QtGui.QColor(self.theme.background)
         alpha = a / 255.0
         out = []
         for layers in range(1, self.CLOUD_LAYERS + 1):
-            cover = 1.0 - (1.0 - alpha) ** layers  # opacity of `layers` overlapping dots over white
-            out.append(raster.argb(*(round(255 + (v - 255) * cover) for v in (r, g, b))))
+            cover = 1.0 - (1.0 - alpha) ** layers  # opacity of `layers` overlapping dots over the background
+            out.append(raster.argb(*(round(w + (v - w) * cover)
+                                     for v, w in zip((r, g, b), (bg.red(), bg.green(), bg.blue()), strict=True))))
         return np.array(out, dtype=np.uint32)
 
     # --------------------------------------------------------- coordinates
@@ -344,7 +363,7 @@ class Canvas(pg.GraphicsObject):
             buf = self._buffer(W, H)
             # Opaque (the view's background is white anyway): Qt then copies the image rather
             # than blending it, and draws it straight even where the repaint is not one rectangle.
-            buf.fill(0xFFFFFFFF)
+            buf.fill(self._background)
             scale = max(abs(dt.m11()), 1e-9)  # device pixels per logical pixel (high-dpi screens)
             if self.grid:
                 self._raster_grid(buf, m)
@@ -441,7 +460,7 @@ class Canvas(pg.GraphicsObject):
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
         if self.grid:
             rect = self.boundingRect()
-            pen = pg.mkPen(style.GRID_COLOR, width=1)
+            pen = pg.mkPen(self.theme.grid, width=1)
             pen.setCosmetic(True)
             p.setPen(pen)
             for v in self._axis_grid("bottom"):
@@ -453,7 +472,7 @@ class Canvas(pg.GraphicsObject):
         for t in self.traces:
             if t.visible:
                 self._vector_trace(p, t, sx, tx, sy, ty)
-        pen = pg.mkPen(style.FRAME_COLOR, width=1)
+        pen = pg.mkPen(self.theme.frame, width=1)
         pen.setCosmetic(True)
         p.setPen(pen)
         p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
@@ -634,6 +653,7 @@ class FlowLegend(pg.GraphicsWidget):
         super().__init__()
         self.items: list[tuple[Any, pg.LabelItem]] = []
         self._text_size = text_size
+        self._color = "#000000"
         self._width = 600.0
 
     def addItem(self, item: pg.PlotDataItem, name: str) -> None:
@@ -641,11 +661,17 @@ class FlowLegend(pg.GraphicsWidget):
 
         sample = ItemSample(item)
         sample.setParentItem(self)
-        label = pg.LabelItem(name, justify="left", size=self._text_size, color="#000")
+        label = pg.LabelItem(name, justify="left", size=self._text_size, color=self._color)
         label.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         label.setParentItem(self)
         self.items.append((sample, label))
         self._place()
+
+    def set_color(self, color: str) -> None:
+        """The entries' text colour (the plots' theme)."""
+        self._color = color
+        for _sample, label in self.items:
+            label.setText(label.text, color=color)
 
     def clear(self) -> None:
         for sample, label in self.items:

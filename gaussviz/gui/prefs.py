@@ -5,9 +5,11 @@ Qt stores them in the user's config folder (on Linux ``~/.config/gaussviz/gaussv
 out-of-range one gives the default, so a bad file never stops the app. The tests point
 QSettings at a temporary folder (``QSettings.setPath``), never at the user's.
 
-Remembered: the window's geometry, the splitter between the controls and the plots, the
-tab, the last folders (sessions, exports, CSV data), the PNG export width, the recent
-sessions (File > Open Recent) and the colour scheme asked for (View > Colours).
+Remembered: the window's geometry, the splitter between the controls and the plots (and
+whether the control panel was opened or closed by hand), the tab, the last folders
+(sessions, exports, CSV data), the PNG export width, the recent sessions (File > Open
+Recent), the colour scheme asked for (View > Colours) and whether exports keep the
+window's colours.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ APPLICATION = "gaussviz"
 
 GEOMETRY = "window/geometry"
 SPLITTER = "window/splitter"
+CONTROLS = "window/controls"  # the control panel opened or closed by hand, or "auto" (by the width)
 TAB = "window/tab"
 FOLDER_SESSIONS = "folders/sessions"
 FOLDER_EXPORT = "folders/export"
@@ -29,6 +32,7 @@ FOLDER_CSV = "folders/csv"
 PNG_WIDTH = "export/png_width"
 RECENT = "recent/files"
 SCHEME = "view/color_scheme"
+EXPORT_COLORS = "export/colors"
 
 #: File > Open Recent lists at most this many files, newest first
 MAX_RECENT = 8
@@ -100,6 +104,6 @@ def clear_recent() -> None:
     set_value(RECENT, [])
 
 
-__all__ = ["FOLDER_CSV", "FOLDER_EXPORT", "FOLDER_SESSIONS", "GEOMETRY", "MAX_RECENT", "PNG_WIDTH", "RECENT",
-           "SCHEME", "SPLITTER", "TAB", "add_recent", "clear_recent", "get_bytes", "get_choice", "get_folder",
-           "get_int", "recent_files", "remember_folder", "set_value", "store"]
+__all__ = ["CONTROLS", "EXPORT_COLORS", "FOLDER_CSV", "FOLDER_EXPORT", "FOLDER_SESSIONS", "GEOMETRY", "MAX_RECENT",
+           "PNG_WIDTH", "RECENT", "SCHEME", "SPLITTER", "TAB", "add_recent", "clear_recent", "get_bytes",
+           "get_choice", "get_folder", "get_int", "recent_files", "remember_folder", "set_value", "store"]

@@ -3,7 +3,7 @@
 With numba's cache empty (a fresh install, an upgrade), compiling the kernels a run needs takes
 a minute or more of CPU. ``KernelWarmup`` switches the kernels to their interpreted twins
 (core/jit.py: the same source, ~100x slower, plenty for a run at its pace) and starts a helper
-process, ``python -m gaussviz.gui.warmup SESSION``, that opens the same window offscreen on the
+process, ``python -m gaussviz.gui.warmup_helper SESSION``, that opens the same window offscreen on the
 same settings (so it compiles exactly the kernels, signatures included, the window uses), draws
 one complete frame after the first update, and exits. numba's cache now holds the kernels; the
 window switches to them (loaded in well under a second) and says so.
@@ -27,7 +27,7 @@ from PySide6 import QtCore
 from ..core import jit, kernels, plotdata, raster
 from ..core import parameterizations as pz
 from ..core.paths import package_dir
-from ..core.session import read_session, session_text
+from ..core.session import session_text
 from ..core.settings import Settings
 
 #: the helper gives up after this long (a stuck helper must not keep the window interpreted)
@@ -82,7 +82,7 @@ class KernelWarmup(QtCore.QObject):
         root = str(package_dir().parent)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         try:
-            self._proc = subprocess.Popen([sys.executable, "-m", "gaussviz.gui.warmup", str(session)], env=env,
+            self._proc = subprocess.Popen([sys.executable, "-m", "gaussviz.gui.warmup_helper", str(session)], env=env,
                                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
         except OSError:
             log.close()
@@ -144,32 +144,3 @@ class KernelWarmup(QtCore.QObject):
             self._proc = None
         self._cleanup()
         jit.set_interpreted(False)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The helper: the window on the settings, offscreen, until one complete frame of a real update."""
-    args = sys.argv[1:] if argv is None else argv
-    settings = read_session(args[0])
-    from .qtapp import application
-
-    app = application(headless=True)
-    from .window import MainWindow
-
-    window = MainWindow(settings, running=True)
-    window.show()
-    deadline = time.monotonic() + HELPER_TIMEOUT_S
-    while time.monotonic() < deadline:
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        snap = window.shown_snapshot
-        if snap is not None and (snap.step > 0 or any(c.divergence is not None for c in snap.chains)):
-            break
-        time.sleep(0.02)
-    window.redraw(complete=True)
-    window.grab()  # every plot's raster path, into a pixmap
-    window.close()
-    window.shutdown()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -27,11 +27,14 @@ from ..core.presets import PRESETS, get_preset
 from ..core.session import SessionError, read_session
 from ..core.settings import Settings
 from ..core.snapshot import Snapshot
+from . import prefs, style
 from .controls import ControlPanel
 from .export_menu import WindowExporter
 from .forecast_view import ForecastView
+from .help import add_help_menu
 from .mp_tab import MPTab
 from .plots import LivePlots
+from .qtapp import app_icon
 from .redraw import FramePacer
 from .settings_model import SettingsModel
 from .stability_tab import StabilityTab
@@ -93,6 +96,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._worker_running = running
 
         self.setWindowTitle("gaussviz")
+        app = QtWidgets.QApplication.instance()
+        if app is not None and app.windowIcon().isNull():  # an application not made by qtapp.application
+            app.setWindowIcon(app_icon())
+        self.setWindowIcon(app.windowIcon() if app is not None else app_icon())
         self.resize(*DEFAULT_SIZE)
         self.tabs = QtWidgets.QTabWidget()
         self.setCentralWidget(self.tabs)
@@ -124,7 +131,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panel.set_running(running)
         self._show_explanation()
         self._apply_view()
+        self._restore_layout()
         self._fit_panels()
+        self.color_scheme = prefs.get_choice(prefs.SCHEME, "system", style.SCHEMES)
+        self.set_color_scheme(self.color_scheme, remember=False)
+        QtGui.QGuiApplication.styleHints().colorSchemeChanged.connect(self._apply_color_scheme)
 
         self.pacer = FramePacer(self.worker.latest, self._draw_part, self._draw_complete,
                                 before_tick=self._sync_running, parent=self)
@@ -182,7 +193,6 @@ class MainWindow(QtWidgets.QMainWindow):
         header = QtWidgets.QWidget()
         header.setObjectName("lessonHeader")
         header.setLayout(head)
-        header.setStyleSheet("QWidget#lessonHeader { background: #eef3f8; border-radius: 4px; }")
         self.lesson_header = header
         # the divergence banner: one line per failed estimator, folded to the first when there are several
         self.banner = QtWidgets.QLabel()
@@ -227,6 +237,9 @@ class MainWindow(QtWidgets.QMainWindow):
         a = self.file_menu.addAction("&Open session…")
         a.setShortcut(QtGui.QKeySequence.StandardKey.Open)
         a.triggered.connect(self._open_session_dialog)
+        self.recent_menu = self.file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
         a = self.file_menu.addAction("&Save session…")
         a.setShortcut(QtGui.QKeySequence.StandardKey.Save)
         a.triggered.connect(self._save_session_dialog)
@@ -258,6 +271,17 @@ class MainWindow(QtWidgets.QMainWindow):
             group.addAction(a)
             a.triggered.connect(lambda _=False, m=mode: self._set_view("view.step_axis", m))
             self.step_axis_actions[mode] = a
+        self.view_menu.addSeparator()
+        colours = self.view_menu.addMenu("&Colours")
+        self.scheme_actions: dict[str, QtGui.QAction] = {}
+        group = QtGui.QActionGroup(self)
+        for scheme, text in (("system", "As the &system (light or dark)"), ("light", "&Light"), ("dark", "&Dark")):
+            a = colours.addAction(text)
+            a.setCheckable(True)
+            group.addAction(a)
+            a.triggered.connect(lambda _=False, sc=scheme: self.set_color_scheme(sc))
+            self.scheme_actions[scheme] = a
+        self.help_menu = add_help_menu(self)
 
     def _build_status(self) -> None:
         sb = self.statusBar()
@@ -654,7 +678,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -------------------------------------------------------------- sessions
     def _open_session_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open session", "",
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open session", prefs.get_folder(prefs.FOLDER_SESSIONS),
                                                         "gaussviz session or exported PNG (*.json *.png)")
         if path:
             self.open_session(path)
@@ -667,20 +691,89 @@ class MainWindow(QtWidgets.QMainWindow):
             QtWidgets.QMessageBox.warning(self, "Cannot open session", f"{e.path}:\n{e.reason}")
             return False
         self.load_settings(s)
+        prefs.add_recent(path)
+        prefs.remember_folder(prefs.FOLDER_SESSIONS, path)
         return True
 
+    def _fill_recent_menu(self) -> None:
+        """File > Open Recent: the sessions opened or saved last (those still there), and Clear."""
+        menu = self.recent_menu
+        menu.clear()
+        files = prefs.recent_files()
+        for i, path in enumerate(files):
+            label = f"&{i + 1} {os.path.basename(path)}" if i < 9 else os.path.basename(path)
+            a = menu.addAction(label)
+            a.setToolTip(path)
+            a.setStatusTip(path)
+            a.triggered.connect(lambda _=False, p=path: self.open_session(p))
+        if not files:
+            menu.addAction("(none yet)").setEnabled(False)
+        menu.addSeparator()
+        clear = menu.addAction("&Clear list")
+        clear.setEnabled(bool(files))
+        clear.triggered.connect(prefs.clear_recent)
+
     def _save_session_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save session", "session.json",
-                                                        "gaussviz session (*.json)")
+        start = os.path.join(prefs.get_folder(prefs.FOLDER_SESSIONS), "session.json")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save session", start, "gaussviz session (*.json)")
         if path:
             self.save_session(path)
 
     def save_session(self, path: str | os.PathLike, force: bool = True) -> bool:
         """Write the settings and the updates shown, atomically (the save dialog asked about replacing)."""
-        return self.exporter.save_session(path, force=force)
+        ok = self.exporter.save_session(path, force=force)
+        if ok:
+            prefs.add_recent(path)
+            prefs.remember_folder(prefs.FOLDER_SESSIONS, path)
+        return ok
+
+    # ------------------------------------------------------------ colours
+    def set_color_scheme(self, scheme: str, remember: bool = True) -> None:
+        """View > Colours: follow the system's light or dark scheme (Qt's colorScheme), or always one."""
+        if scheme not in style.SCHEMES:
+            raise ValueError(f"colour scheme must be one of {', '.join(style.SCHEMES)}; got {scheme!r}")
+        self.color_scheme = scheme
+        self.scheme_actions[scheme].setChecked(True)
+        if remember:
+            prefs.set_value(prefs.SCHEME, scheme)
+        hints = QtGui.QGuiApplication.styleHints()
+        if hasattr(hints, "setColorScheme"):  # Qt >= 6.8: the widgets follow the request where the platform can
+            hints.setColorScheme({"light": QtCore.Qt.ColorScheme.Light, "dark": QtCore.Qt.ColorScheme.Dark}
+                                 .get(scheme, QtCore.Qt.ColorScheme.Unknown))
+        self._apply_color_scheme()
+
+    def _apply_color_scheme(self, *_args) -> None:
+        """The plots (and the lesson's box) in the theme of the scheme in effect."""
+        self.plots.apply_theme(style.theme_for(self.color_scheme))
+        # the lesson's box goes with the widgets' palette (its text is the palette's)
+        dark = self.palette().color(QtGui.QPalette.ColorRole.Window).lightness() < 128
+        header = (style.DARK if dark else style.LIGHT).header
+        self.lesson_header.setStyleSheet(f"QWidget#lessonHeader {{ background: {header}; border-radius: 4px; }}")
+
+    # ------------------------------------------------------------ layout
+    def _restore_layout(self) -> None:
+        """The window's geometry, splitter and tab as the user left them (gui/prefs.py)."""
+        geometry = prefs.get_bytes(prefs.GEOMETRY)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        controls = prefs.get_choice(prefs.CONTROLS, "auto", ("auto", "shown", "hidden"))
+        if controls != "auto":  # opened or closed by hand: so again, at any window size
+            self._user_controls = controls == "shown"
+        splitter = prefs.get_bytes(prefs.SPLITTER)
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+        self.tabs.setCurrentIndex(prefs.get_int(prefs.TAB, 0, 0, self.tabs.count() - 1))
+
+    def save_layout(self) -> None:
+        prefs.set_value(prefs.GEOMETRY, self.saveGeometry())
+        prefs.set_value(prefs.SPLITTER, self.splitter.saveState())
+        prefs.set_value(prefs.CONTROLS, "auto" if self._user_controls is None
+                        else "shown" if self._user_controls else "hidden")
+        prefs.set_value(prefs.TAB, self.tabs.currentIndex())
 
     # ---------------------------------------------------------------- close
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.save_layout()
         self.shutdown()
         super().closeEvent(event)
 

@@ -57,6 +57,18 @@ def gc_on_gui_thread_only(qapp):
     gc.enable()
 
 
+@pytest.fixture(autouse=True)
+def own_settings(tmp_path):
+    """Each test remembers into its own empty folder (gui/prefs.py): never the user's settings, never
+    another test's."""
+    from PySide6 import QtCore
+
+    folder = tmp_path / "qsettings"
+    folder.mkdir()
+    QtCore.QSettings.setPath(QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, str(folder))
+    yield folder
+
+
 @pytest.fixture
 def make_window(qtbot):
     windows: list[MainWindow] = []
