@@ -36,6 +36,7 @@ from numba.core.dispatcher import Dispatcher
 #: interpreting (set by gui/warmup.py while the kernels compile)
 _mode = {"interpreted": False}
 _lock = threading.Lock()
+_local = threading.local()  # compiled_here(): this thread runs compiled whatever the mode
 _twins: dict[str, types.SimpleNamespace] = {}
 #: calls an interpreted twin could not finish (they ran compiled): for the tests and the curious
 fallbacks: list[str] = []
@@ -124,9 +125,26 @@ class _Interpreted:
 _views: dict[str, _Interpreted] = {}
 
 
+class compiled_here:
+    """``with jit.compiled_here():`` this thread calls the compiled kernels even while interpreting
+    (a background thread loading them from numba's cache)."""
+
+    def __enter__(self):
+        _local.compiled = True
+        return self
+
+    def __exit__(self, *exc):
+        _local.compiled = False
+        return False
+
+
+def _interpreting_here() -> bool:
+    return _mode["interpreted"] and not getattr(_local, "compiled", False)
+
+
 def use(module: types.ModuleType):
     """``module`` itself, or while interpreting a view of it whose functions run interpreted."""
-    if not _mode["interpreted"]:
+    if not _interpreting_here():
         return module
     v = _views.get(module.__name__)
     if v is None:
@@ -141,7 +159,7 @@ def entry(f: Callable) -> Callable:
 
     @functools.wraps(f)
     def call(*args, **kwargs):
-        if not _mode["interpreted"]:
+        if not _interpreting_here():
             return f(*args, **kwargs)
         return getattr(use(module), f.__name__)(*args, **kwargs)
 
@@ -159,6 +177,28 @@ def compiled_signatures(module: types.ModuleType) -> dict[str, int]:
     return {k: len(v.overloads) for k, v in dispatchers(module).items()}
 
 
+def load_cached(kernels) -> int:
+    """Load into this process every version of ``kernels`` (numba functions) that numba's cache holds
+    for their current source and this machine; compiles nothing. Returns how many were loaded.
+    (A start with a warm cache loads them in a background thread while the first frames run
+    interpreted: gui/warmup.py.)"""
+    n = 0
+    for k in kernels:
+        try:
+            cache = k._cache
+            index = cache._cache_file._load_index()
+            codegen = k.targetctx.codegen()
+        except Exception:
+            continue
+        for key in list(index):
+            sig = key[0]
+            if sig in k.overloads or cache._index_key(sig, codegen) != key:
+                continue
+            k.compile(sig)  # found in the cache: loaded, not compiled
+            n += 1
+    return n
+
+
 def in_cache(kernel: Dispatcher) -> bool:
     """True when numba's cache holds a version of ``kernel`` compiled from its current source
     (reads the cache's index file only); True too when numba's cache layout is not the one
@@ -169,5 +209,5 @@ def in_cache(kernel: Dispatcher) -> bool:
         return True
 
 
-__all__ = ["compiled_signatures", "dispatchers", "entry", "fallbacks", "in_cache", "interpreting",
-           "set_interpreted", "twin", "use"]
+__all__ = ["compiled_here", "compiled_signatures", "dispatchers", "entry", "fallbacks", "in_cache", "interpreting",
+           "load_cached", "set_interpreted", "twin", "use"]

@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -58,16 +59,37 @@ class KernelWarmup(QtCore.QObject):
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self._proc: subprocess.Popen | None = None
+        self._loader: threading.Thread | None = None
+        #: "compile" (a helper process compiles) or "load" (a thread loads them from numba's cache)
+        self.mode = ""
         self._dir: tempfile.TemporaryDirectory | None = None
         self._started = 0.0
         self.seconds = float("nan")  #: how long the last helper took
         self._timer = QtCore.QTimer(self)
-        self._timer.setInterval(200)
+        self._timer.setInterval(100)
         self._timer.timeout.connect(self._poll)
 
     @property
     def active(self) -> bool:
-        return self._proc is not None
+        return self._proc is not None or self._loader is not None
+
+    def preload(self, settings: Settings) -> bool:
+        """A warm cache: the first frames run interpreted while a thread loads the compiled kernels
+        from numba's cache (the numba target's start and the loads, about a second of CPU, are then
+        not on the way to the first frame); True if started."""
+        if not enabled() or self.active:
+            return False
+        start = kernels.start_kernels(settings.target.dim, needs_optimizers(settings))
+        if all(k.overloads for k in start):  # loaded already (a later run of this process)
+            return False
+        todo = [*start, *jit.dispatchers(plotdata).values(), *jit.dispatchers(raster).values()]
+        self._loader = threading.Thread(target=_load, args=(todo,), name="gaussviz-kernel-loader", daemon=True)
+        self.mode = "load"
+        self._started = time.monotonic()
+        jit.set_interpreted(True)
+        self._loader.start()
+        self._timer.start()
+        return True
 
     def start(self, settings: Settings) -> bool:
         """Run interpreted and compile in a helper, unless disabled or already under way; True if started."""
@@ -91,12 +113,20 @@ class KernelWarmup(QtCore.QObject):
         finally:
             if not log.closed:
                 log.close()
+        self.mode = "compile"
         self._started = time.monotonic()
         jit.set_interpreted(True)
         self._timer.start()
         return True
 
     def _poll(self) -> None:
+        if self._loader is not None:
+            if self._loader.is_alive():
+                return
+            self._loader.join()
+            self._loader = None
+            self._finish(True)
+            return
         proc = self._proc
         if proc is None:
             return
@@ -142,5 +172,17 @@ class KernelWarmup(QtCore.QObject):
         if self._proc is not None:
             self._terminate()
             self._proc = None
+        if self._loader is not None:
+            self._loader.join(60.0)  # loading from the cache takes a second or two
+            self._loader = None
         self._cleanup()
         jit.set_interpreted(False)
+
+
+def _load(todo: list) -> None:
+    """The loader thread: the compiled kernels from numba's cache into this process."""
+    try:
+        with jit.compiled_here():
+            jit.load_cached(todo)
+    except Exception as e:  # the kernels then load on first use, as without a loader
+        print(f"gaussviz: warning: loading the kernels from numba's cache failed: {e}", file=sys.stderr)

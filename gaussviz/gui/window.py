@@ -368,8 +368,12 @@ class MainWindow(QtWidgets.QMainWindow):
         """Before the worker builds a run: when numba's cache lacks its kernels, run them interpreted
         while a helper process compiles them (gui/warmup.py), or, with that turned off, say that the
         first update compiles them (seconds, not a hang)."""
-        if self.warmup.active or warm(self.settings):
+        if self.warmup.active:
             self._compiling = False
+            return
+        if warm(self.settings):
+            self._compiling = False
+            self.warmup.preload(self.settings)  # the first frames interpreted while they load
             return
         if self.warmup.start(self.settings):
             self._compiling = False
@@ -387,7 +391,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _warmed_up(self, ok: bool) -> None:
         """The helper is done: compiled kernels from now on (for the run of now, if it was for another)."""
-        if self.statusBar().currentMessage() == INTERPRETED_NOTE:
+        if self.warmup.mode == "compile" and self.statusBar().currentMessage() == INTERPRETED_NOTE:
             self.statusBar().showMessage(f"kernels compiled in {self.warmup.seconds:.0f} s and cached; running "
                                          f"compiled", 5000)
         if ok and not warm(self.settings):
@@ -598,7 +602,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self._compiled()
         if running:
             # The very first chunk of a fresh install compiles the numba kernels (seconds).
-            state = ("running interpreted" if self.warmup.active else "running") if snap.step > 0 else \
+            state = ("running interpreted" if self.warmup.active and self.warmup.mode == "compile" else "running") \
+                if snap.step > 0 else \
                 "compiling…" if self._compiling else "starting…"
         else:
             state = "diverged: paused" if diverged and len(snap.chains) == 1 else "paused"
