@@ -203,3 +203,38 @@ def test_the_window_switches_to_the_compiled_kernels_when_the_helper_is_done(mak
     step = w.shown_snapshot.step
     qtbot.waitUntil(lambda: w.shown_snapshot.step > step, timeout=30_000)  # and goes on, compiled
     qtbot.waitUntil(lambda: w.status_state.text() == "running", timeout=5_000)  # refreshed 4 times a second
+
+
+def test_a_warm_start_draws_its_first_frames_while_the_kernels_load():
+    """numba's cache is warm (this test session compiled them): a new process runs the first frames
+    interpreted while a thread loads the compiled kernels, then runs them compiled; nothing compiles."""
+    code = (
+        "import os\n"
+        "from PySide6 import QtCore\n"
+        "from gaussviz.gui.qtapp import application\n"
+        "app = application(headless=True)\n"
+        "from gaussviz.core import jit, kernels\n"
+        "from gaussviz.core.presets import get_preset\n"
+        "from gaussviz.gui.window import MainWindow\n"
+        "w = MainWindow(get_preset('seed-question'), running=True)\n"
+        "assert w.warmup.mode == 'load' and jit.interpreting()\n"
+        "import time\n"
+        "t = time.monotonic()\n"
+        "while w.warmup.active and time.monotonic() - t < 240:\n"
+        "    app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)\n"
+        "assert not w.warmup.active and not jit.interpreting()\n"
+        "t = time.monotonic()\n"
+        "while (w.shown_snapshot is None or w.shown_snapshot.step < 20) and time.monotonic() - t < 60:\n"
+        "    app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)\n"
+        "assert kernels.advance_sgd.overloads and w.shown_snapshot.step >= 20\n"
+        "assert jit.fallbacks == []\n"
+        "w.shutdown()\n"
+        "print('ok')\n"
+    )
+    from gaussviz.core.presets import get_preset
+    from gaussviz.core.settings import build_run
+
+    build_run(get_preset("seed-question")).advance(5)  # the kernels it needs are in the cache
+    env = _no_display_env(GAUSSVIZ_WARMUP="1", QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=400)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
