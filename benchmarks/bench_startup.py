@@ -99,7 +99,8 @@ def main() -> int:
         print(f"RESULT startup.warm_first_frame_cpu_s {warm['first_frame_cpu']:.4g} <= {GOAL_WARM_FRAME_S:g}")
     if a.cold or a.cold_only:
         with tempfile.TemporaryDirectory(prefix="gaussviz-numba-") as d:
-            cold = show("first-ever (empty numba cache)", [launch(a.preset, dict(env, NUMBA_CACHE_DIR=d), a.timeout, a.root)])
+            runs = [launch(a.preset, dict(env, NUMBA_CACHE_DIR=d), a.timeout, a.root)]
+            cold = show("first-ever (empty numba cache)", runs)
         print(f"RESULT startup.cold_first_update_s {cold['first_update']:.4g} <= {GOAL_COLD_UPDATE_S:g}")
         print(f"RESULT startup.cold_window_s {cold['window']:.4g} - -")
         print(f"RESULT startup.cold_first_update_cpu_s {cold['first_update_cpu']:.4g} <= {GOAL_COLD_UPDATE_S:g}")
