@@ -46,7 +46,8 @@ def launch(preset: str, env: dict[str, str], timeout: float, root: str = ROOT) -
     t0 = time.time()
     out = {k: float("nan") for k in MARKS.values()}
     try:
-        r = subprocess.run([sys.executable, "-m", "gaussviz", "--preset", preset], env=env,
+        # run from the checkout itself: ``python -m`` puts the working folder first on the path
+        r = subprocess.run([sys.executable, "-m", "gaussviz", "--preset", preset], env=env, cwd=root,
                            capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         print(f"  launch timed out after {timeout:g} s")
