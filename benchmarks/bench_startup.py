@@ -15,8 +15,9 @@ Goals: first-ever start to the first update <= 10 s, warm start to the first fra
 
     python benchmarks/bench_startup.py [--preset NAME] [--repeat 5] [--cold] [--cold-only]
 
-Every figure is also printed as ``RESULT <key> <value> <op> <target>`` (benchmarks/run.py).
-Figures measured on this 2-core machine are in the module's ``MEASURED`` note below.
+Every figure is also printed as ``RESULT <key> <value> <op> <target>``. ``--root OLD`` launches
+another checkout (e.g. ``git archive`` of an older commit) for before/after figures; the
+figures measured for issue 13 are in the README's install section.
 """
 
 from __future__ import annotations
