@@ -198,6 +198,25 @@ def bench_optimizers(quick: bool) -> None:
         record(f"optimizer.batched.k{K}.{o}", batched[o], unit="chain-updates/s")
     for o in OPTIMIZERS[1:]:
         record(f"optimizer.batched.k{K}.{o}.ratio", batched[o] / batched["sgd"], unit="x sgd")
+    # The headless run loop with a Polyak-Ruppert average: it advances in pieces ending at its
+    # record points to read the average there (core/runloop.py); what that costs.
+    from gaussviz.core.settings import Settings, build_run
+
+    n_run = 200_000 if quick else 1_000_000
+    loop = {}
+    for averaging in (False, True):
+        def lrate(averaging=averaging):
+            s = Settings()
+            s.estimator.alpha, s.estimator.symmetrize, s.estimator.averaging = 1e-3, True, averaging
+            run = build_run(s)
+            t0 = time.perf_counter()
+            run.run_to(n_run)
+            return n_run / (time.perf_counter() - t0)
+
+        lrate()
+        loop[averaging] = best_of(lrate, 3)
+        record(f"optimizer.runloop.d2.{'averaging' if averaging else 'plain'}", loop[averaging], unit="updates/s")
+    record("optimizer.runloop.d2.averaging.ratio", loop[True] / loop[False], unit="x plain")
 
 
 def rss_mb() -> float:

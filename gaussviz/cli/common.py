@@ -12,6 +12,7 @@ import shutil
 import sys
 import time
 
+from ..core import optimizers as optimizers_
 from ..core import parameterizations as pz
 from ..core.csvdata import DATASETS
 from ..core.options import DIRECTIONS, OBJECTIVES, SCHEDULES
@@ -20,7 +21,7 @@ from ..core.session import read_session
 from ..core.settings import Settings, build_run
 from ..core.snapshot import Snapshot
 from ..core.targets import KINDS, TARGET_KINDS, csv_file
-from ..core.validation import did_you_mean
+from ..core.validation import check_beta, check_eps, did_you_mean
 
 #: CSV problems printed on stderr at most (then a count)
 MAX_CSV_WARNINGS = 20
@@ -217,6 +218,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--symmetrize", action=argparse.BooleanOptionalAction, default=None,
                    help="keep Sigma (or Lambda) symmetric after each update (covariance, precision) "
                         f"({pre} {'on' if e.symmetrize else 'off'})")
+    add_optimizer_options(p)
     ts = p.add_argument_group("target and start")
     ts.add_argument("--dim", type=int, metavar="D", help=f"dimension of the target, 1 to 50 ({pre} {t.dim})")
     ts.add_argument("--target-cond", type=float, metavar="C",
@@ -234,6 +236,48 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     add_target_options(p)
     p.add_argument("--steps", type=int, default=None, metavar="N",
                    help=f"updates to run (default: the session's, else {DEFAULT_STEPS:,})")
+
+
+#: the optimizer options (argparse dest = EstimatorSettings field = optimizers_.DEFAULTS key)
+OPTIMIZER_OPTIONS = tuple(optimizers_.DEFAULTS)
+
+
+def add_optimizer_options(p: argparse.ArgumentParser) -> None:
+    """--optimizer --beta1 --beta2 --eps --averaging (run, render, sweep), from core/optimizers.py."""
+    g = p.add_argument_group("optimizer (docs/MATH.md, Optimizers)")
+    D = optimizers_.DEFAULTS
+    g.add_argument("--optimizer", choices=list(optimizers_.NAMES),
+                   help=f"what turns the update rule's direction into a step (default {D['optimizer']}): "
+                        + "; ".join(f"{o.name}: {o.help}" for o in optimizers_.OPTIMIZERS.values()))
+    users = {k: ", ".join(o.name for o in optimizers_.OPTIMIZERS.values() if k in o.uses)
+             for k in ("beta1", "beta2", "eps")}
+    g.add_argument("--beta1", type=float, metavar="B",
+                   help=f"first-moment decay in [0, 1) (default {D['beta1']:g}; {users['beta1']})")
+    g.add_argument("--beta2", type=float, metavar="B",
+                   help=f"second-moment decay in [0, 1) (default {D['beta2']:g}; {users['beta2']})")
+    g.add_argument("--eps", type=float, metavar="E",
+                   help=f"denominator guard > 0 (default {D['eps']:g}; {users['eps']})")
+    g.add_argument("--averaging", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep a Polyak-Ruppert average of the estimates, reported as its own estimate "
+                        f"(default {'on' if D['averaging'] else 'off'})")
+
+
+def apply_optimizer_args(e, a: argparse.Namespace) -> None:
+    """The optimizer options given into an EstimatorSettings; ValueError naming the option."""
+    for name in OPTIMIZER_OPTIONS:
+        v = getattr(a, name, None)
+        if v is None:
+            continue
+        setattr(e, name, v)
+        if name in ("beta1", "beta2", "eps"):
+            try:
+                (check_eps if name == "eps" else check_beta)(v, name)
+            except ValueError as err:
+                raise ValueError(f"--{name}: {err}") from None
+    try:
+        pz.check_optimizer(e.parameterization, e.optimizer)
+    except ValueError as err:
+        raise ValueError(f"--optimizer: {err}") from None
 
 
 def add_target_options(p: argparse.ArgumentParser) -> None:
@@ -306,6 +350,7 @@ def settings_from_args(a: argparse.Namespace) -> Settings:
         v = getattr(a, name, None)
         if v is not None:
             setattr(e, name, v)
+    apply_optimizer_args(e, a)
     t = s.target
     if a.dim is not None:
         if a.dim != t.dim:

@@ -79,6 +79,9 @@ def summary(snap: Snapshot, settings: Settings | None = None, requested: int | N
             "cause": why.cause if why else None, "why": why.text if why else None,
             "mean": c.mean.tolist(), "cov": c.cov.tolist(), "kl": c.kl, "updates": c.steps,
         })
+        if c.avg_cov is not None:  # only with averaging: other chains' summaries read as before
+            out["chains"][-1]["averaged"] = {"mean": c.avg_mean.tolist(), "cov": c.avg_cov.tolist(),
+                                             "kl": c.avg_kl}
     return out
 
 
@@ -118,6 +121,10 @@ def print_summary(snap: Snapshot, out=None, settings: Settings | None = None, re
         print(f"  mean: {_fmt(c.mean)}", file=out)
         print(f"  cov:  {_fmt(c.cov)}", file=out)
         print(f"  KL(true || estimate): {c.kl:.4g}", file=out)
+        if c.avg_cov is not None:
+            print(f"  averaged (Polyak-Ruppert) mean: {_fmt(c.avg_mean)}", file=out)
+            print(f"  averaged cov:  {_fmt(c.avg_cov)}", file=out)
+            print(f"  averaged KL(true || estimate): {c.avg_kl:.4g}", file=out)
     print(f"reference (exact running MLE) KL: {snap.ref_kl:.4g}", file=out)
 
 

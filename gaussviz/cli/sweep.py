@@ -11,7 +11,15 @@ from ..core import parameterizations as pz
 from ..core.presets import get_preset
 from ..core.settings import Settings
 from ..core.validation import did_you_mean
-from .common import StatusLine, add_preset_option, add_target_options, apply_target_args, floats, warn_csv_problems
+from .common import (
+    StatusLine,
+    add_optimizer_options,
+    add_preset_option,
+    add_target_options,
+    apply_optimizer_args,
+    apply_target_args,
+    warn_csv_problems,
+)
 
 
 def _names(text: str) -> list[str]:
@@ -46,11 +54,13 @@ def add_parsers(sub) -> None:
     w.add_argument("--alpha-min", type=float, default=1e-4, metavar="A", help="smallest learning rate")
     w.add_argument("--alpha-max", type=float, default=1.0, metavar="A", help="largest learning rate, at most 1")
     w.add_argument("--alpha-count", type=int, default=40, metavar="N", help="learning rates, log-spaced")
-    w.add_argument("--parameterizations", type=_names, default=list(pz.NAMES), metavar="LIST",
-                   help=f"update rules, a comma-separated subset of {','.join(pz.NAMES)} (default: all five)")
+    w.add_argument("--parameterizations", type=_names, default=None, metavar="LIST",
+                   help=f"update rules, a comma-separated subset of {','.join(pz.NAMES)} (default: all; with "
+                        "--axis optimizer, those that take every optimizer)")
     w.add_argument("--axis", choices=list(AXES), default="cov0-scale", help="the second axis")
-    w.add_argument("--axis-values", type=floats, default=None, metavar="X[,X...]",
-                   help="values of the second axis, comma separated (default: the base's own value)")
+    w.add_argument("--axis-values", default=None, metavar="X[,X...]",
+                   help="values of the second axis, comma separated: numbers, or for --axis optimizer names "
+                        f"from {','.join(AXES['optimizer'].choices)} (default: the base's own value)")
     w.add_argument("--seeds", type=int, default=8, metavar="N", help="seeds (sample streams) per cell")
     w.add_argument("--steps", type=int, default=5000, metavar="N", help="updates per chain")
     add_preset_option(w, "take target, start and sign/schedule/symmetrize from a lesson "
@@ -73,6 +83,7 @@ def add_parsers(sub) -> None:
                         "with --resume)")
     c.add_argument("--task-seconds", type=float, default=None, metavar="SECONDS",
                    help="aim at tasks of about this many seconds of one core each (default: 3)")
+    add_optimizer_options(w)
     add_target_options(w)
     w.set_defaults(func=cmd_sweep)
 
@@ -115,10 +126,28 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         base.estimator.symmetrize = a.symmetrize
     if a.seed is not None:
         base.target.seed = a.seed
+    params = a.parameterizations
+    if params is None:  # all the rules the swept (or chosen) optimizers can drive
+        sgd = a.axis != "optimizer" and (a.optimizer or base.estimator.optimizer) == "sgd"
+        params = [p.name for p in pz.PARAMETERIZATIONS.values() if sgd or not p.sgd_only]
+    base.estimator.parameterization = params[0]  # the rule the optimizer options are checked against
+    apply_optimizer_args(base.estimator, a)
     apply_target_args(base, a)
     base.validate()
     warn_csv_problems(base)
-    spec = make_spec(a.alpha_min, a.alpha_max, a.alpha_count, a.parameterizations, a.axis, a.axis_values,
+    values = None
+    if a.axis_values is not None:
+        from ..core.sweep import AXES
+
+        try:
+            ax = AXES[a.axis]
+            values = [ax.value(x) for x in a.axis_values.replace(";", ",").split(",") if x.strip()]
+            values = [ax.format(v) for v in values] if ax.choices else values
+        except ValueError as e:
+            raise ValueError(f"--axis-values: {e}") from None
+        if not values:
+            raise ValueError("--axis-values: expected at least one value")
+    spec = make_spec(a.alpha_min, a.alpha_max, a.alpha_count, params, a.axis, values,
                      a.seeds, a.steps, base)
     created = not Path(a.out).exists()
     out = ensure_folder(Path(a.out))

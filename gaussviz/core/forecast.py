@@ -386,13 +386,17 @@ class ForecastJob:
     n_chains: int
     #: why and when the chain stopped (None while it runs): no forecast is made from a dead chain
     divergence: Divergence | None = None
+    #: the chain's optimizer moments and Adam's counter (``BatchEstimator.optimizer_state``): the
+    #: copies continue them instead of starting the optimizer afresh
+    optimizer_state: dict | None = None
 
 
 @dataclass(frozen=True)
 class ForecastResult:
     request: int
     job: ForecastJob
-    bound: LinearBound | None
+    #: the linearized bound under the chain's optimizer (``alpha_max`` None: no closed form)
+    bound: OptimizerBound | None
     forecast: Forecast | None
     error: str = ""
 
@@ -411,7 +415,8 @@ def capture(run: Any, request: int, n_chains: int = DEFAULT_CHAINS) -> ForecastJ
         steps=int(est.steps[0]), settings=dict(est.settings(0)), alpha_t=float(est.alpha_t[0]),
         # A fork: the forecast thread must not touch the live source the worker samples from.
         source=fork_source(src, seed), seed=seed, true_cov=true_cov,
-        diverged=bool(est.diverged[0]), n_chains=n_chains, divergence=est.divergence(0))
+        diverged=bool(est.diverged[0]), n_chains=n_chains, divergence=est.divergence(0),
+        optimizer_state=est.optimizer_state(0))
 
 
 def compute(job: ForecastJob, time_budget: float | None = None,
@@ -422,15 +427,15 @@ def compute(job: ForecastJob, time_budget: float | None = None,
     bound = None
     try:
         if job.true_cov is not None:
-            bound = linear_bound(s["parameterization"], job.true_cov,
-                                          effective_sign(s.get("objective", "loglik"),
-                                                         s.get("direction", "ascent")))
+            bound = optimizer_bound(s["parameterization"], job.true_cov, s.get("optimizer", "sgd"),
+                                    s.get("beta1", opt.DEFAULTS["beta1"]),
+                                    effective_sign(s.get("objective", "loglik"), s.get("direction", "ascent")))
         if job.divergence is not None:
             d = job.divergence
             return ForecastResult(job.request, job, bound, None, f"diverged at update {d.step:,}: {d.message}")
         fc = empirical_forecast(
             job.mean, job.cov, s, job.source, n_chains=job.n_chains, n_updates=n_updates, seed=job.seed,
-            steps=job.steps, stored=job.stored, time_budget=time_budget)
+            steps=job.steps, stored=job.stored, time_budget=time_budget, optimizer_state=job.optimizer_state)
     except ValueError as e:  # e.g. a state that is no longer positive definite
         return ForecastResult(job.request, job, bound, None, str(e))
     return ForecastResult(job.request, job, bound, fc)
@@ -455,6 +460,8 @@ def verdict(result: ForecastResult) -> tuple[str, str]:
         if b.alpha_max == 0.0:
             parts.append("linear bound: none (wrong sign)")
             over = True
+        elif b.alpha_max is None:  # rmsprop, adam: the step is not linear in the error
+            parts.append(f"linear bound: no closed form ({b.optimizer})")
         else:
             parts.append(f"linear bound: α < {b.alpha_max:.3g}")
             over = a_t >= b.alpha_max

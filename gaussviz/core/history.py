@@ -62,6 +62,8 @@ class HistoryView:
     true_eig: np.ndarray | None = None
     #: the newest points at the resolution they were recorded (see ``last``); None: none kept
     tail: HistoryView | None = None
+    #: (K, N) KL of each chain's Polyak-Ruppert average (NaN where the chain does not average)
+    avg_kl: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -74,7 +76,7 @@ class HistoryView:
             a = getattr(self, f.name)
             if f.name == "tail" or a is None:
                 out[f.name] = None
-            elif f.name in ("alpha", "mean", "cov", "eig", "kl", "asym"):
+            elif f.name in PER_CHAIN:
                 out[f.name] = a[:, idx]
             else:
                 out[f.name] = a[idx]
@@ -99,13 +101,17 @@ class HistoryView:
         return _concat(early, late)
 
 
+#: the HistoryView fields with the chain as first axis
+PER_CHAIN = ("alpha", "mean", "cov", "eig", "kl", "asym", "avg_kl")
+
+
 def _concat(a: HistoryView, b: HistoryView) -> HistoryView:
     out = {}
     for f in fields(a):
         x, y = getattr(a, f.name), getattr(b, f.name)
         if f.name == "tail" or x is None or y is None:
             out[f.name] = None
-        elif f.name in ("alpha", "mean", "cov", "eig", "kl", "asym"):
+        elif f.name in PER_CHAIN:
             out[f.name] = np.concatenate([x, y], axis=1)
         else:
             out[f.name] = np.concatenate([x, y], axis=0)
@@ -138,6 +144,7 @@ class History:
         self._eig = np.zeros((self.K, C, d))
         self._kl = np.zeros((self.K, C))
         self._asym = np.zeros((self.K, C))
+        self._avg_kl = np.full((self.K, C), np.nan)
         self._ref_mean = np.zeros((C, d))
         self._ref_cov = np.zeros((C, d, d))
         self._ref_kl = np.zeros(C)
@@ -150,25 +157,29 @@ class History:
         self._tail = _Ring(self.K, self.d, self.tail_capacity) if self.tail_capacity > 0 else None
 
     def _arrays(self):
-        return (self._alpha, self._mean, self._cov, self._eig, self._kl, self._asym)
+        return (self._alpha, self._mean, self._cov, self._eig, self._kl, self._asym, self._avg_kl)
 
     def append(self, steps, alpha, mean, cov, eig, kl, asym, ref_mean, ref_cov, ref_kl,
-               true_mean=None, true_eig=None, keep=None) -> None:
+               true_mean=None, true_eig=None, keep=None, avg_kl=None) -> None:
         """Add R points (per-chain arrays have shape (K, R, ...)).
 
         All of them go to the fine tail; ``keep`` (bool, R) picks those the long-term buffer
         records (default: all). ``true_mean``/``true_eig`` (R, d): a moving truth at each point.
+        ``avg_kl`` (K, R): KL of the chains' averages (None: NaN, no chain averages).
         """
         steps = np.asarray(steps, dtype=np.int64)
+        if avg_kl is None:
+            avg_kl = np.full((self.K, steps.shape[0]), np.nan)
         if self._tail is not None:
             self._tail.append(steps, alpha, mean, cov, eig, kl, asym, ref_mean, ref_cov, ref_kl,
-                              true_mean, true_eig)
+                              true_mean, true_eig, avg_kl)
         if keep is not None:
             keep = np.asarray(keep, dtype=bool)
             if not keep.all():
                 idx = np.flatnonzero(keep)
                 steps = steps[idx]
-                alpha, mean, cov, eig, kl, asym = (a[:, idx] for a in (alpha, mean, cov, eig, kl, asym))
+                alpha, mean, cov, eig, kl, asym, avg_kl = (
+                    a[:, idx] for a in (alpha, mean, cov, eig, kl, asym, avg_kl))
                 ref_mean, ref_cov, ref_kl = ref_mean[idx], ref_cov[idx], ref_kl[idx]
                 true_mean = None if true_mean is None else np.asarray(true_mean)[idx]
                 true_eig = None if true_eig is None else np.asarray(true_eig)[idx]
@@ -184,7 +195,7 @@ class History:
             sl = slice(self.n, self.n + take)
             src = slice(start, start + take)
             self._steps[sl] = steps[src]
-            for dst, val in zip(self._arrays(), (alpha, mean, cov, eig, kl, asym)):
+            for dst, val in zip(self._arrays(), (alpha, mean, cov, eig, kl, asym, avg_kl)):
                 dst[:, sl] = val[:, src]
             self._ref_mean[sl] = ref_mean[src]
             self._ref_cov[sl] = ref_cov[src]
@@ -226,7 +237,7 @@ class History:
             return b
 
         self._steps = moved(self._steps, False)
-        self._alpha, self._mean, self._cov, self._eig, self._kl, self._asym = (
+        self._alpha, self._mean, self._cov, self._eig, self._kl, self._asym, self._avg_kl = (
             moved(a, True) for a in self._arrays())
         self._ref_mean, self._ref_cov, self._ref_kl = (moved(a, False) for a in (self._ref_mean, self._ref_cov,
                                                                                   self._ref_kl))
@@ -254,6 +265,7 @@ class History:
             true_mean=None if self._true_mean is None else frozen_view(self._true_mean[:n]),
             true_eig=None if self._true_eig is None else frozen_view(self._true_eig[:n]),
             tail=tail,
+            avg_kl=frozen_view(self._avg_kl[:, :n]),
         )
 
 
@@ -272,7 +284,7 @@ class _Ring:
         self.d = d
         self.steps = np.zeros(B, dtype=np.int64)
         self.per_chain = [np.zeros((K, B)), np.zeros((K, B, d)), np.zeros((K, B, d, d)), np.zeros((K, B, d)),
-                          np.zeros((K, B)), np.zeros((K, B))]
+                          np.zeros((K, B)), np.zeros((K, B)), np.full((K, B), np.nan)]
         self.shared = [np.zeros((B, d)), np.zeros((B, d, d)), np.zeros(B)]
         self.truth: list[np.ndarray] | None = None
         self.end = 0  # one past the newest point
@@ -300,7 +312,8 @@ class _Ring:
         self.end = keep
         self.n = keep
 
-    def append(self, steps, alpha, mean, cov, eig, kl, asym, ref_mean, ref_cov, ref_kl, true_mean, true_eig):
+    def append(self, steps, alpha, mean, cov, eig, kl, asym, ref_mean, ref_cov, ref_kl, true_mean, true_eig,
+               avg_kl):
         R = steps.shape[0]
         C = self.capacity
         first = max(0, R - C)  # more points than the tail holds: the newest C
@@ -309,7 +322,7 @@ class _Ring:
             self._compact()
         sl = slice(self.end, self.end + m)
         self.steps[sl] = steps[first:]
-        for dst, val in zip(self.per_chain, (alpha, mean, cov, eig, kl, asym)):
+        for dst, val in zip(self.per_chain, (alpha, mean, cov, eig, kl, asym, avg_kl)):
             dst[:, sl] = val[:, first:]
         for dst, val in zip(self.shared, (ref_mean, ref_cov, ref_kl)):
             dst[sl] = val[first:]
@@ -326,7 +339,8 @@ class _Ring:
         pc = [frozen_view(a[:, sl]) for a in self.per_chain]
         sh = [frozen_view(a[sl]) for a in self.shared]
         tr = [None, None] if self.truth is None else [frozen_view(a[sl]) for a in self.truth]
-        return HistoryView(frozen_view(self.steps[sl]), *pc, *sh, true_mean=tr[0], true_eig=tr[1])
+        return HistoryView(frozen_view(self.steps[sl]), *pc[:6], *sh, true_mean=tr[0], true_eig=tr[1],
+                           avg_kl=pc[6])
 
 
 __all__ = ["History", "HistoryView", "default_capacity", "default_tail_capacity", "frozen_copy", "frozen_view"]

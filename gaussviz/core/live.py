@@ -84,6 +84,22 @@ def _schedule(est: BatchEstimator, v: Any, k: int) -> str:
     return str(v)
 
 
+def _optimizer(est: BatchEstimator, v: Any, k: int) -> list:
+    # One change for the optimizer and its three settings: any of them starts the optimizer
+    # afresh (docs/MATH.md: switching the optimizer, beta1, beta2 or eps resets its state).
+    if not isinstance(v, (list, tuple)) or len(v) != 4:
+        raise ValueError(f"optimizer must be [optimizer, beta1, beta2, eps]; got {v!r}")
+    name, b1, b2, eps = v
+    est.set_optimizer(name, b1, b2, eps, chains=[k])
+    s = est.settings(k, full=True)
+    return [s["optimizer"], s["beta1"], s["beta2"], s["eps"]]
+
+
+def _averaging(est: BatchEstimator, v: Any, k: int) -> bool:
+    est.set_averaging(v, chains=[k])
+    return bool(v)
+
+
 def _batch_size(est: BatchEstimator, v: Any, k: int) -> int:
     est.set_batch_size(check_batch_size(v, hi=MAX_BATCH))
     return int(est.batch_size)
@@ -99,6 +115,8 @@ LIVE_CHANGES: dict[str, LiveChange] = {c.name: c for c in [
     LiveChange("parameterization", ("parameterization",), _parameterization),
     LiveChange("symmetrize", ("symmetrize",), _symmetrize),
     LiveChange("schedule", ("schedule",), _schedule),
+    LiveChange("optimizer", ("optimizer", "beta1", "beta2", "eps"), _optimizer),
+    LiveChange("averaging", ("averaging",), _averaging),
     LiveChange("batch_size", ("batch_size",), _batch_size, shared=True),
     LiveChange("resume", (), _resume, shared=True),
 ]}

@@ -58,6 +58,10 @@ def chain_label(settings: dict) -> str:
     # Compared chains may differ in schedule only (constant vs 1/t): the legend must say so.
     if settings.get("schedule", "constant") != "constant":
         label += f", {settings['schedule']}"
+    if settings.get("optimizer", "sgd") != "sgd":
+        label += f", {settings['optimizer']}"
+    if settings.get("averaging", False):
+        label += ", averaged"
     return label
 
 
@@ -125,6 +129,7 @@ class RunLoop:
             [0], est.alpha_t[:, None], mu, cov, eig[:, None], kl[:, None], np.zeros((est.K, 1)),
             nan_d, np.full((1, self.d, self.d), np.nan), np.array([np.nan]),
             true_mean=true_mean, true_eig=true_eig,
+            avg_kl=np.where(est.averaging, np.where(np.isfinite(kl), kl, np.nan), np.nan)[:, None],
         )
 
     def _remember(self, Y: np.ndarray) -> None:
@@ -214,6 +219,20 @@ class RunLoop:
             self._advance_piece(n)
             n_updates -= n
 
+    def _advance_averaging(self, Y: np.ndarray, n_updates: int, fine: int):
+        """``advance`` in pieces of ``fine`` updates, reading the Polyak-Ruppert averages after each:
+        the kernels record the states, not the averages, and the chunking changes no number."""
+        est = self.estimator
+        b = est.batch_size
+        parts, avg_mu, avg_cov = [], [], []
+        for i0 in range(0, n_updates, fine):
+            n = min(fine, n_updates - i0)
+            parts.append(est.advance(Y[i0 * b:(i0 + n) * b], n, record_every=n))
+            avg_mu.append(est.averaged_means)
+            avg_cov.append(est.averaged_covs)
+        rec = tuple(np.concatenate([p[i] for p in parts], axis=1) for i in range(4))
+        return (*rec, np.stack(avg_mu, axis=1), np.stack(avg_cov, axis=1))
+
     def _record_every(self, n_updates: int) -> tuple[int, int]:
         """(fine, every): record every ``fine`` updates for the history's fine tail, of which every
         ``every``-th (``every`` a multiple of ``fine``) also goes to the long-term buffer."""
@@ -230,7 +249,11 @@ class RunLoop:
         b = est.batch_size
         Y = np.ascontiguousarray(self.source.sample(n_updates * b))
         fine, every = self._record_every(n_updates)
-        rec_alpha, rec_mu, rec_cov, rec_asym = est.advance(Y, n_updates, record_every=fine)
+        averaging = bool(np.any(est.averaging))
+        if averaging:
+            rec_alpha, rec_mu, rec_cov, rec_asym, avg_mu, avg_cov = self._advance_averaging(Y, n_updates, fine)
+        else:
+            rec_alpha, rec_mu, rec_cov, rec_asym = est.advance(Y, n_updates, record_every=fine)
         R = rec_mu.shape[1]
         local = np.minimum(np.arange(1, R + 1) * fine, n_updates)
         keep = (local % every == 0) | (local == n_updates)
@@ -238,6 +261,13 @@ class RunLoop:
         ref_mu, ref_cov = self.reference.update_segments(Y, local * b)
         tm, tc = self._truth()
         K, d = est.K, est.d
+        avg_kl = None
+        if averaging:
+            avg_kl = np.full((K, R), np.nan)
+            for k in np.flatnonzero(est.averaging):
+                if tm is not None:
+                    avg_kl[k] = eig_and_kl(avg_mu[k], avg_cov[k], tm, tc)[1]
+            avg_kl = np.where(np.isfinite(avg_kl), avg_kl, np.nan)
         eig, kl = eig_and_kl(rec_mu.reshape(K * R, d), rec_cov.reshape(K * R, d, d), tm, tc)
         eig = eig.reshape(K, R, d)
         kl = kl.reshape(K, R)
@@ -259,6 +289,8 @@ class RunLoop:
                         a[k, dead] = np.nan
                     for a in (rec_mu, rec_cov, eig):
                         a[k, dead] = np.nan
+                    if avg_kl is not None:
+                        avg_kl[k, dead] = np.nan
         if self.reference.n > d and tm is not None:
             _, ref_kl = eig_and_kl(ref_mu, ref_cov, tm, tc)
             if moving is not None:
@@ -268,8 +300,13 @@ class RunLoop:
             ref_kl = np.full(R, np.nan)
         ref_kl = np.where(np.isfinite(ref_kl), ref_kl, np.nan)
         kl = np.where(np.isfinite(kl), kl, np.nan)
+        if averaging and moving is not None:
+            for k in np.flatnonzero(est.averaging):
+                avg_kl[k] = [eig_and_kl(avg_mu[k, j:j + 1], avg_cov[k, j:j + 1], tms[j], tcs[j])[1][0]
+                             for j in range(R)]
+            avg_kl = np.where(np.isfinite(avg_kl), avg_kl, np.nan)
         self.history.append(steps, rec_alpha, rec_mu, rec_cov, eig, kl, rec_asym, ref_mu, ref_cov, ref_kl,
-                            true_mean=true_mean, true_eig=true_eig, keep=keep)
+                            true_mean=true_mean, true_eig=true_eig, keep=keep, avg_kl=avg_kl)
         self.step += n_updates
         self.n_samples += Y.shape[0]
         self._remember(Y)
@@ -306,6 +343,11 @@ class RunLoop:
         alpha_t = est.alpha_t
         labels = self.labels()
         chains = []
+        avg_on = est.averaging
+        avg_mu, avg_cov = est.averaged_means, est.averaged_covs
+        avg_kl = np.full(est.K, np.nan)
+        if avg_on.any() and tm is not None:
+            avg_kl[avg_on] = eig_and_kl(avg_mu[avg_on], avg_cov[avg_on], tm, tc)[1]
         for k in range(est.K):
             c = covs[k]
             asym = float(jit.use(kn).relative_asymmetry(np.ascontiguousarray(c)))  # as the history's (scale-safe)
@@ -315,6 +357,9 @@ class RunLoop:
                 mean=frozen_copy(means[k]), cov=frozen_copy(c), eig=frozen_copy(eig[k]),
                 kl=available(kl[k]), alpha_t=float(alpha_t[k]), asymmetry=asym,
                 heldout_loglik=available(ll), divergence=est.divergence(k),
+                avg_mean=frozen_copy(avg_mu[k]) if avg_on[k] else None,
+                avg_cov=frozen_copy(avg_cov[k]) if avg_on[k] else None,
+                avg_kl=available(avg_kl[k]),
             ))
         ref = self.reference
         if ref.n > self.d and tm is not None:

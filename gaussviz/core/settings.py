@@ -11,12 +11,23 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from . import optimizers as opt
 from . import parameterizations as pz
 from .estimator import BatchEstimator
 from .options import DIRECTIONS, OBJECTIVES, SCHEDULES
 from .runloop import RunLoop, check_changes
 from .sources import GaussianSource
-from .validation import MAX_ALPHA, MAX_BATCH, as_mean, as_spd, check_alpha, check_batch_size, check_choice
+from .validation import (
+    MAX_ALPHA,
+    MAX_BATCH,
+    as_mean,
+    as_spd,
+    check_alpha,
+    check_batch_size,
+    check_beta,
+    check_choice,
+    check_eps,
+)
 
 SESSION_FORMAT = 1
 MAX_DIM = 50
@@ -39,9 +50,24 @@ class EstimatorSettings:
     schedule: str = "constant"
     batch_size: int = 1
     symmetrize: bool = False
+    #: the optimizer on top of the update rule and its settings (core/optimizers.py, docs/MATH.md
+    #: "Optimizers"); a session written before they existed loads with these defaults
+    optimizer: str = opt.DEFAULTS["optimizer"]
+    beta1: float = opt.DEFAULTS["beta1"]
+    beta2: float = opt.DEFAULTS["beta2"]
+    eps: float = opt.DEFAULTS["eps"]
+    #: keep a Polyak-Ruppert average (its own estimate, ellipse and KL curve)
+    averaging: bool = opt.DEFAULTS["averaging"]
 
     def validate(self) -> None:
         pz.get(self.parameterization)
+        opt.get(self.optimizer)
+        check_beta(self.beta1, "beta1")
+        check_beta(self.beta2, "beta2")
+        check_eps(self.eps)
+        if not isinstance(self.averaging, bool):
+            raise ValueError(f"averaging must be true or false; got {self.averaging!r}")
+        pz.check_optimizer(self.parameterization, self.optimizer)
         check_alpha(self.alpha, hi=MAX_ALPHA)
         check_choice("objective", self.objective, OBJECTIVES)
         check_choice("direction", self.direction, DIRECTIONS)
@@ -234,6 +260,11 @@ def build_estimator(s: Settings) -> BatchEstimator:
         schedule=[e.schedule for e in ests],
         batch_size=s.estimator.batch_size,
         symmetrize=[bool(e.symmetrize) for e in ests],
+        optimizer=[e.optimizer for e in ests],
+        beta1=[e.beta1 for e in ests],
+        beta2=[e.beta2 for e in ests],
+        eps=[e.eps for e in ests],
+        averaging=[bool(e.averaging) for e in ests],
     )
 
 

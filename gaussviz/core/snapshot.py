@@ -29,6 +29,10 @@ class ChainState:
     asymmetry: float
     heldout_loglik: float
     divergence: Divergence | None
+    #: the chain's Polyak-Ruppert average (docs/MATH.md) and its KL; None/NaN when it does not average
+    avg_mean: np.ndarray | None = None
+    avg_cov: np.ndarray | None = None
+    avg_kl: float = float("nan")
 
     @property
     def condition_number(self) -> float:

@@ -1,8 +1,8 @@
 """The stability map: which learning rates and parameterizations converge, crawl or diverge.
 
 A sweep runs a grid of chains, alpha (log-spaced) x parameterization x one
-second axis (start covariance scale, target condition number or batch size) x
-several seeds, for a fixed number of updates, and records for every chain
+second axis (start covariance scale, target condition number, batch size or
+optimizer) x several seeds, for a fixed number of updates, and records for every chain
 whether and why it diverged and its final KL(true || estimate).
 
 All chains run batched in the core: one ``BatchEstimator`` per block of at
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from . import optimizers as opt
 from . import parameterizations as pz
 from .estimator import BatchEstimator
 from .metrics import eig_and_kl
@@ -46,7 +47,11 @@ from .validation import check_alpha, check_choice
 
 @dataclass(frozen=True)
 class Axis:
-    """A second sweep axis: its option name, CSV column, words for labels, allowed range."""
+    """A second sweep axis: its option name, CSV column, words for labels, allowed range.
+
+    A categorical axis (``choices``, e.g. the optimizers) holds indices into ``choices`` as its
+    values; users, the CSV and the JSON name the choices.
+    """
 
     name: str
     column: str
@@ -54,16 +59,38 @@ class Axis:
     lo: float
     hi: float
     integer: bool = False
+    #: the names of a categorical axis (its values are their indices)
+    choices: tuple[str, ...] = ()
 
     def format(self, v: float) -> str:
-        """A value as a row label, e.g. ``0.1`` or ``16``."""
+        """A value as a row label, e.g. ``0.1``, ``16`` or ``adam``."""
+        if self.choices:
+            return self.choices[int(v)]
         return str(int(v)) if self.integer else f"{v:g}"
+
+    def value(self, v) -> int | float:
+        """A user's value (a number, or a name of a categorical axis) as the axis holds it;
+        ValueError naming the axis otherwise."""
+        if self.choices:
+            if isinstance(v, str) and v.strip() in self.choices:
+                return self.choices.index(v.strip())
+            raise ValueError(f"{self.name} values must be names from {', '.join(self.choices)}; got {v!r}")
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.name} values must be numbers; got {v!r}") from None
+        if not math.isfinite(x) or not self.lo <= x <= self.hi:
+            raise ValueError(f"{self.name} values must be from {self.lo:g} to {self.hi:g}; got {v!r}")
+        if self.integer and x != int(x):
+            raise ValueError(f"{self.name} values must be whole numbers; got {v!r}")
+        return int(x) if self.integer else x
 
 
 AXES: dict[str, Axis] = {a.name: a for a in [
     Axis("cov0-scale", "cov0_scale", "start covariance scale s (Σ0 = s·I)", 1e-12, 1e12),
     Axis("target-cond", "target_cond", "target condition number", 1.0, 1e10),
     Axis("batch-size", "batch_size", "mini-batch size", 1, 100_000, integer=True),
+    Axis("optimizer", "optimizer", "optimizer", 0, len(opt.NAMES) - 1, integer=True, choices=opt.NAMES),
 ]}
 
 #: chains per BatchEstimator block (memory: a few KB per chain at small d)
@@ -127,12 +154,15 @@ class SweepSpec:
     def batch_size(self, v: float) -> int:
         return int(v) if self.axis == "batch-size" else int(self.base.estimator.batch_size)
 
+    def optimizer(self, v: float) -> str:
+        return opt.NAMES[int(v)] if self.axis == "optimizer" else self.base.estimator.optimizer
+
     def settings(self, p: int, v: int, a: int, s: int = 0) -> Settings:
         """Full settings of one chain of the grid (e.g. to open a cell in the live view)."""
         base = self.base.copy()
         val = self.axis_values[v]
         e = replace(base.estimator, parameterization=self.parameterizations[p], alpha=float(self.alphas[a]),
-                    batch_size=self.batch_size(val))
+                    batch_size=self.batch_size(val), optimizer=self.optimizer(val))
         return Settings(target=self.target(val, self.seeds[s]),
                         start=replace(base.start, cov_scale=self.start_scale(val)),
                         estimator=e, compare=[], preset="", steps=int(self.steps), speed=base.speed).validate()
@@ -154,16 +184,23 @@ class SweepSpec:
         cov0 = "s·I (swept)" if self.axis == "cov0-scale" else f"{b.start.cov_scale:g}·I"
         e = b.estimator
         batch = "swept" if self.axis == "batch-size" else str(e.batch_size)
+        optimizer = "optimizer swept" if self.axis == "optimizer" else f"optimizer {e.optimizer}"
+        used = opt.OPTIMIZERS[e.optimizer].uses if self.axis != "optimizer" else ("beta1", "beta2", "eps")
+        if used:
+            optimizer += " (" + ", ".join(f"{k} {getattr(e, k):g}" for k in used) + ")"
         return [
             f"{target}; start μ0 = ({mean}), Σ0 = {cov0}",
             f"{e.objective} {e.direction}, {e.schedule} learning rate, batch {batch}, "
-            f"symmetrize {'on' if e.symmetrize else 'off'}; seeds {self.seeds[0]} to {self.seeds[-1]}",
+            f"symmetrize {'on' if e.symmetrize else 'off'}, {optimizer}; seeds {self.seeds[0]} to {self.seeds[-1]}",
         ]
 
     def to_dict(self) -> dict:
         return {
             "alphas": list(self.alphas), "parameterizations": list(self.parameterizations),
-            "axis": self.axis, "axis_values": list(self.axis_values), "seeds": list(self.seeds),
+            "axis": self.axis,
+            "axis_values": [self.axis_info.format(v) for v in self.axis_values] if self.axis_info.choices
+            else list(self.axis_values),
+            "seeds": list(self.seeds),
             "steps": self.steps, "base": to_dict(self.base),
         }
 
@@ -224,24 +261,24 @@ def make_spec(
             axis_values = [base.start.cov_scale]
         elif axis == "batch-size":
             axis_values = [base.estimator.batch_size]
+        elif axis == "optimizer":
+            axis_values = [base.estimator.optimizer]
         else:
             ev = np.linalg.eigvalsh(base.target.cov_matrix())
             axis_values = [float(ev[-1] / ev[0])]
-    vals = []
-    for v in axis_values:
-        try:
-            x = float(v)
-        except (TypeError, ValueError):
-            raise ValueError(f"{axis} values must be numbers; got {v!r}") from None
-        if not math.isfinite(x) or not ax.lo <= x <= ax.hi:
-            raise ValueError(f"{axis} values must be from {ax.lo:g} to {ax.hi:g}; got {v!r}")
-        if ax.integer and x != int(x):
-            raise ValueError(f"{axis} values must be whole numbers; got {v!r}")
-        vals.append(int(x) if ax.integer else x)
+    vals = [ax.value(v) for v in axis_values]
     if not vals:
         raise ValueError(f"give at least one {axis} value")
     if len(set(vals)) != len(vals):
-        raise ValueError(f"{axis} value listed twice: {sorted(vals)}")
+        raise ValueError(f"{axis} value listed twice: {sorted(ax.format(v) for v in vals)}")
+    # Rules that take sgd only (riemannian) cannot run under another optimizer: say so now.
+    optimizers = {opt.NAMES[v] for v in vals} if axis == "optimizer" else {base.estimator.optimizer}
+    for p in params:
+        for o in sorted(optimizers):
+            try:
+                pz.check_optimizer(p, o)
+            except ValueError as e:
+                raise ValueError(f"{e}: leave {p} out of the parameterizations or sweep sgd only") from None
     if not _is_int(seeds) or not 1 <= seeds <= 10_000:
         raise ValueError(f"seeds must be an integer from 1 to 10000; got {seeds!r}")
     if not _is_int(steps) or not 1 <= steps <= 10**9:
@@ -399,6 +436,7 @@ class SweepResult:
         for c in self.chains():
             w.writerow([
                 c.index, c.parameterization, repr(c.alpha),
+                ax.format(c.axis_value) if ax.choices else
                 str(int(c.axis_value)) if ax.integer else repr(float(c.axis_value)),
                 c.seed, self.spec.steps, "true" if c.diverged else "false",
                 c.failed_update if c.diverged else "", c.reason,
@@ -518,6 +556,7 @@ def run_chains(
             parameterization=[spec.parameterizations[p] for p in p_i],
             alpha=[spec.alphas[a] for a in a_i], objective=e.objective, direction=e.direction,
             schedule=e.schedule, batch_size=b, symmetrize=bool(e.symmetrize),
+            optimizer=[spec.optimizer(spec.axis_values[v]) for v in v_i], beta1=e.beta1, beta2=e.beta2, eps=e.eps,
         )
         per_chunk = max(1, min(chunk_work // n, SAMPLE_BUDGET // max(1, len(sources) * b * d)))
         ran = 0

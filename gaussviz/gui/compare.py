@@ -4,7 +4,9 @@ Two ways to compare, because they answer the seed's two questions:
 
 - "which update rule?": any subset of the five parameterizations at the main
   estimator's alpha (and its sign, schedule, batch and symmetrize);
-- "which learning rate?": the main estimator's parameterization at several alphas.
+- "which learning rate?": the main estimator's parameterization at several alphas;
+- "would another optimizer have saved it?": the main estimator's rule and alpha under several
+  optimizers (core/optimizers.py; each drawn in its optimizer's fixed colour, gui/style.py).
 
 Applying writes ``settings.estimator`` (the first, blue chain) and
 ``settings.compare`` (the others) in one validated change, which restarts the
@@ -24,6 +26,8 @@ from dataclasses import asdict, replace
 
 from PySide6 import QtCore, QtWidgets
 
+from ..core.optimizers import NAMES as OPTIMIZERS
+from ..core.optimizers import OPTIMIZERS as OPTIMIZER_SPECS
 from ..core.parameterizations import NAMES as PARAMETERIZATIONS
 from ..core.parsing import parse_numbers
 from ..core.settings import EstimatorSettings, Settings
@@ -34,7 +38,8 @@ from .widgets import ALPHA_MAX, ALPHA_MIN, combo, format_alpha, select
 
 #: the most estimators in one run: one distinct colour each
 MAX_COMPARED = len(style.CHAIN_COLORS)
-MODES = (("one estimator", "off"), ("update rules, same α", "params"), ("learning rates, same rule", "alphas"))
+MODES = (("one estimator", "off"), ("update rules, same α", "params"), ("learning rates, same rule", "alphas"),
+         ("optimizers, same rule", "optimizers"))
 
 
 def parse_alphas(text: str) -> list[float]:
@@ -50,7 +55,8 @@ def parse_alphas(text: str) -> list[float]:
 
 
 def compare_settings(main: EstimatorSettings, mode: str, params: list[str] | None = None,
-                     alphas: list[float] | None = None) -> tuple[EstimatorSettings, list[EstimatorSettings]]:
+                     alphas: list[float] | None = None, optimizers: list[str] | None = None,
+                     ) -> tuple[EstimatorSettings, list[EstimatorSettings]]:
     """The (first estimator, compared ones) for a compare mode; ValueError if the choice is empty."""
     if mode == "off":
         return replace(main), []
@@ -63,6 +69,11 @@ def compare_settings(main: EstimatorSettings, mode: str, params: list[str] | Non
         if not alphas:
             raise ValueError("compare: type at least one learning rate")
         ests = [replace(main, alpha=float(a)) for a in sorted(alphas)]
+    elif mode == "optimizers":
+        chosen = [o for o in OPTIMIZERS if o in (optimizers or [])]
+        if not chosen:
+            raise ValueError("compare: tick at least one optimizer")
+        ests = [replace(main, optimizer=o) for o in chosen]
     else:
         raise ValueError(f"compare: unknown mode {mode!r}")
     return ests[0], ests[1:]
@@ -82,6 +93,8 @@ def mode_of(s: Settings) -> str:
         return "alphas"
     if same_but("parameterization"):
         return "params"
+    if same_but("optimizer"):
+        return "optimizers"
     return "mixed"
 
 
@@ -112,6 +125,20 @@ class CompareView(QtWidgets.QGroupBox):
             self.checks[p] = cb
             grid.addWidget(cb, i // 2, i % 2)
         lay.addWidget(self.param_box)
+
+        self.optimizer_box = QtWidgets.QWidget()
+        grid = QtWidgets.QGridLayout(self.optimizer_box)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setVerticalSpacing(0)
+        self.optimizer_checks: dict[str, QtWidgets.QCheckBox] = {}
+        for i, o in enumerate(OPTIMIZERS):
+            cb = QtWidgets.QCheckBox(o)
+            cb.setToolTip(OPTIMIZER_SPECS[o].help)
+            cb.setStyleSheet(f"QCheckBox {{ color: {style.optimizer_color(o)}; font-weight: bold; }}")
+            cb.toggled.connect(self._on_edit)
+            self.optimizer_checks[o] = cb
+            grid.addWidget(cb, i // 3, i % 3)
+        lay.addWidget(self.optimizer_box)
 
         self.alpha_box = QtWidgets.QWidget()
         al = QtWidgets.QHBoxLayout(self.alpha_box)
@@ -165,6 +192,10 @@ class CompareView(QtWidgets.QGroupBox):
         for p, cb in self.checks.items():
             with QtCore.QSignalBlocker(cb):
                 cb.setChecked(p in params if mode != "off" else p == s.estimator.parameterization)
+        optimizers = {e.optimizer for e in ests}
+        for o, cb in self.optimizer_checks.items():
+            with QtCore.QSignalBlocker(cb):
+                cb.setChecked(o in optimizers if mode == "optimizers" else o == s.estimator.optimizer)
         alphas = sorted({e.alpha for e in ests})
         self.alphas.setText(", ".join(format_alpha(a) for a in alphas))
         self._show_mode(shown)
@@ -174,6 +205,7 @@ class CompareView(QtWidgets.QGroupBox):
     def _show_mode(self, mode: str) -> None:
         self.param_box.setVisible(mode == "params")
         self.alpha_box.setVisible(mode == "alphas")
+        self.optimizer_box.setVisible(mode == "optimizers")
         self._show_note()
 
     def _show_note(self) -> None:
@@ -185,7 +217,7 @@ class CompareView(QtWidgets.QGroupBox):
                     "each with its own colour.")
         else:
             text = (f"{n} estimators on one stream, from the same start. The live controls above "
-                    f"(α, schedule, sign, update, symmetrize) change the first one only "
+                    f"(α, schedule, sign, update, optimizer, symmetrize) change the first one only "
                     f"({e.parameterization}, α = {format_alpha(e.alpha)}, "
                     f"<span style='color:{style.rule_color(e.parameterization)}'>■</span>, its rule's colour); "
                     "Apply restarts them all.")
@@ -216,11 +248,16 @@ class CompareView(QtWidgets.QGroupBox):
         alphas = parse_alphas(self.alphas.text()) if mode == "alphas" else None
         return mode, params, alphas
 
+    def optimizer_choice(self) -> list[str]:
+        """The ticked optimizers (mode "optimizers, same rule")."""
+        return [o for o, cb in self.optimizer_checks.items() if cb.isChecked()]
+
     def apply(self) -> bool:
         """Write the choice to the settings (one validated change: the run restarts); False if invalid."""
         try:
             mode, params, alphas = self.choice()
-            main, others = compare_settings(self.model.settings.estimator, mode, params, alphas)
+            main, others = compare_settings(self.model.settings.estimator, mode, params, alphas,
+                                            self.optimizer_choice())
             self.model.set_many({"estimator": main, "compare": others})
         except ValueError as e:
             self._set_error(str(e))

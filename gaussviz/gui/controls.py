@@ -11,11 +11,13 @@ from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 
+from ..core.optimizers import OPTIMIZERS
 from ..core.options import DIRECTIONS, OBJECTIVES, SCHEDULES, sign_effect
 from ..core.parameterizations import PARAMETERIZATIONS
 from ..core.parsing import format_matrix, format_vector, parse_matrix, parse_number, parse_vector
 from ..core.presets import PRESETS
 from ..core.settings import MAX_DIM, MAX_STEP_WINDOW, MIN_STEP_WINDOW, STEP_AXES
+from ..core.validation import check_beta, check_eps
 from .compare import CompareView
 from .settings_model import SettingsModel
 from .style import BAD, GOOD
@@ -172,6 +174,7 @@ class ControlPanel(QtWidgets.QWidget):
         hf.setPointSizeF(hf.pointSizeF() * 0.9)
         self.param_help.setFont(hf)
         f.addRow(self.param_help)
+        self._build_optimizer(f)
         self.symmetrize = QtWidgets.QCheckBox("symmetrize each update")
         self.symmetrize.setToolTip("replace inv(Sigma) and the update by their symmetric parts "
                                    "(covariance, precision); off = the seed's literal update")
@@ -187,6 +190,37 @@ class ControlPanel(QtWidgets.QWidget):
         row.addWidget(self.asymmetry)
         f.addRow(row)
         return box
+
+    def _build_optimizer(self, f: QtWidgets.QFormLayout) -> None:
+        """The optimizer on top of the update rule, its betas and eps, and averaging (core/optimizers.py);
+        live like α: a change restarts the optimizer's moments, not the run (docs/MATH.md)."""
+        self.optimizer = combo([(o, o) for o in OPTIMIZERS])
+        for i, o in enumerate(OPTIMIZERS.values()):
+            self.optimizer.setItemData(i, o.help, QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.optimizer.setToolTip("what turns the update rule's direction D into a step; "
+                                  "a change starts its moments afresh (the estimate carries on)")
+        self.optimizer.currentIndexChanged.connect(
+            lambda _i: self._set("estimator.optimizer", self.optimizer.currentData()))
+        f.addRow("optimizer", self.optimizer)
+        self.beta1 = ValidatedEdit(lambda t: check_beta(parse_number(t, "beta1"), "beta1"), lambda v: f"{v:g}")
+        self.beta2 = ValidatedEdit(lambda t: check_beta(parse_number(t, "beta2"), "beta2"), lambda v: f"{v:g}")
+        self.eps = ValidatedEdit(lambda t: check_eps(parse_number(t, "eps")), lambda v: f"{v:g}")
+        row = QtWidgets.QHBoxLayout()
+        for name, label, edit, tip in (
+                ("beta1", "β₁", self.beta1, "decay of the first moment (momentum, nesterov, adam), in [0, 1)"),
+                ("beta2", "β₂", self.beta2, "decay of the second moment (rmsprop, adam), in [0, 1)"),
+                ("eps", "ε", self.eps, "denominator guard (rmsprop, adam), > 0")):
+            edit.setToolTip(tip)
+            edit.sig_invalid.connect(self.show_message)
+            edit.sig_value.connect(lambda v, n=name: self._set(f"estimator.{n}", float(v)))
+            row.addWidget(QtWidgets.QLabel(label))
+            row.addWidget(edit, 1)
+        f.addRow("", row)
+        self.averaging = QtWidgets.QCheckBox("Polyak-Ruppert average (dotted)")
+        self.averaging.setToolTip("also keep the running average of the estimates since it was turned on, "
+                                  "drawn as the chain's dotted ellipse and KL curve")
+        self.averaging.toggled.connect(lambda b: self._set("estimator.averaging", bool(b)))
+        f.addRow("", self.averaging)
 
     def _build_target(self) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox("Target (the truth samples come from)")
@@ -298,6 +332,13 @@ class ControlPanel(QtWidgets.QWidget):
         self.sign_label.setStyleSheet(f"color: white; background: {GOOD if good else BAD}; "
                                       "padding: 3px; font-weight: bold; border-radius: 3px;")
         select(self.param, e.parameterization)
+        select(self.optimizer, e.optimizer)
+        uses = OPTIMIZERS[e.optimizer].uses
+        for name, edit in (("beta1", self.beta1), ("beta2", self.beta2), ("eps", self.eps)):
+            edit.set_value(getattr(e, name))
+            edit.setEnabled(name in uses)  # shown, but greyed where this optimizer does not read it
+        with QtCore.QSignalBlocker(self.averaging):
+            self.averaging.setChecked(bool(e.averaging))
         spec = PARAMETERIZATIONS[e.parameterization]
         self.param_help.setText(spec.help)
         applies = spec.symmetrizable

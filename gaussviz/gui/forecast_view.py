@@ -127,6 +127,8 @@ class ForecastView(QtWidgets.QWidget):
         colour = LEVEL_COLOURS[level]
         s = result.job.settings
         who = f"{s['parameterization']}, α = {s['alpha']:.3g}"
+        if s.get("optimizer", "sgd") != "sgd":
+            who += f", {s['optimizer']}"
         if len(self.model.settings.all_estimators()) > 1:
             who = "first estimator: " + who
         note = " (stopped: no forecast from a dead chain)" if result.job.divergence is not None \

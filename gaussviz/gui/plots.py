@@ -88,6 +88,8 @@ TITLE_NUMBERS_INTERVAL = 0.25
 #: fixed width of the right axes that name the true values
 TRUTH_AXIS_WIDTH = 72
 _EMPTY = np.zeros(0)
+#: an invisible character that forbids a line break (Qt breaks after "/" even in a nowrap span)
+WORD_JOINER = "\u2060"
 
 
 def _fmt(v: float) -> str:
@@ -129,6 +131,16 @@ def _ordinal(n: int) -> str:
     return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
 
 
+def _nowrap(text: str) -> str:
+    """Rich text kept on one line when a title wraps (a symbol stays with its marker: "λ₁ ○")."""
+    return f"<span style='white-space:nowrap'>{text}</span>"
+
+
+def _component_glyph(slot: int) -> str:
+    """The marker a component's curve carries, as text for a title ("─": a plain line)."""
+    return style.COMPONENT_SYMBOLS[slot % len(style.COMPONENT_SYMBOLS)] or "─"
+
+
 def _key_glyph(color: str, text: str) -> str:
     return f"<span style='color:{color}; font-weight:bold'>{text}</span>"
 
@@ -147,6 +159,9 @@ class LivePlots(QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self._glw = pg.GraphicsLayoutWidget()
         self._glw.setBackground("w")
+        # the scene's white background fills every repainted rectangle: the viewport need not fill
+        # it with its palette first (a second full-size fill per frame)
+        self._glw.viewport().setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         # Only what changed is repainted (MinimalViewportUpdate, pyqtgraph's default); a cached
         # background pixmap would be blended on every repaint for nothing (the background is white).
         self._glw.setCacheMode(QtWidgets.QGraphicsView.CacheModeFlag.CacheNone)
@@ -204,7 +219,9 @@ class LivePlots(QtWidgets.QWidget):
         self.legend = FlowLegend(style.LEGEND_POINT_SIZE)
         self.key = pg.LabelItem("", justify="left")
         _loose_label(self.key)
-        self.key.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # not cached as a pixmap: when its text changed while the window kept its size (a divergence
+        # adds to it), the cached picture stayed blank. It sits above the plots, outside the
+        # rectangle a frame repaints, so it is painted only when it changes anyway.
         self.key.item.setTextWidth(600)
         self.plot_items: dict[str, pg.PlotItem] = {}
         self.canvases: dict[str, Canvas] = {}
@@ -214,6 +231,13 @@ class LivePlots(QtWidgets.QWidget):
                 axes["right"] = LogAxis("right")
             plot = pg.PlotItem(axisItems=axes)
             _loose_label(plot.titleLabel)
+            # the title spans the axes' columns too, not only the view's: at 1024 wide a title
+            # over the view alone wrapped to three or four lines and left the data a sliver
+            plot.layout.removeItem(plot.titleLabel)
+            plot.layout.addItem(plot.titleLabel, 0, 0, 1, 3)
+            # kept as a pixmap: a frame's repaint of the grid blits titles instead of laying out
+            # their rich text again (_fit_title refreshes it when the text or width changes)
+            plot.titleLabel.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.plot_items[name] = plot
             self.canvases[name] = Canvas(plot)
         glw.ci.setSpacing(10)
@@ -341,8 +365,8 @@ class LivePlots(QtWidgets.QWidget):
         plot = self.plot_items[name]
         label = plot.titleLabel
         item = label.item
-        # the title sits over the view (its column of the plot's layout), not over the axes
-        width = label.geometry().width() if label.geometry().width() > 40 else plot.geometry().width() - 130
+        # the title spans the plot's width, axes included (see _build)
+        width = label.geometry().width() if label.geometry().width() > 40 else plot.geometry().width() - 10
         item.setTextWidth(-1)
         if width > 40 and item.boundingRect().width() > width:
             item.setTextWidth(width)
@@ -354,10 +378,11 @@ class LivePlots(QtWidgets.QWidget):
         label.setVisible(True)
         br = item.boundingRect()
         item.setPos(max(0.0, (label.width() - br.width()) / 2), 0.0)
+        item.update()  # the cached pixmap follows the new text and width
 
     def title_text(self, name: str) -> str:
         """The full text of a plot's title (as shown: HTML tags removed)."""
-        return self.plot_items[name].titleLabel.item.toPlainText()
+        return self.plot_items[name].titleLabel.item.toPlainText().replace(WORD_JOINER, "")
 
     def _chain(self, k: int, chain_style: style.ChainStyle) -> ChainItems:
         while len(self._chains) <= k:
@@ -517,7 +542,7 @@ class LivePlots(QtWidgets.QWidget):
             if d >= 2 and max(self._cloud_axes) >= d:
                 self._cloud_axes = (0, 1)
         K = len(snap.chains)
-        styles = style.chain_styles([c.settings.get("parameterization", "") for c in snap.chains])
+        styles = style.chain_styles_of([c.settings for c in snap.chains])
         for k in range(K):
             self._chain(k, styles[k])
         for ch in self._chains[K:]:  # chains of an earlier, bigger run
@@ -570,7 +595,7 @@ class LivePlots(QtWidgets.QWidget):
         """The traces whose data decide a plot's range (markers and constant lines included)."""
         out = list(self._ranged[name])
         for ch in self._chains:
-            out += {"mean": ch.mean_curves, "covariance": ch.eig_curves, "kl": [ch.kl],
+            out += {"mean": ch.mean_curves, "covariance": ch.eig_curves, "kl": [ch.kl, ch.avg_kl],
                     "spectrum": [ch.spectrum]}[name]
         return out
 
@@ -620,6 +645,8 @@ class LivePlots(QtWidgets.QWidget):
         parts.append(g(style.TRUE_COLOR, "▬") + " true eigenvalue, numbers λmax/λmin")
         if any(c.divergence is not None for c in snap.chains):
             parts.append(g("#444", "┆") + " divergence " + g("#444", "▼") + " last λ₁ before it")
+        if any(c.avg_cov is not None for c in snap.chains):
+            parts.append(g("#444", "┄") + " the chain's Polyak-Ruppert average (1σ, KL)")
         if getattr(snap.history, "true_mean", None) is not None:
             parts.append("thin black line: the truth's path")
         text = " · ".join(parts)
@@ -784,6 +811,11 @@ class LivePlots(QtWidgets.QWidget):
                     put_data(item, *ells[k2])
             if ells is not None:
                 chain_box = union(chain_box, bbox(*ells[1]))
+            ch.avg_density.clear()
+            avg = None
+            if c.avg_cov is not None and np.all(np.isfinite(c.avg_cov)):
+                avg = sigma_ellipses(c.avg_mean[pair], c.avg_cov[np.ix_(pair, pair)])
+            put_data(ch.avg_ellipse, *(avg[0] if avg is not None else (_EMPTY, _EMPTY)))
             if np.all(np.isfinite(mu)):
                 put_data(ch.center, mu[:1], mu[1:])
                 if drawn:
@@ -868,6 +900,12 @@ class LivePlots(QtWidgets.QWidget):
             ch = self._chains[k]
             ch.ellipse1.clear()
             ch.ellipse2.clear()
+            ch.avg_ellipse.clear()
+            if c.avg_cov is not None and np.isfinite(c.avg_mean[0]) and c.avg_cov[0, 0] > 0:
+                put_data(ch.avg_density,
+                         *finite_xy(grid, gaussian_pdf(grid, float(c.avg_mean[0]), float(c.avg_cov[0, 0]))))
+            else:
+                ch.avg_density.clear()
             m, v = float(c.mean[0]), float(c.cov[0, 0])
             if np.isfinite(m) and np.isfinite(v) and v > 0:
                 put_data(ch.density, *finite_xy(grid, gaussian_pdf(grid, m, v)))
@@ -962,8 +1000,7 @@ class LivePlots(QtWidgets.QWidget):
         if d == 1:
             title = "Mean μ"
         else:
-            keys = ", ".join(f"μ{sub(i + 1)} {style.COMPONENT_SYMBOLS[s % len(style.COMPONENT_SYMBOLS)] or '─'}"
-                             for s, i in enumerate(comps))
+            keys = ", ".join(_nowrap(f"μ{sub(i + 1)} {_component_glyph(s)}") for s, i in enumerate(comps))
             title = f"Mean: {keys}"
             if len(comps) < d:
                 title += " (the cloud's pair)"
@@ -1040,8 +1077,7 @@ class LivePlots(QtWidgets.QWidget):
         if d == 1:
             title = "Variance Σ"
         else:
-            keys = ", ".join(f"λ{sub(i + 1)} {style.COMPONENT_SYMBOLS[s % len(style.COMPONENT_SYMBOLS)] or '─'}"
-                             for s, i in enumerate(which))
+            keys = ", ".join(_nowrap(f"λ{sub(i + 1)} {_component_glyph(s)}") for s, i in enumerate(which))
             title = f"Eigenvalues of Σ: {keys}"
             if len(which) < d:
                 title += " (smallest, largest)"
@@ -1089,7 +1125,8 @@ class LivePlots(QtWidgets.QWidget):
         if snap.extra.get("running", True) and now - self._spectrum_title_at < TITLE_NUMBERS_INTERVAL:
             return
         self._spectrum_title_at = now
-        self._set_title("spectrum", "Σ now: eigenvalues, λmax/λmin<br><span style='font-size:10.5pt'>"
+        ratio = _nowrap(f"λmax/{WORD_JOINER}λmin")
+        self._set_title("spectrum", f"Σ now: eigenvalues, {ratio}<br><span style='font-size:10.5pt'>"
                         + " · ".join(parts) + "</span>")
 
     @staticmethod
@@ -1106,8 +1143,14 @@ class LivePlots(QtWidgets.QWidget):
         nb = self._bins["kl"]
         log_x = self._log_step("kl")
         self._x_ends("kl", steps, snap)
-        for k in range(len(snap.chains)):
-            put_data(self._chains[k].kl, *thin(steps, h.kl[k], nb, log_x, log_x, True))
+        avg_kl = getattr(h, "avg_kl", None)
+        for k, c in enumerate(snap.chains):
+            ch = self._chains[k]
+            put_data(ch.kl, *thin(steps, h.kl[k], nb, log_x, log_x, True))
+            if avg_kl is not None and c.avg_cov is not None:
+                put_data(ch.avg_kl, *thin(steps, avg_kl[k], nb, log_x, log_x, True))
+            else:
+                ch.avg_kl.clear()
         put_data(self._ref_kl, *thin(steps, h.ref_kl, nb, log_x, log_x, True))
 
     def _draw_divergences(self, snap: Snapshot, names: list[str]) -> None:

@@ -121,6 +121,7 @@ class StabilityTab(QtWidgets.QWidget):
         self.axis_values.setToolTip("values of the second axis, comma separated")
         form.addRow("second axis", self.axis)
         form.addRow("its values", self.axis_values)
+        self.axis.currentIndexChanged.connect(self._on_axis)
         self.seeds = QtWidgets.QSpinBox()
         self.seeds.setRange(1, 1000)
         self.seeds.setValue(DEFAULTS["seeds"])
@@ -187,13 +188,29 @@ class StabilityTab(QtWidgets.QWidget):
         lay.addWidget(left)
         lay.addWidget(self.scroll, 1)
 
+    def _on_axis(self, _i: int) -> None:
+        """A categorical axis (the optimizers) offers all its names, and leaves out the rules that
+        cannot take them (riemannian: sgd only); a numeric axis gets its numbers back."""
+        ax = AXES[self.axis.currentData()]
+        if ax.choices:
+            self.axis_values.setText(", ".join(ax.choices))
+            for name, cb in self.param_boxes.items():
+                if PARAMETERIZATIONS[name].sgd_only:
+                    cb.setChecked(False)
+        elif not any(ch.isdigit() for ch in self.axis_values.text()):
+            self.axis_values.setText(DEFAULTS["values"])
+
     # ---------------------------------------------------------------- spec
     def spec(self) -> SweepSpec:
         """The grid the controls describe; ValueError naming the bad field."""
         lo = parse_number(self.alpha_min.text(), "smallest α")
         hi = parse_number(self.alpha_max.text(), "largest α")
         params = [n for n, cb in self.param_boxes.items() if cb.isChecked()]
-        values = parse_numbers(self.axis_values.text(), "second axis values")
+        ax = AXES[self.axis.currentData()]
+        if ax.choices:  # names, e.g. "sgd, adam"
+            values = [v.strip() for v in self.axis_values.text().replace(";", ",").split(",") if v.strip()]
+        else:
+            values = parse_numbers(self.axis_values.text(), "second axis values")
         base = default_base()
         if self.use_live.isChecked() and self._live_settings is not None:
             live = self._live_settings().copy()

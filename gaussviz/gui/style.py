@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui
 
+from ..core.optimizers import NAMES as OPTIMIZER_NAMES
 from ..core.parameterizations import PARAMETERIZATIONS
 
 #: Okabe-Ito without black (the truth) and with yellow last (weak on white): colours by index
@@ -37,6 +38,11 @@ CHAIN_COLORS: tuple[str, ...] = (
     "#56B4E9",  # sky blue
     "#F0E442",  # yellow
 )
+#: a fixed colour per optimizer (compare mode "optimizers, same rule", where the chains share one
+#: rule's colour otherwise): Okabe-Ito, one each, in the registry's order
+OPTIMIZER_COLORS: dict[str, str] = dict(zip(OPTIMIZER_NAMES, ("#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                                                "#E69F00")))
+assert set(OPTIMIZER_COLORS) == set(OPTIMIZER_NAMES), "every optimizer needs its colour"
 TRUE_COLOR = "#000000"
 REF_COLOR = "#6E6E6E"
 SAMPLE_COLOR = (90, 90, 90, 110)
@@ -159,6 +165,21 @@ class ChainStyle:
         return VARIANT_NAMES[self.variant % len(VARIANT_NAMES)]
 
 
+def optimizer_color(optimizer: str) -> str:
+    """The fixed colour of an optimizer (compare mode "optimizers, same rule")."""
+    return OPTIMIZER_COLORS.get(optimizer, CHAIN_COLORS[0])
+
+
+def chain_styles_of(settings: Sequence[dict]) -> list[ChainStyle]:
+    """The looks of chains from their settings: by update rule, except when the chains share one
+    rule and differ by optimizer (each optimizer once): then each optimizer's fixed colour."""
+    rules = [s.get("parameterization", "") for s in settings]
+    optimizers = [s.get("optimizer", "sgd") for s in settings]
+    if len(settings) > 1 and len(set(rules)) == 1 and len(set(optimizers)) == len(optimizers):
+        return [ChainStyle(optimizer_color(o), o, 0) for o in optimizers]
+    return chain_styles(rules)
+
+
 def chain_styles(parameterizations: Sequence[str]) -> list[ChainStyle]:
     """The looks of chains running these rules, in order (same rule twice: a lightness ramp)."""
     seen: dict[str, int] = {}
@@ -204,6 +225,13 @@ class Look:
 #: the truth: black dashed; the exact running MLE: grey dotted
 TRUE_DASH = (7, 5)
 REF_DASH = (2, 4)
+#: a chain's Polyak-Ruppert average: the chain's colour, dotted
+AVG_DASH = (3, 3)
+
+
+def avg_look(color: str, width: int = 2) -> Look:
+    """A chain's averaged estimate (ellipse, density, KL): its colour, dotted."""
+    return Look(color, width, AVG_DASH)
 
 
 def true_look(width: int = 2) -> Look:

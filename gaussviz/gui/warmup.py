@@ -41,7 +41,8 @@ def enabled() -> bool:
 
 def needs_optimizers(settings: Settings) -> bool:
     """Whether the run's chains take the kernels' optimizer path (core.kernels.needs_optimizers)."""
-    return any(pz.get(e.parameterization).code == kernels.RIEMANNIAN for e in settings.all_estimators())
+    return any(e.optimizer != "sgd" or pz.get(e.parameterization).code == kernels.RIEMANNIAN
+               for e in settings.all_estimators())
 
 
 def warm(settings: Settings) -> bool:

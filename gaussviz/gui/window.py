@@ -23,6 +23,7 @@ from collections import deque
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core import live
+from ..core.optimizers import DEFAULTS as OPTIMIZER_DEFAULTS
 from ..core.presets import PRESETS, get_preset
 from ..core.session import SessionError, read_session
 from ..core.settings import Settings
@@ -617,6 +618,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _mirror_run_settings(self, chain_settings: dict) -> None:
         """Show in the controls what a replayed session changed in the run (alpha dragged at
         update N, ...), without sending it back to the worker."""
+        # a chain's settings name its optimizer keys only where they differ from the defaults
+        chain_settings = {**OPTIMIZER_DEFAULTS, **chain_settings}
         values = {f"estimator.{k}": v for k, v in chain_settings.items() if f"estimator.{k}" in live.LIVE_PATHS}
         self._syncing = True
         try:

@@ -59,6 +59,9 @@ def test_each_preset_event_happens_at_the_update_it_names(name):
             assert jumped > 100 and abs(sigma - jumped) / jumped < 0.05, (jumped, sigma)
     elif ev.kind == "lag":
         assert snap.chains[ev.chain].kl > ev.kl > snap.chains[0].kl
+    elif ev.kind == "average":
+        c = snap.chains[ev.chain]
+        assert c.avg_kl < ev.kl < c.kl, (name, c.avg_kl, c.kl)
 
 
 def test_start_too_large_text_is_true_at_its_pace():

@@ -169,3 +169,19 @@ def test_the_divergence_banner_folds_to_one_line(qtbot, make_window):
     w.banner_button.click()
     assert w.banner.text() == full
     assert w.banner_text() == full  # folded or not, the whole text is there
+
+
+def test_text_that_changes_while_the_window_keeps_its_size_is_painted(qtbot, make_window):
+    """The key and the titles change as a run goes on (a divergence adds to the key and wraps it):
+    what they say then must be painted, not a blank left by a stale cached picture."""
+    w = make_window("what-am-i-missing", show=True, speed=0.0)
+    _settle(qtbot, w, (1280, 720))
+    key_before = w.plots.key_text()
+    assert "divergence" not in key_before
+    w.set_running(True)
+    _paused_after(qtbot, w, 150)
+    assert any(c.divergence is not None for c in w.shown_snapshot.chains)
+    qtbot.wait(50)
+    assert "divergence" in w.plots.key_text() and w.plots.key_text() != key_before
+    assert (w.width(), w.height()) == (1280, 720)
+    assert not check_readable(w, (1280, 720)), "\n".join(check_readable(w, (1280, 720)))

@@ -135,6 +135,7 @@ MAIN_REASON = {
     "what-am-i-missing": "not-positive-definite", "heavy-tails": "not-positive-definite",
     "alpha=1": "not-positive-definite", "alpha=1-natural": "exploded", "start=1e-8": "not-positive-definite",
     "d=50": "not-positive-definite", "batch=1000-alpha=1": "not-positive-definite",
+    "adam-on-the-seed": "not-positive-definite", "riemannian-wrong-sign": "exploded",
 }
 CASES = [pytest.param(lambda n=n: get_preset(n), id=n) for n in PRESETS] + [
     pytest.param(lambda n=n: extreme(n), id=n) for n in EXTREMES]
