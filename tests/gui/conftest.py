@@ -41,6 +41,12 @@ def compiled_kernels():
     s = get_preset("ill-conditioned-natural")
     s.target.dim, s.target.cov, s.target.mean, s.start.mean = 3, None, 0.0, 0.0
     build_run(s).advance(10)
+    # the forecasts' many-chain (parallel) entry point at d = 2 (kernels.advance_kernel)
+    import numpy as np
+
+    from gaussviz.core.estimator import BatchEstimator
+
+    BatchEstimator(np.zeros(2), np.eye(2), n_chains=64).advance(np.zeros((4, 2)), 4, parallel=True)
 
 
 @pytest.fixture(autouse=True)

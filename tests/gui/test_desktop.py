@@ -38,10 +38,10 @@ def test_geometry_splitter_and_tab_are_remembered(make_window, qtbot):
     w.close()
     assert prefs.get_int(prefs.TAB, 0, 0, 5) == 1
     w2 = make_window(show=True)
-    assert (w2.width(), w2.height()) == size
+    qtbot.waitUntil(lambda: (w2.width(), w2.height()) == size, timeout=5_000)
     assert w2.tabs.currentIndex() == 1
     assert w2.controls_visible()  # opened by hand: open again, though the window is narrow
-    assert abs(w2.splitter.sizes()[0] - sizes[0]) <= 2, (w2.splitter.sizes(), sizes)
+    qtbot.waitUntil(lambda: abs(w2.splitter.sizes()[0] - sizes[0]) <= 2, timeout=5_000)
 
 
 def test_damaged_settings_give_the_defaults(make_window):
