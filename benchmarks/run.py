@@ -296,6 +296,30 @@ def bench_sweep(quick: bool) -> None:
         print(out.stderr[-2000:])
 
 
+def bench_video(quick: bool) -> None:
+    """8. videos (issue 16): encoding 10 s of 1280x800 at 30 frames/s in at most 2x real time; drawing
+    and encoding; the window's Record. A subprocess: it draws with Qt (offscreen)."""
+    script = os.path.join(HERE, "bench_video.py")
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        print("8. videos: imageio-ffmpeg not installed (python -m pip install -e .), skipped")
+        return
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    args = [sys.executable, script] + (["--quick"] if quick else [])
+    out = subprocess.run(args, capture_output=True, text=True, env=env, timeout=1200, check=False)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            _, key, value, op, target = line.split()
+            RESULTS[key] = float(value)
+            if op != "-":
+                GOALS[key] = (op, float(target))
+        else:
+            print(line)
+    if out.returncode != 0:
+        print(out.stderr[-2000:])
+
+
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (platform.processor() is often empty on Linux)."""
     try:
@@ -310,7 +334,7 @@ def cpu_model() -> str:
 
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "numpy": np.__version__}
-    for name in ("numba", "scipy", "PySide6", "pyqtgraph", "dask", "distributed"):
+    for name in ("numba", "scipy", "PySide6", "pyqtgraph", "dask", "distributed", "imageio", "imageio_ffmpeg"):
         try:
             out[name] = __import__(name).__version__
         except Exception:
@@ -322,10 +346,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="a short version of everything (< 2 min)")
     ap.add_argument("--json", help="write every figure and ratio to this file")
-    ap.add_argument("--only", help="comma-separated subset: single,reference,batched,optimizers,gui,memory,sweep")
+    ap.add_argument("--only",
+                    help="comma-separated subset: single,reference,batched,optimizers,gui,memory,sweep,video")
     a = ap.parse_args()
     benches = {"single": bench_single_chain, "reference": bench_reference, "batched": bench_batched,
-               "optimizers": bench_optimizers, "gui": bench_gui, "memory": bench_memory, "sweep": bench_sweep}
+               "optimizers": bench_optimizers, "gui": bench_gui, "memory": bench_memory, "sweep": bench_sweep,
+               "video": bench_video}
     chosen = a.only.split(",") if a.only else list(benches)
     v = versions()
     print(f"gaussviz benchmarks ({'quick' if a.quick else 'full'}) on {cpu_model()}, {os.cpu_count()} cores, "

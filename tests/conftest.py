@@ -33,3 +33,29 @@ def no_thread_left_running():
             break
         time.sleep(0.01)
     assert not extra, f"test left threads running: {extra}"
+
+
+@pytest.fixture
+def read_video():
+    """(frames, metadata) of an MP4 or GIF through imageio's v3 API. imageio-ffmpeg's reader leaves
+    the pipes of an ffmpeg that finished first unclosed (a ResourceWarning, an error here): ignored
+    while reading."""
+    import gc
+    import warnings
+
+    import imageio.v3 as iio
+    import numpy as np
+
+    def read(path):
+        kw = {"plugin": "FFMPEG"} if str(path).endswith(".mp4") else {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            with iio.imopen(path, "r", **kw) as f:
+                meta = f.metadata()  # first: asked after the frames, it restarts the reader
+                frames = np.stack(list(f.iter()))[..., :3]
+            gc.collect()
+        if not str(path).endswith(".mp4"):
+            meta["durations"] = [iio.immeta(path, index=i)["duration"] for i in range(frames.shape[0])]
+        return frames, meta
+
+    return read

@@ -13,6 +13,7 @@ import contextlib
 import errno
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -109,6 +110,42 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, force: bool = False
     return p
 
 
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+    """A temporary file beside ``path`` for a writer that streams (an encoder): it takes the
+    name only if the block finishes; any error removes it, so no half file is ever left.
+
+    The temporary name ends in the same suffix (``.clip.mp4.x1y2.partial.mp4``), since some
+    writers choose the format from it. Overwrite rules as ``atomic_write_bytes``.
+    """
+    p = check_can_create(path, force)
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise WriteError(f"cannot write {p}: folder {folder} does not exist", errno.ENOENT)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=f".partial{p.suffix}")
+    except OSError as e:
+        raise WriteError(f"cannot write {p}: {_reason(e)}", e.errno) from None
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        try:
+            _fsync_file(tmp)
+            os.chmod(tmp, 0o666 & ~_UMASK)
+            if force:
+                os.replace(tmp, p)
+            else:
+                _link_no_overwrite(tmp, p)
+        except OverwriteError:
+            raise
+        except OSError as e:
+            raise WriteError(f"cannot write {p}: {_reason(e)}", e.errno) from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    _fsync_folder(folder)
+
+
 def atomic_write_text(path: str | os.PathLike, text: str, force: bool = False, encoding: str = "utf-8") -> Path:
     """``atomic_write_bytes`` for text (UTF-8 by default, newlines as given)."""
     return atomic_write_bytes(path, text.encode(encoding), force=force)
@@ -154,6 +191,15 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
+
+
+def _fsync_file(path: str) -> None:
+    """Flush a file another writer (a subprocess) wrote to disk before it takes its name."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_folder(folder: Path) -> None:

@@ -168,9 +168,26 @@ def _path(buf, x, y, ax, bx, ay, by, lx, ly, closed, width, dash_on, dash_off, c
         if max(x0, x1) < -width or min(x0, x1) > W + width or max(y0, y1) < -width or min(y0, y1) > H + width:
             s += length
             continue
-        k = max(1, math.ceil(length / PATH_STEP))
+        # only the part of the segment inside the buffer (plus a line width) is stepped along: a
+        # segment to a point far off screen (a runaway estimate) costs no more than one across it
+        f0, f1 = 0.0, 1.0
+        dx, dy = x1 - x0, y1 - y0
+        for p_, q_ in ((-dx, x0 + width), (dx, W + width - x0), (-dy, y0 + width), (dy, H + width - y0)):
+            if p_ == 0.0:
+                if q_ < 0.0:
+                    f1 = -1.0
+            else:
+                t = q_ / p_
+                if p_ < 0.0:
+                    f0 = max(f0, t)
+                else:
+                    f1 = min(f1, t)
+        if f1 < f0:
+            s += length
+            continue
+        k = max(1, math.ceil(length * (f1 - f0) / PATH_STEP))
         for q in range(k + 1):
-            f = q / k
+            f = f0 + (f1 - f0) * q / k
             if dash_off > 0.0 and ((s + f * length) % period) >= dash_on:
                 continue
             px = math.floor(x0 + f * (x1 - x0)) - left
@@ -409,6 +426,21 @@ def draw_path(buf: np.ndarray, x: np.ndarray, y: np.ndarray, color: int, width: 
     _path(buf, x, y, ax, bx, ay, by, lx, ly, bool(closed), max(1, int(width)), on, off, np.uint32(color))
 
 
+def draw_segments(buf: np.ndarray, x: np.ndarray, y: np.ndarray, color: int, width: int = 1,
+                  affine=IDENTITY) -> None:
+    """Separate lines: points 2i and 2i+1 make one (contours, arrows), ``width`` pixels wide."""
+    x, y = _f64(x), _f64(y)
+    n = min(x.size, y.size) // 2
+    if n == 0:
+        return
+    # one polyline whose NaN points break it (``_path`` skips a segment with a non-finite end)
+    X = np.full(3 * n, np.nan)
+    Y = np.full(3 * n, np.nan)
+    X[0::3], X[1::3] = x[0:2 * n:2], x[1:2 * n:2]
+    Y[0::3], Y[1::3] = y[0:2 * n:2], y[1:2 * n:2]
+    draw_path(buf, X, Y, color, width, None, False, affine)
+
+
 @dataclass(frozen=True)
 class Sprite:
     """A marker as pixel offsets from its centre: a fill and an edge (either may be empty)."""
@@ -522,11 +554,68 @@ def steps(buf: np.ndarray, edges: np.ndarray, heights: np.ndarray, fill: int, li
     _steps(buf, e, h, ax, bx, ay, by, np.uint32(fill), np.uint32(line))
 
 
+@nb.njit(**_JIT)
+def _image(buf, img, dx0, dx1, dy0, dy1):
+    """``img`` (rows from the bottom up) stretched over the device rectangle x in [dx0, dx1), y from
+    dy0 (its bottom row) to dy1, nearest pixel; premultiplied source over the buffer."""
+    H = buf.shape[0]
+    W = buf.shape[1]
+    h = img.shape[0]
+    w = img.shape[1]
+    if not (math.isfinite(dx0) and math.isfinite(dx1) and math.isfinite(dy0) and math.isfinite(dy1)):
+        return
+    if dx1 == dx0 or dy1 == dy0:
+        return
+    c0 = max(0, math.floor(min(dx0, dx1)))
+    c1 = min(W, math.ceil(max(dx0, dx1)))
+    r0 = max(0, math.floor(min(dy0, dy1)))
+    r1 = min(H, math.ceil(max(dy0, dy1)))
+    for r in range(r0, r1):
+        i = math.floor((r + 0.5 - dy0) / (dy1 - dy0) * h)
+        if i < 0 or i >= h:
+            continue
+        for c in range(c0, c1):
+            j = math.floor((c + 0.5 - dx0) / (dx1 - dx0) * w)
+            if j < 0 or j >= w:
+                continue
+            s = img[i, j]
+            a = s >> np.uint32(24)
+            if a == 0:
+                continue
+            if a == 255:
+                buf[r, c] = s
+                continue
+            d = buf[r, c]
+            k = 255 - a
+            out = np.uint32(0xFF000000)
+            for sh in (16, 8, 0):
+                cs = (s >> np.uint32(sh)) & np.uint32(255)
+                cd = (d >> np.uint32(sh)) & np.uint32(255)
+                v = cs + (cd * k + 127) // 255
+                out |= np.uint32(min(v, 255)) << np.uint32(sh)
+            buf[r, c] = out
+
+
+def image(buf: np.ndarray, img: np.ndarray, x: tuple[float, float], y: tuple[float, float],
+          affine=IDENTITY) -> None:
+    """An image (premultiplied ARGB32, row 0 at the bottom, i.e. at ``y[0]``) over the data rectangle
+    ``x`` x ``y`` (data coordinates: log10 taken on a log axis); alpha 0 leaves the buffer as it is."""
+    if img.ndim != 2 or img.size == 0:
+        return
+    ax, bx, ay, by, lx, ly = _unpack(affine)
+    dx0 = _map(float(x[0]), ax, bx, lx)
+    dx1 = _map(float(x[1]), ax, bx, lx)
+    dy0 = _map(float(y[0]), ay, by, ly)
+    dy1 = _map(float(y[1]), ay, by, ly)
+    _image(buf, np.ascontiguousarray(img, dtype=np.uint32), dx0, dx1, dy0, dy1)
+
+
 def frame(buf: np.ndarray, color: int) -> None:
     """A one-pixel frame around the buffer (the plot's border)."""
     if buf.shape[0] and buf.shape[1]:
         _frame(buf, np.uint32(color))
 
 
-__all__ = ["FAR", "IDENTITY", "Scratch", "Sprite", "argb", "cloud", "curve_columns", "draw_curve", "draw_path", "frame",
-           "grid", "hex_argb", "sprite", "stamp", "steps", "vlines"]
+__all__ = ["FAR", "IDENTITY", "Scratch", "Sprite", "argb", "cloud", "curve_columns", "draw_curve", "draw_path",
+           "draw_segments", "frame",
+           "grid", "hex_argb", "image", "sprite", "stamp", "steps", "vlines"]

@@ -91,6 +91,8 @@ class RunLoop:
         self._recent = np.zeros((RECENT_SAMPLES, source.dim))
         self._n_recent = 0
         self._recent_pos = 0
+        #: the mini-batch of the last update (read by core.timetravel.take_update)
+        self.last_batch = np.zeros((0, source.dim))
         self._heldout = source.heldout(heldout_size) if heldout_size else None
         self._record_initial()
 
@@ -309,7 +311,12 @@ class RunLoop:
                             true_mean=true_mean, true_eig=true_eig, keep=keep, avg_kl=avg_kl)
         self.step += n_updates
         self.n_samples += Y.shape[0]
+        self.last_batch = Y[-b:]
         self._remember(Y)
+
+    def drop_scheduled(self) -> None:
+        """Forget the scheduled (replayed) changes not applied yet: a branch goes its own way."""
+        self._scheduled = self._scheduled[: self.replayed]
 
     @property
     def pending_changes(self) -> int:

@@ -33,6 +33,8 @@ SESSION_FORMAT = 1
 MAX_DIM = 50
 #: the step axis of the trajectory plots: all steps linear, all steps log, the last N updates
 STEP_AXES = ("linear", "log", "window")
+#: the parameter-space plot's Sigma axis (d = 1): "auto" is log once a path went far above the truth
+PSPACE_SIGMA_SCALES = ("auto", "linear", "log")
 #: the rolling window's length in updates: its limits
 MIN_STEP_WINDOW, MAX_STEP_WINDOW = 10, 1_000_000_000
 #: largest |entry| of a target or start mean: with covariances up to 1e12 (std 1e6)
@@ -147,9 +149,12 @@ class ViewSettings:
     step_axis: str = "linear"
     #: updates shown by the "window" step axis
     step_window: int = 2000
+    #: the parameter-space plot's Sigma axis, one of PSPACE_SIGMA_SCALES
+    pspace_sigma: str = "auto"
 
     def validate(self) -> None:
         check_choice("step axis", self.step_axis, STEP_AXES)
+        check_choice("parameter-space Sigma axis", self.pspace_sigma, PSPACE_SIGMA_SCALES)
         w = self.step_window
         if isinstance(w, bool) or not isinstance(w, int) or not MIN_STEP_WINDOW <= w <= MAX_STEP_WINDOW:
             raise ValueError(f"step window must be a whole number of updates from {MIN_STEP_WINDOW} to "
@@ -363,6 +368,7 @@ def _in_section(where: str, check) -> None:
 
 
 __all__ = [
+    "PSPACE_SIGMA_SCALES",
     "STEP_AXES",
     "EstimatorSettings",
     "Settings",

@@ -73,7 +73,7 @@ class WindowExporter(QtCore.QObject):
         self.colors_action.toggled.connect(self.set_dark_exports)
         sub.addSeparator()
         titles = {"cloud": "Samples", "mean": "Mean", "covariance": "Covariance eigenvalues",
-                  "spectrum": "Spectrum", "kl": "KL", ALL_PLOTS: "All plots"}
+                  "spectrum": "Spectrum", "kl": "KL", "pspace": "Parameter-space", ALL_PLOTS: "All plots"}
         for name in (*PLOT_NAMES, ALL_PLOTS):
             for fmt in FORMATS:
                 a = sub.addAction(f"{titles[name]} plot as {fmt.upper()}…")

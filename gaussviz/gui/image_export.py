@@ -40,8 +40,8 @@ if TYPE_CHECKING:
     from .plots import LivePlots
 
 #: the live plots, by their key in ``LivePlots.plot_items``
-PLOT_NAMES: tuple[str, ...] = ("cloud", "mean", "covariance", "spectrum", "kl")
-#: "plots": all five with the legend, as one picture
+PLOT_NAMES: tuple[str, ...] = ("cloud", "mean", "covariance", "spectrum", "kl", "pspace")
+#: "plots": all of them with the legend, as one picture
 ALL_PLOTS = "plots"
 DEFAULT_WIDTH = 1600
 MIN_WIDTH, MAX_WIDTH = 200, 20_000
@@ -112,15 +112,48 @@ def _axes_of(item: QtWidgets.QGraphicsItem) -> list[pg.AxisItem]:
     return []
 
 
-def render_item(item: QtWidgets.QGraphicsItem, width: int = DEFAULT_WIDTH, background: str = "white") -> QtGui.QImage:
-    """The item as laid out on screen, drawn at ``width`` pixels (height keeps the aspect) on ``background``."""
-    width = check_width(width)
-    scene = item.scene()
-    if scene is None:
+def scene_rect(item: QtWidgets.QGraphicsItem) -> QtCore.QRectF:
+    """Where ``item`` is in its scene (ValueError if it is in none or not laid out yet)."""
+    if item.scene() is None:
         raise ValueError("the plot is not in a scene (was its window closed?)")
     src = item.mapRectToScene(item.boundingRect())
     if not (src.width() > 0 and src.height() > 0):
         raise ValueError("the plot has no size yet (the window is not laid out)")
+    return src
+
+
+def render_raster(scene: QtWidgets.QGraphicsScene, src: QtCore.QRectF, width: int,
+                  height: int | None = None) -> QtGui.QImage:
+    """A part of the scene drawn as the window draws it (the canvases' raster images, at the target
+    resolution: crisp at any width) ``width`` pixels wide: video frames, many a second.
+
+    Cosmetic pens are widened by the scale like ``render_item``'s; the axes' pens are left to the
+    caller (``scaled_axis_pens`` held for the whole video, so the axes keep their cached pictures).
+    """
+    scale = width / src.width()
+    height = max(1, round(src.height() * scale)) if height is None else height
+    img = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGB32)
+    img.fill(QtGui.QColor("white"))
+    painter = _ScaledPenPainter(img, scale)
+    try:
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
+        scene.render(painter, QtCore.QRectF(0, 0, width, height), src,
+                     QtCore.Qt.AspectRatioMode.IgnoreAspectRatio)
+    finally:
+        painter.end()
+    return img
+
+
+#: the axes' pens widened by a scale while a block runs (``render_raster`` frames)
+scaled_axis_pens = _scaled_axis_pens
+
+
+def render_item(item: QtWidgets.QGraphicsItem, width: int = DEFAULT_WIDTH, background: str = "white") -> QtGui.QImage:
+    """The item as laid out on screen, drawn at ``width`` pixels (height keeps the aspect) on ``background``."""
+    width = check_width(width)
+    scene = item.scene()
+    src = scene_rect(item)
     scale = width / src.width()
     height = max(1, round(src.height() * scale))
     img = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGB32)
@@ -221,10 +254,24 @@ class ExportFile:
     what: str
 
 
-def file_names(formats: Sequence[str] = FORMATS, prefix: str = "", window: bool = False) -> list[str]:
+def check_plots(names: Sequence[str] | None) -> tuple[str, ...]:
+    """A selection of plots to write (None: all of them and ``plots``), or a ValueError listing them."""
+    if names is None:
+        return (*PLOT_NAMES, ALL_PLOTS)
+    out = tuple(dict.fromkeys(n.strip().lower() for n in names if n.strip()))
+    allowed = (*PLOT_NAMES, ALL_PLOTS)
+    bad = [n for n in out if n not in allowed]
+    if bad or not out:
+        raise ValueError(f"plots must be a comma-separated subset of {','.join(allowed)}; "
+                         f"got {','.join(names) or 'nothing'}")
+    return tuple(n for n in allowed if n in out)
+
+
+def file_names(formats: Sequence[str] = FORMATS, prefix: str = "", window: bool = False,
+               plots: Sequence[str] | None = None) -> list[str]:
     """The names ``build_files`` uses, in its order (to check for existing files before a long run)."""
     formats = check_formats(formats)
-    names = [f"{prefix}{n}.{f}" for n in (*PLOT_NAMES, ALL_PLOTS) for f in FORMATS if f in formats]
+    names = [f"{prefix}{n}.{f}" for n in check_plots(plots) for f in FORMATS if f in formats]
     if window:
         names.append(f"{prefix}window.png")
     return [*names, f"{prefix}history.csv", f"{prefix}session.json"]
@@ -232,14 +279,14 @@ def file_names(formats: Sequence[str] = FORMATS, prefix: str = "", window: bool 
 
 def build_files(plots: LivePlots, snap: Snapshot, settings: Settings, formats: Sequence[str] = FORMATS,
                 width: int = DEFAULT_WIDTH, window: QtWidgets.QWidget | None = None,
-                prefix: str = "") -> list[ExportFile]:
-    """Every export of one snapshot, in memory: each plot (and all of them) as PNG/SVG,
-    the window PNG (if given), the history CSV and the session JSON."""
+                prefix: str = "", names: Sequence[str] | None = None) -> list[ExportFile]:
+    """Every export of one snapshot, in memory: each plot of ``names`` (default: each plot and all
+    of them) as PNG/SVG, the window PNG (if given), the history CSV and the session JSON."""
     formats = check_formats(formats)
     width = check_width(width)
     session = shown_session_text(settings, snap)
     files: list[ExportFile] = []
-    for name in (*PLOT_NAMES, ALL_PLOTS):
+    for name in check_plots(names):
         if "png" in formats:
             files.append(ExportFile(f"{prefix}{name}.png", plot_png(plots, name, width, session),
                                     f"{_what(name)}, PNG {width} px wide"))
@@ -289,6 +336,7 @@ __all__ = [
     "ExportFile",
     "build_files",
     "check_formats",
+    "check_plots",
     "check_width",
     "encode_png",
     "existing",
@@ -297,6 +345,9 @@ __all__ = [
     "plot_png",
     "plot_svg",
     "render_item",
+    "render_raster",
+    "scaled_axis_pens",
+    "scene_rect",
     "widget_png",
     "write_files",
 ]

@@ -138,20 +138,22 @@ class LogAxis(pg.AxisItem):
 
 
 # --------------------------------------------------------------------------- canvas
-KINDS = ("curve", "path", "symbols", "cloud", "vline", "steps")
+KINDS = ("curve", "path", "segments", "symbols", "cloud", "vline", "steps", "image")
 
 
 class Trace:
     """One thing a ``Canvas`` draws; the plots update it like a PlotDataItem.
 
     kinds: "curve" (ascending x: trajectories, densities, constant lines; optional markers along
-    it), "path" (any polyline: ellipses, the truth's trail), "symbols" (a marker at each point),
+    it), "path" (any polyline: ellipses, the truth's trail), "segments" (separate lines: points
+    2i and 2i+1 make one; contours, arrows), "symbols" (a marker at each point),
     "cloud" (samples as density-shaded dots), "vline" (a vertical line at x[0]), "steps"
-    (histogram: x holds the len(y) + 1 bin edges).
+    (histogram: x holds the len(y) + 1 bin edges), "image" (``set_image``: premultiplied ARGB32
+    pixels, row 0 at the bottom, stretched over the data rectangle x[0..1] x y[0..1]).
     """
 
     def __init__(self, canvas: Canvas, kind: str, look: Look, name: str = "", closed: bool = False,
-                 z: float = 0.0) -> None:
+                 z: float = 0.0, static: bool = False) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown trace kind {kind!r}; expected one of {KINDS}")
         self.canvas = canvas
@@ -160,10 +162,16 @@ class Trace:
         self.name = name
         self.closed = closed
         self.z = float(z)
+        #: a layer that rarely changes (drawn below every non-static trace, rastered once and kept)
+        self.static = bool(static)
+        #: bumped by every change of this trace (the static layer's cache key)
+        self.rev = 0
         self.visible = True
         self.xData: np.ndarray = _EMPTY
         self.yData: np.ndarray = _EMPTY
         self.opts: dict[str, Any] = {}
+        #: the pixels of an "image" trace
+        self.image: np.ndarray | None = None
         self._display_xy: tuple[np.ndarray, np.ndarray] = (_EMPTY, _EMPTY)
         self._sync_opts()
 
@@ -174,7 +182,8 @@ class Trace:
         self.fill_argb = raster.hex_argb(th.color(lk.fill)) if lk.fill else self.argb
         self.edge_argb = raster.hex_argb(th.color(lk.edge)) if lk.edge else None
         self._display_key: tuple | None = None
-        line = self.kind in ("curve", "path", "vline", "steps")
+        self.rev = getattr(self, "rev", 0) + 1
+        line = self.kind in ("curve", "path", "segments", "vline", "steps")
         self.opts = {"pen": lk.pen() if line else None,
                      "symbol": lk.marker, "symbolBrush": lk.fill or lk.color, "symbolSize": lk.size}
 
@@ -182,11 +191,18 @@ class Trace:
         self.xData = np.asarray(x, dtype=float)
         self.yData = np.asarray(y, dtype=float)
         self._display_key = None
+        self.rev += 1
         self.canvas.changed()
 
     def clear(self) -> None:
         if self.xData.size or self.yData.size:
+            self.image = None
             self.setData()
+
+    def set_image(self, img: np.ndarray, x: tuple[float, float], y: tuple[float, float]) -> None:
+        """An "image" trace's pixels (uint32 premultiplied ARGB, row 0 at y[0]) over x x y."""
+        self.image = np.ascontiguousarray(img, dtype=np.uint32)
+        self.setData(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
 
     def set_look(self, look: Look) -> None:
         if look != self.look:
@@ -197,6 +213,7 @@ class Trace:
     def setVisible(self, visible: bool) -> None:
         if bool(visible) != self.visible:
             self.visible = bool(visible)
+            self.rev += 1
             self.canvas.changed()
 
     def isVisible(self) -> bool:
@@ -237,6 +254,9 @@ class Canvas(pg.GraphicsObject):
         #: bumped by every change that alters the picture; a repaint without one reuses the image
         self._version = 0
         self._drawn_key: tuple | None = None
+        #: the static traces' pixels (with the grid) and what they were drawn from
+        self._static: np.ndarray | None = None
+        self._static_key: tuple | None = None
         #: the view's rectangle, cached: Qt's scene index must be told before it changes
         self._rect = QtCore.QRectF(self.vb.boundingRect())
         self.setZValue(10)
@@ -245,11 +265,13 @@ class Canvas(pg.GraphicsObject):
         self.vb.sigTransformChanged.connect(self._on_view_changed)
 
     # ------------------------------------------------------------ traces
-    def add(self, kind: str, look: Look, name: str = "", closed: bool = False, z: float = 0.0) -> Trace:
-        """A new trace, drawn above those of lower ``z`` (and, at equal z, above older ones)."""
-        t = Trace(self, kind, look, name, closed, z)
+    def add(self, kind: str, look: Look, name: str = "", closed: bool = False, z: float = 0.0,
+            static: bool = False) -> Trace:
+        """A new trace, drawn above those of lower ``z`` (and, at equal z, above older ones); ``static``
+        traces (a background that rarely changes) are drawn below all others and their pixels kept."""
+        t = Trace(self, kind, look, name, closed, z, static)
         self.traces.append(t)
-        self.traces.sort(key=lambda tr: tr.z)  # stable: insertion order within a z
+        self.traces.sort(key=lambda tr: (not tr.static, tr.z))  # stable: insertion order within a z
         return t
 
     def changed(self) -> None:
@@ -333,7 +355,11 @@ class Canvas(pg.GraphicsObject):
             if ly:
                 ok &= y > 0
             if not ok.all():
-                x, y = x[ok], y[ok]
+                if t.kind == "segments":  # a line with an end off a log axis goes as a whole
+                    pair = np.repeat(ok[0::2] & ok[1::2], 2)
+                    x, y = x[: pair.size][pair], y[: pair.size][pair]
+                else:
+                    x, y = x[ok], y[ok]
             with np.errstate(divide="ignore", invalid="ignore"):
                 if lx:
                     x = np.log10(x)
@@ -378,13 +404,24 @@ class Canvas(pg.GraphicsObject):
             # Only what changed is drawn again: a repaint of the area around this plot (another
             # plot's stage, a title) reuses the last image.
             buf = self._buffer(W, H)
-            # Opaque (the view's background is white anyway): Qt then copies the image rather
-            # than blending it, and draws it straight even where the repaint is not one rectangle.
-            # The background and the grid are a cached layer, copied in (they change with the range only).
-            buf[:] = self._background(W, H, m)
             scale = max(abs(dt.m11()), 1e-9)  # device pixels per logical pixel (high-dpi screens)
+            static = [t for t in self.traces if t.static]
+            skey = (W, H, m, self._grid_key(), tuple((id(t), t.rev) for t in static))
+            if static and self._static_key == skey and self._static is not None:
+                buf[:] = self._static  # the background and the static traces as they were: one copy
+            else:
+                # Opaque (the view's background is white anyway): Qt then copies the image rather
+                # than blending it, and draws it straight even where the repaint is not one rectangle.
+                # White and the grid are a cached layer, copied in (they change with the range only).
+                buf[:] = self._background(W, H, m)
+                for t in static:
+                    if t.visible:
+                        self._raster_trace(buf, t, m, scale)
+                if static:
+                    self._static = buf.copy()
+                    self._static_key = skey
             for t in self.traces:
-                if t.visible:
+                if t.visible and not t.static:
                     self._raster_trace(buf, t, m, scale)
             raster.frame(buf, self._frame_color)
             self._drawn_key = key
@@ -463,6 +500,8 @@ class Canvas(pg.GraphicsObject):
                 self._stamp(buf, mx, my, t, scale, raster.IDENTITY)
         elif kind == "path":
             raster.draw_path(buf, x, y, t.argb, width, dash, t.closed, m)
+        elif kind == "segments":
+            raster.draw_segments(buf, x, y, t.argb, width, m)
         elif kind == "symbols":
             self._stamp(buf, x, y, t, scale, m)
         elif kind == "cloud":
@@ -471,6 +510,8 @@ class Canvas(pg.GraphicsObject):
             raster.vlines(buf, x, t.argb, width, dash, m)
         elif kind == "steps" and not m[4] and not m[5]:
             raster.steps(buf, x, y, t.fill_argb, t.argb, m)
+        elif kind == "image" and t.image is not None and x.size == 2 and y.size == 2:
+            raster.image(buf, t.image, (x[0], x[1]), (y[0], y[1]), m)
 
     def _stamp(self, buf: np.ndarray, x: np.ndarray, y: np.ndarray, t: Trace, scale: float, affine: tuple) -> None:
         lk = t.look
@@ -517,6 +558,16 @@ class Canvas(pg.GraphicsObject):
         Y = np.clip(sy * yv + ty, -1e7, 1e7)
         kind = t.kind
         rect = self.boundingRect()
+        if kind == "image":
+            if t.image is not None and X.size == 2 and Y.size == 2:
+                img = np.ascontiguousarray(t.image[::-1])  # QImage rows run top down
+                h, w = img.shape
+                qimg = QtGui.QImage(img.data, w, h, 4 * w, QtGui.QImage.Format.Format_ARGB32_Premultiplied).copy()
+                target = QtCore.QRectF(QtCore.QPointF(min(X), min(Y)), QtCore.QPointF(max(X), max(Y)))
+                flip_x, flip_y = X[1] < X[0], Y[1] > Y[0]  # device y grows downwards
+                qimg = qimg.mirrored(flip_x, flip_y) if (flip_x or flip_y) else qimg
+                p.drawImage(target, qimg)
+            return
         if kind in ("curve", "path"):
             pen = lk.pen()
             p.setPen(pen)
@@ -529,6 +580,10 @@ class Canvas(pg.GraphicsObject):
                 xs = np.arange(max(X.min(), rect.left()) + lk.every / 2, min(X.max(), rect.right()), lk.every)
                 ys = np.interp(xs, X[order], Y[order])
                 self._vector_markers(p, xs, ys, lk)
+        elif kind == "segments":
+            p.setPen(lk.pen())
+            n = X.size // 2
+            p.drawLines([QtCore.QLineF(X[2 * i], Y[2 * i], X[2 * i + 1], Y[2 * i + 1]) for i in range(n)])
         elif kind == "symbols":
             self._vector_markers(p, X, Y, lk)
         elif kind == "cloud":
@@ -756,7 +811,7 @@ class PlotHost:
 
 
 class ChainItems:
-    """The traces one chain owns across the five plots (created once, reused; restyled when the
+    """The traces one chain owns across the plots (created once, reused; restyled when the
     chain's rule changes)."""
 
     def __init__(self, canvases: dict[str, Canvas], k: int, chain_style: style.ChainStyle,

@@ -1,4 +1,4 @@
-"""The five live plots of the window, redrawn from one immutable Snapshot.
+"""The six live plots of the window, redrawn from one immutable Snapshot.
 
 Each plot is a pyqtgraph PlotItem (axes, title, mouse zoom, export) whose data
 are all drawn by one ``plot_items.Canvas`` (numpy raster on screen, vector
@@ -46,6 +46,7 @@ from ..core.plotdata import (
 from ..core.settings import STEP_AXES
 from . import style
 from .plot_items import Canvas, ChainItems, FlowLegend, LogAxis, RangeItem, Trace, put_data, sub
+from .pspace_view import ANATOMY_COLOR, ARROW_UPDATES, ParamSpaceView, arrow_segments, view_scale
 from .style import Look
 
 if TYPE_CHECKING:
@@ -59,17 +60,17 @@ TRAJECTORY_PLOTS = ("mean", "covariance", "kl")
 #: pixels of plot width per envelope bin (each bin keeps its lowest and highest point)
 CURVE_BIN_PX = 2
 #: the parts of a frame (one per plot), in drawing order; see LivePlots.show_snapshot_part
-PARTS = ("cloud", "mean", "covariance", "spectrum", "kl")
+PARTS = ("cloud", "mean", "covariance", "spectrum", "kl", "pspace")
 #: plots whose ranges LivePlots sets itself (see _fit_ranges)
 RANGED_PLOTS = ("mean", "covariance", "kl", "spectrum")
 #: the grid: columns -> (plot, row, col, rowspan, colspan) and column shares
 ARRANGEMENTS = {
-    3: ({"cloud": (0, 0, 2, 1), "mean": (0, 1, 1, 1), "covariance": (1, 1, 1, 1),
+    3: ({"cloud": (0, 0, 1, 1), "pspace": (1, 0, 1, 1), "mean": (0, 1, 1, 1), "covariance": (1, 1, 1, 1),
          "kl": (0, 2, 1, 1), "spectrum": (1, 2, 1, 1)}, (0.36, 0.32, 0.32), 2),
-    2: ({"cloud": (0, 0, 1, 1), "mean": (0, 1, 1, 1), "covariance": (1, 0, 1, 1),
-         "kl": (1, 1, 1, 1), "spectrum": (2, 0, 1, 2)}, (0.5, 0.5), 3),
-    1: ({"cloud": (0, 0, 1, 1), "mean": (1, 0, 1, 1), "covariance": (2, 0, 1, 1),
-         "kl": (3, 0, 1, 1), "spectrum": (4, 0, 1, 1)}, (1.0,), 5),
+    2: ({"cloud": (0, 0, 1, 1), "pspace": (0, 1, 1, 1), "mean": (1, 0, 1, 1), "covariance": (1, 1, 1, 1),
+         "kl": (2, 0, 1, 1), "spectrum": (2, 1, 1, 1)}, (0.5, 0.5), 3),
+    1: ({"cloud": (0, 0, 1, 1), "pspace": (1, 0, 1, 1), "mean": (2, 0, 1, 1), "covariance": (3, 0, 1, 1),
+         "kl": (4, 0, 1, 1), "spectrum": (5, 0, 1, 1)}, (1.0,), 6),
 }
 #: the smallest plot (pixels, title and axes included) that still reads; below it the grid
 #: takes fewer columns, then scrolls
@@ -249,6 +250,9 @@ class LivePlots(QtWidgets.QWidget):
         self._setup(pl["covariance"], "step", "eigenvalues of Σ")
         self._setup(pl["spectrum"], "eigenvalue index (ascending)", "eigenvalue")
         self._setup(pl["kl"], "step", "KL(true ‖ estimate)")
+        self._setup(pl["pspace"], "mean μ", "variance Σ")
+        self._pspace_labels: tuple | None = None
+        pl["pspace"].setMouseEnabled(x=False, y=False)
         pl["covariance"].setLogMode(y=True)
         pl["spectrum"].setLogMode(y=True)
         pl["kl"].setLogMode(y=True)
@@ -268,6 +272,8 @@ class LivePlots(QtWidgets.QWidget):
         self._set_title("spectrum", "Eigenvalues of Σ now")
         self._set_title("kl", "Distance to the truth (KL)")
         self._set_title("cloud", "Samples and 1σ / 2σ ellipses")
+        self._set_title("pspace", "Parameter space")
+        self.pspace = ParamSpaceView(pl["pspace"], self.canvases["pspace"])
         pl["spectrum"].enableAutoRange(x=False)
         # Autorange sees one invisible item per plot, spanning the data's range snapped to whole
         # quanta: the range then changes in steps, not every frame (each change re-lays out an axis).
@@ -294,6 +300,15 @@ class LivePlots(QtWidgets.QWidget):
                                             "true mean", z=21)
         self._true_mean: list[Trace] = []
         self._true_eig: list[Trace] = []
+        # the anatomy of one update (step mode): the state before it, the sample, r and the mean step
+        self._anat_before = cv["cloud"].add("path", Look(ANATOMY_COLOR, 2, (5, 4)), "before this update", z=25)
+        self._anat_before_density = cv["cloud"].add("curve", Look(ANATOMY_COLOR, 2, (5, 4)),
+                                                    "density before this update", z=25)
+        self._anat_r = cv["cloud"].add("segments", Look(ANATOMY_COLOR, 1, (3, 3)), "r = y - mu", z=26)
+        self._anat_step = cv["cloud"].add("segments", Look(ANATOMY_COLOR, 3), "mean step", z=27)
+        self._anat_sample = cv["cloud"].add("symbols", Look(ANATOMY_COLOR, marker="d", size=13, edge="#ffffff",
+                                                            edge_width=1.5), "the sample y", z=28)
+        self._anatomy = None
         self._true_spectrum = cv["spectrum"].add("symbols", Look(style.TRUE_COLOR, marker="_", size=28,
                                                                  edge_width=2.5), "true eigenvalues", z=-1)
         self._ranged["spectrum"].append(self._true_spectrum)
@@ -459,6 +474,7 @@ class LivePlots(QtWidgets.QWidget):
                 t.clear()
         for ch in self._chains:
             ch.hide_divergence()
+        self.pspace.clear()
         for item in (*self._range_items.values(), self._bounds):
             put_data(item)
         self._set_legend([])
@@ -518,6 +534,7 @@ class LivePlots(QtWidgets.QWidget):
                 self._draw_histogram(snap)
             else:
                 self._draw_cloud(snap)
+            self._draw_anatomy_cloud(self._anatomy, d)
         if any(p in todo for p in TRAJECTORY_PLOTS):
             h, steps = self._history(snap)
             if "mean" in todo:
@@ -529,12 +546,16 @@ class LivePlots(QtWidgets.QWidget):
             self._draw_divergences(snap, [p for p in todo if p in TRAJECTORY_PLOTS])
         if "spectrum" in todo:
             self._draw_spectrum(snap)
+        if "pspace" in todo:
+            self._draw_pspace(snap)
+            self.pspace.draw_anatomy(self._anatomy)
         self._fit_ranges([p for p in todo if p in RANGED_PLOTS])
 
     def _begin(self, snap: Snapshot) -> None:
         """A new snapshot: chains, legend and bins for all of its parts."""
         self._snap = snap
         self._pending = set(PARTS)
+        self._anatomy = snap.extra.get("anatomy")
         d = int(snap.ref_mean.shape[0])
         if d != self._cloud_dim:
             self._cloud_dim = d
@@ -649,6 +670,13 @@ class LivePlots(QtWidgets.QWidget):
             parts.append(g("#444", "┄") + " the chain's Polyak-Ruppert average (1σ, KL)")
         if getattr(snap.history, "true_mean", None) is not None:
             parts.append("thin black line: the truth's path")
+        if snap.extra.get("anatomy") is not None:
+            parts.append(g(ANATOMY_COLOR, "◆") + " this update's sample y, " + g(ANATOMY_COLOR, "┄")
+                         + " r = y − μ and the state before it, " + g(ANATOMY_COLOR, "→") + " its step")
+        if d == 1:
+            parts.append(g(style.BAD, "▨") + " Σ ≤ 0 · " + g(style.REF_COLOR, "◆") + " MLE · "
+                         + g("#3d3d3d", "→") + f" expected step ×{ARROW_UPDATES} (" + g(style.WARN, "→")
+                         + " clipped)")
         text = " · ".join(parts)
         if text != self._key_html:
             self._key_html = text
@@ -697,7 +725,7 @@ class LivePlots(QtWidgets.QWidget):
         # the plot rows share what the legend, key, margins and spacings leave (asked of the layout
         # itself: its spacing rules are Qt's)
         row_h = float(MIN_PLOT_H)
-        for r in range(5):
+        for r in range(max(a[2] for a in ARRANGEMENTS.values())):
             lay.setRowFixedHeight(2 + r, row_h if r < rows else 0.0)
         extra = lay.effectiveSizeHint(QtCore.Qt.SizeHint.MinimumSize).height() - rows * row_h
         row_h = max(float(MIN_PLOT_H), np.floor((vh - extra) / rows))
@@ -1128,6 +1156,72 @@ class LivePlots(QtWidgets.QWidget):
         ratio = _nowrap(f"λmax/{WORD_JOINER}λmin")
         self._set_title("spectrum", f"Σ now: eigenvalues, {ratio}<br><span style='font-size:10.5pt'>"
                         + " · ".join(parts) + "</span>")
+
+    def anatomy(self):
+        """The update taken apart on the plots now (None: none)."""
+        return self._anatomy
+
+    def _draw_anatomy_cloud(self, a, d: int) -> None:
+        """Step mode: the state before the last update (dashed), the sample y, r = y - mu (dotted)
+        and the mean step (arrow) over the cloud; the chain's own ellipses show the state after."""
+        items = (self._anat_before, self._anat_before_density, self._anat_r, self._anat_step, self._anat_sample)
+        if a is None or a.chain != 0:
+            for t in items:
+                t.clear()
+            return
+        plot = self.plot_items["cloud"]
+        kx, ky = view_scale(plot)
+        if d == 1:
+            self._anat_before.clear()
+            m0, v0, m1 = float(a.mu_before[0]), float(a.sigma_before[0, 0]), float(a.mu_after[0])
+            box = self._view.box
+            top = float(box[3]) if box is not None else 1.0
+            if v0 > 0:
+                lo, hi = (float(box[0]), float(box[1])) if box is not None else (m0 - 4 * v0**0.5, m0 + 4 * v0**0.5)
+                grid = np.linspace(lo, hi, DENSITY_POINTS)
+                put_data(self._anat_before_density, *finite_xy(grid, gaussian_pdf(grid, m0, v0)))
+            else:
+                self._anat_before_density.clear()
+            ys = a.y[:, 0]
+            h_r, h_s = 0.1 * top, 0.2 * top
+            rx = np.column_stack([np.full(ys.size, m0), ys]).ravel()
+            put_data(self._anat_r, rx, np.full(rx.size, h_r))
+            put_data(self._anat_sample, ys, np.zeros(ys.size))
+            put_data(self._anat_step, *arrow_segments(m0, h_s, m1, h_s, kx, ky))
+            return
+        self._anat_before_density.clear()
+        i, j = self._cloud_axes
+        pair = [i, j]
+        mu0, mu1 = a.mu_before[pair], a.mu_after[pair]
+        ells = sigma_ellipses(mu0, a.sigma_before[np.ix_(pair, pair)])
+        put_data(self._anat_before, *(ells[0] if ells is not None else (_EMPTY, _EMPTY)))
+        ys = a.y[:, pair]
+        rx = np.column_stack([np.full(len(ys), mu0[0]), ys[:, 0]]).ravel()
+        ry = np.column_stack([np.full(len(ys), mu0[1]), ys[:, 1]]).ravel()
+        put_data(self._anat_r, rx, ry)
+        put_data(self._anat_sample, ys[:, 0], ys[:, 1])
+        put_data(self._anat_step, *arrow_segments(float(mu0[0]), float(mu0[1]), float(mu1[0]), float(mu1[1]), kx, ky))
+
+    def _draw_pspace(self, snap: Snapshot) -> None:
+        d = int(snap.ref_mean.shape[0])
+        colors = [self._chains[k].style.color for k in range(len(snap.chains))]
+        title = self.pspace.draw(snap, colors)
+        if d == 1:
+            labels = ("mean μ", "variance Σ (log scale)" if self.pspace.log_sigma else "variance Σ")
+        else:
+            labels = ("λmin of Σ (smallest eigenvalue)", "λmax of Σ")
+        if labels != self._pspace_labels:
+            self._pspace_labels = labels
+            plot = self.plot_items["pspace"]
+            plot.setLabel("bottom", labels[0], **{"font-size": style.LABEL_SIZE, "color": "#000"})
+            plot.setLabel("left", labels[1], **{"font-size": style.LABEL_SIZE, "color": "#000"})
+        self._set_title("pspace", title)
+
+    def set_pspace_scale(self, scale: str) -> None:
+        """The parameter-space plot's Sigma axis: "auto", "linear" or "log" (d = 1)."""
+        self.pspace.set_sigma_scale(scale)
+        if self._snap is not None:
+            self._draw(self._snap, ("pspace",), redraw=True)
 
     @staticmethod
     def _pad_box(x: np.ndarray, values: np.ndarray) -> np.ndarray | None:

@@ -4,7 +4,7 @@ that never hold the GUI thread for long.
 How a frame is drawn (measured with ``benchmarks/gui_bench.py`` and py-spy):
 
 - A timer tick takes the worker's newest snapshot (``RunWorker.latest``) and draws one *stage*:
-  a few of the five plots (``LivePlots.show_snapshot_part``). Qt paints what changed after the
+  a few of the six plots (``LivePlots.show_snapshot_part``). Qt paints what changed after the
   slot returns; a zero-timer then measures the stage's cost, paint included.
 - A frame has as many stages as keep each under ``STAGE_MS`` (smoothed), so input, timers and
   the run worker (which needs the GIL between its chunks) are never kept waiting for a whole
@@ -39,11 +39,12 @@ MAX_FRAME_MS = 250.0
 STAGE_MS = 7.0
 #: the plots of each stage, by the number of stages of a frame
 FRAME_PLANS: dict[int, tuple[tuple[str, ...], ...]] = {
-    1: (("cloud", "mean", "covariance", "spectrum", "kl"),),
-    2: (("cloud", "spectrum"), ("mean", "covariance", "kl")),
-    3: (("cloud",), ("mean", "covariance"), ("spectrum", "kl")),
-    4: (("cloud",), ("mean",), ("covariance",), ("spectrum", "kl")),
-    5: (("cloud",), ("mean",), ("covariance",), ("spectrum",), ("kl",)),
+    1: (("cloud", "mean", "covariance", "spectrum", "kl", "pspace"),),
+    2: (("cloud", "spectrum"), ("mean", "covariance", "kl", "pspace")),
+    3: (("cloud",), ("mean", "covariance"), ("spectrum", "kl", "pspace")),
+    4: (("cloud",), ("mean",), ("covariance", "pspace"), ("spectrum", "kl")),
+    5: (("cloud",), ("mean",), ("covariance",), ("spectrum", "kl"), ("pspace",)),
+    6: (("cloud",), ("mean",), ("covariance",), ("spectrum",), ("kl",), ("pspace",)),
 }
 #: Python's GIL switch interval while a window is open (s): the run worker holds the GIL only
 #: in short Python stretches between its compiled chunks; at the default 5 ms a GUI tick could

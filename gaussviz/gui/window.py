@@ -19,6 +19,7 @@ import os
 import sys
 import time
 from collections import deque
+from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -28,6 +29,8 @@ from ..core.presets import PRESETS, get_preset
 from ..core.session import SessionError, read_session
 from ..core.settings import Settings
 from ..core.snapshot import Snapshot
+from ..core.timetravel import snapshot_at
+from ..core.video import VIDEO_FORMATS, RecordingResult
 from . import prefs, style
 from .controls import ControlPanel
 from .export_menu import WindowExporter
@@ -40,6 +43,7 @@ from .redraw import FramePacer
 from .settings_model import SettingsModel
 from .stability_tab import StabilityTab
 from .style import BAD
+from .video import Recorder
 from .warmup import KernelWarmup, warm
 from .worker import RunWorker
 
@@ -95,6 +99,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._first_divergence: tuple | None = None
         self._want_running = running
         self._worker_running = running
+        self._closing = False
 
         self.setWindowTitle("gaussviz")
         app = QtWidgets.QApplication.instance()
@@ -111,6 +116,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.mp_tab = MPTab(snapshot=lambda: self.shown_snapshot, settings=lambda: self.settings)
         self.tabs.addTab(self.mp_tab, "Marchenko–Pastur")
         self.exporter = WindowExporter(self)
+        #: File > Record: the plots area into an MP4 or GIF (gui/video.py)
+        self.recorder = Recorder(self.plots, parent=self)
+        self.recorder.sig_tick.connect(self._show_recording)
+        self.recorder.sig_stopped.connect(self._on_recording_stopped)
         self._build_menus()
         self._build_status()
         self._build_shortcuts()
@@ -220,8 +229,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner_box.setVisible(False)
         self._banner_full = ""
         self.plots = LivePlots()
+        # step mode: the last update taken apart, in plain text (numbers from the run, never markup)
+        self.anatomy_label = QtWidgets.QLabel()
+        self.anatomy_label.setObjectName("anatomy")
+        self.anatomy_label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.anatomy_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.anatomy_label.setWordWrap(True)
+        mono = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
+        mono.setPointSizeF(max(9.0, self.font().pointSizeF() * 0.95))
+        self.anatomy_label.setFont(mono)
+        self.anatomy_label.setStyleSheet(
+            "QLabel#anatomy { background: #f3eef8; border-radius: 4px; padding: 3px 8px; }")
+        self.anatomy_label.setVisible(False)
         rl.addWidget(header)
         rl.addWidget(self.banner_box)
+        rl.addWidget(self.anatomy_label)
         rl.addWidget(self.plots, 1)
 
         live = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -232,6 +254,46 @@ class MainWindow(QtWidgets.QMainWindow):
         live.setChildrenCollapsible(False)
         self.splitter = live
         return live
+
+    def _build_scrubber(self) -> QtWidgets.QWidget:
+        """Time travel: a slider over the recorded history; a point shows the state there, and
+        "Continue from here" branches a new run from it (replayed exactly) with the current settings."""
+        box = QtWidgets.QWidget()
+        lay = QtWidgets.QHBoxLayout(box)
+        lay.setContentsMargins(0, 0, 8, 0)
+        lay.setSpacing(4)
+        lay.addWidget(QtWidgets.QLabel("history"))
+        self.scrubber = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.scrubber.setRange(0, 0)
+        self.scrubber.setToolTip("drag back through the recorded history (pauses the run)")
+        self.scrubber.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.scrubber.valueChanged.connect(self._on_scrub)
+        lay.addWidget(self.scrubber, 1)
+        self.scrubber.setMinimumWidth(60)
+        self.scrub_label = QtWidgets.QLabel("now")
+        self.scrub_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("update 99,999,999 (recorded)") + 8)
+        lay.addWidget(self.scrub_label)
+        self.branch_button = QtWidgets.QToolButton()
+        self.branch_button.setText("Continue from here")
+        self.branch_button.setToolTip("a new run from this update, replayed exactly, with the current settings")
+        self.branch_button.clicked.connect(self.continue_from_here)
+        self.branch_button.setEnabled(False)
+        lay.addWidget(self.branch_button)
+        self.now_button = QtWidgets.QToolButton()
+        self.now_button.setText("Now")
+        self.now_button.setToolTip("back to the run as it is now")
+        self.now_button.clicked.connect(self.end_scrub)
+        self.now_button.setEnabled(False)
+        lay.addWidget(self.now_button)
+        h = QtWidgets.QLabel("now").sizeHint().height()  # no taller than the status bar's text
+        for b in (self.branch_button, self.now_button):
+            b.setAutoRaise(True)
+            b.setMaximumHeight(h)
+        self.scrubber.setMaximumHeight(h)
+        self._scrub_snap: Snapshot | None = None
+        self._scrub_base: Snapshot | None = None
+        self._scrub_sync = False
+        return box
 
     def _build_menus(self) -> None:
         self.file_menu = self.menuBar().addMenu("&File")
@@ -247,11 +309,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.file_menu.addSeparator()
         a = self.file_menu.addAction("&Quit")
         self.exporter.add_actions(self.file_menu, before=a)
+        self.record_action = QtGui.QAction("&Record video…", self)
+        self.record_action.setShortcut(QtGui.QKeySequence("Ctrl+Shift+R"))
+        self.record_action.setToolTip("record the plots as MP4 or GIF (the file name says which); again to stop")
+        self.record_action.triggered.connect(self.toggle_recording)
+        self.file_menu.insertAction(a, self.record_action)
+        self.addAction(self.record_action)  # the shortcut works while the menu is closed
         self.file_menu.insertSeparator(a)
         a.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
         a.triggered.connect(self.close)
         self.run_menu = self.menuBar().addMenu("&Run")
         for text, slot in (("Start / Pause\tSpace", self.toggle_running), ("Step\tRight", self.step),
+                           ("Step back\tLeft", self.step_back),
                            ("Reset\tR", self.reset), ("Resume after divergence", self.resume)):
             self.run_menu.addAction(text).triggered.connect(slot)
         self.view_menu = self.menuBar().addMenu("&View")
@@ -273,6 +342,17 @@ class MainWindow(QtWidgets.QMainWindow):
             a.triggered.connect(lambda _=False, m=mode: self._set_view("view.step_axis", m))
             self.step_axis_actions[mode] = a
         self.view_menu.addSeparator()
+        self.pspace_actions: dict[str, QtGui.QAction] = {}
+        group = QtGui.QActionGroup(self)
+        for mode, text in (("auto", "Parameter space: Σ axis chosen by the run"),
+                           ("linear", "Parameter space: linear Σ (shows the edge Σ = 0)"),
+                           ("log", "Parameter space: log Σ")):
+            a = self.view_menu.addAction(text)
+            a.setCheckable(True)
+            group.addAction(a)
+            a.triggered.connect(lambda _=False, m=mode: self._set_view("view.pspace_sigma", m))
+            self.pspace_actions[mode] = a
+        self.view_menu.addSeparator()
         colours = self.view_menu.addMenu("&Colours")
         self.scheme_actions: dict[str, QtGui.QAction] = {}
         group = QtGui.QActionGroup(self)
@@ -286,6 +366,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _build_status(self) -> None:
         sb = self.statusBar()
+        # the history scrubber lives in the status bar: it takes no height from the plots
+        sb.addPermanentWidget(self._build_scrubber(), 1)
         self.status_state = QtWidgets.QLabel()
         self.status_updates = QtWidgets.QLabel()
         self.status_rate = QtWidgets.QLabel()
@@ -299,12 +381,21 @@ class MainWindow(QtWidgets.QMainWindow):
                           (self.status_alpha, "α_t = 0.000123")):
             w.setMinimumWidth(fm.horizontalAdvance(sample) + 16)
             sb.addPermanentWidget(w)
+        # a red "● REC 0:07" while File > Record runs (hidden otherwise)
+        self.status_rec = QtWidgets.QLabel()
+        self.status_rec.setObjectName("recordingIndicator")
+        self.status_rec.setStyleSheet(f"QLabel#recordingIndicator {{ color: white; background: {BAD}; "
+                                      "font-weight: bold; padding: 1px 8px; border-radius: 3px; }")
+        self.status_rec.setToolTip("recording the plots (File > Record video… again to stop)")
+        self.status_rec.setVisible(False)
+        sb.insertPermanentWidget(0, self.status_rec)
 
     def _build_shortcuts(self) -> None:
         # Window-wide, so they work while a slider has focus (a text field keeps its own keys).
         self.shortcuts = {}
         for key, slot in ((QtCore.Qt.Key.Key_Space, self.toggle_running),
                           (QtCore.Qt.Key.Key_Right, self.step),
+                          (QtCore.Qt.Key.Key_Left, self.step_back),
                           (QtCore.Qt.Key.Key_R, self.reset)):
             sc = QtGui.QShortcut(QtGui.QKeySequence(key), self)
             sc.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
@@ -324,15 +415,81 @@ class MainWindow(QtWidgets.QMainWindow):
         self.set_running(not self._want_running)
 
     def set_running(self, running: bool) -> None:
+        if running:
+            self.end_scrub()
         self._want_running = running
         self.panel.set_running(running)
         self.worker.send("running", running)
 
     def step(self) -> None:
-        """Pause and apply exactly one update."""
+        """Pause and apply exactly one update (taken apart on the plots and in the anatomy panel)."""
+        self.end_scrub()
         self._want_running = False
         self.panel.set_running(False)
         self.worker.send("step", 1)
+
+    def step_back(self) -> None:
+        """Pause and go back one update (replayed from a checkpoint: the run is deterministic)."""
+        self.end_scrub()
+        self._want_running = False
+        self.panel.set_running(False)
+        self.worker.send("back", 1)
+
+    # ------------------------------------------------------------ time travel
+    def scrub_to(self, index: int) -> None:
+        """Show recorded history point ``index`` of the newest snapshot (pauses the run)."""
+        self.scrubber.setValue(int(index))
+
+    def _on_scrub(self, index: int) -> None:
+        if self._scrub_sync:
+            return
+        base = self._scrub_base or self.shown_snapshot
+        if base is None:
+            return
+        if index >= base.history.n - 1:
+            self.end_scrub()
+            return
+        if self._scrub_base is None:
+            self.set_running(False)
+            self._scrub_base = base
+        self._scrub_snap = snapshot_at(base, int(index))
+        self.scrub_label.setText(f"update {self._scrub_snap.step:,} (recorded)")
+        self.branch_button.setEnabled(True)
+        self.now_button.setEnabled(True)
+        self.plots.show_snapshot(self._scrub_snap)
+
+    def scrubbing(self) -> bool:
+        return self._scrub_snap is not None
+
+    def end_scrub(self) -> None:
+        """Back to the newest snapshot."""
+        if self._scrub_snap is None and self._scrub_base is None:
+            return
+        self._scrub_snap = self._scrub_base = None
+        self.scrub_label.setText("now")
+        self.branch_button.setEnabled(False)
+        self.now_button.setEnabled(False)
+        self.pacer.forget()
+        self.redraw(complete=True)
+
+    def continue_from_here(self) -> None:
+        """A new run from the scrubbed update: replayed exactly, then the current settings."""
+        snap = self._scrub_snap
+        if snap is None:
+            return
+        self.worker.send("branch", (snap.step, self.settings.copy().estimator))
+        self.end_scrub()
+
+    def _sync_scrubber(self, snap: Snapshot) -> None:
+        """The slider spans the newest snapshot's recorded history, its handle at the end."""
+        n = snap.history.n
+        if self.scrubber.maximum() != n - 1 or self.scrubber.value() != n - 1:
+            self._scrub_sync = True
+            try:
+                self.scrubber.setRange(0, max(0, n - 1))
+                self.scrubber.setValue(max(0, n - 1))
+            finally:
+                self._scrub_sync = False
 
     def reset(self) -> None:
         """Back to update 0 with the current settings (running or paused as before)."""
@@ -400,6 +557,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _rebuild(self) -> None:
         self._note_compiling()
+        self._scrub_snap = self._scrub_base = None
         self.plots.clear()
         self.pacer.forget()
         self.worker.send("rebuild", self.settings.copy())
@@ -450,6 +608,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.plots.set_step_axis(v.step_axis, v.step_window)
         for mode, a in self.step_axis_actions.items():
             a.setChecked(mode == v.step_axis)
+        self.plots.set_pspace_scale(v.pspace_sigma)
+        for mode, a in self.pspace_actions.items():
+            a.setChecked(mode == v.pspace_sigma)
 
     def _set_view(self, path: str, value) -> None:
         try:
@@ -554,6 +715,8 @@ class MainWindow(QtWidgets.QMainWindow):
         return self.pacer.frame_cost
 
     def _draw_part(self, snap: Snapshot, parts: tuple[str, ...]) -> None:
+        if self._scrub_snap is not None:
+            return
         try:
             self.plots.show_snapshot_part(snap, parts)
         except Exception as e:
@@ -561,7 +724,11 @@ class MainWindow(QtWidgets.QMainWindow):
                 raise
 
     def _draw_complete(self, snap: Snapshot) -> bool:
+        if self._scrub_snap is not None:
+            return False
         self.show_snapshot(snap)
+        if self.recorder.recording:
+            self.recorder.on_frame()
         return self.shown_snapshot is snap
 
     def _draw_error(self, e: Exception) -> bool:
@@ -581,6 +748,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 raise
             return
         self.shown_snapshot = snap
+        self._sync_scrubber(snap)
+        self._show_anatomy(snap)
         self._update_cloud_axes()
         replayed = int(snap.extra.get("replayed", 0))
         if replayed != self._replayed_seen:
@@ -614,6 +783,21 @@ class MainWindow(QtWidgets.QMainWindow):
         _set_text(self.status_rate, f"{_si(float(snap.extra.get('updates_per_s', 0.0)))} updates/s")
         _set_text(self.status_fps, f"{self.fps():.0f} frames/s")
         _set_text(self.status_alpha, f"α_t = {c.alpha_t:.3g}" if math.isfinite(c.alpha_t) else "α_t = –")
+
+    def _show_anatomy(self, snap: Snapshot) -> None:
+        a = snap.extra.get("anatomy")
+        if a is None or snap.extra.get("running", False):
+            if not self.anatomy_label.isHidden():
+                self.anatomy_label.setVisible(False)
+            return
+        text = a.text()
+        if self.anatomy_label.text() != text:
+            self.anatomy_label.setText(text)
+        self.anatomy_label.setVisible(True)
+
+    def anatomy_text(self) -> str:
+        """The anatomy panel's text ("" when hidden)."""
+        return "" if self.anatomy_label.isHidden() else self.anatomy_label.text()
 
     def _mirror_run_settings(self, chain_settings: dict) -> None:
         """Show in the controls what a replayed session changed in the run (alpha dragged at
@@ -683,6 +867,61 @@ class MainWindow(QtWidgets.QMainWindow):
     def banner_text(self) -> str:
         """Every divergence message on the banner ("" when it is hidden), folded or not."""
         return "" if self.banner_box.isHidden() else self._banner_full
+
+    # ------------------------------------------------------------- recording
+    def toggle_recording(self) -> None:
+        """File > Record video…: ask for a file and start, or stop and finish the file."""
+        if self.recorder.recording:
+            self.stop_recording(wait=False)  # the file is finished in the background
+            self.statusBar().showMessage("finishing the video…", 10_000)
+            self.status_rec.setVisible(False)
+            self.record_action.setText("&Record video…")
+            return
+        name = f"{self.settings.preset or 'gaussviz'}.mp4"
+        start = str((self.exporter.folder or Path.cwd()) / name)
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Record video", start, "MP4 video (*.mp4);;GIF animation (*.gif)")
+        if path:
+            if Path(path).suffix.lower() not in VIDEO_FORMATS:
+                path += ".mp4"
+            self.start_recording(path, force=True)  # the dialog asked before replacing
+
+    def start_recording(self, path: str | os.PathLike, force: bool = False, max_queue: int | None = None) -> bool:
+        """Record the plots area into ``path`` (.mp4 or .gif) until ``stop_recording``; a message
+        box (and nothing written) if the name, folder or encoder is not right."""
+        try:
+            self.recorder.start(path, force=force, max_queue=max_queue)
+        except (OSError, ValueError) as e:
+            msg = str(e) or type(e).__name__
+            self.statusBar().showMessage(f"Record failed: {msg}", 10_000)
+            QtWidgets.QMessageBox.warning(self, "Record failed", f"{msg}\n\nThe run goes on.")
+            return False
+        self.record_action.setText("Stop &recording")
+        return True
+
+    def stop_recording(self, wait: bool = True) -> RecordingResult | None:
+        """Finish the file (the encoder drains its queue; the thread is joined); ``wait=False``
+        finishes it in the background and reports in the status bar when done."""
+        return self.recorder.stop(wait=wait)
+
+    def _show_recording(self, seconds: float) -> None:
+        m, s = divmod(int(seconds), 60)
+        _set_text(self.status_rec, f"● REC {m}:{s:02d}")
+        self.status_rec.setVisible(True)
+
+    def _on_recording_stopped(self, result: RecordingResult) -> None:
+        self.status_rec.setVisible(False)
+        self.record_action.setText("&Record video…")
+        dropped = (f"; {result.dropped} frame(s) dropped (the encoder fell behind; the frame before "
+                   "each is held instead)" if result.dropped else "")
+        if result.path is None:
+            msg = f"Recording failed: {result.error}"
+            self.statusBar().showMessage(msg, 10_000)
+            if not self._closing:
+                QtWidgets.QMessageBox.warning(self, "Recording failed", f"{result.error}\n\nNothing was written.")
+            return
+        self.statusBar().showMessage(f"recorded {result.seconds:.1f} s ({result.frames} frames) to "
+                                     f"{result.path}{dropped}", 15_000)
 
     # -------------------------------------------------------------- sessions
     def _open_session_dialog(self) -> None:
@@ -786,7 +1025,11 @@ class MainWindow(QtWidgets.QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop the timer, the worker thread and a kernel helper process (idempotent)."""
+        """Finish a recording, stop the timer, the worker thread and a kernel helper process (idempotent)."""
+        self._closing = True
+        if self.recorder.recording:
+            self.recorder.stop()  # the file is finished (or removed if the encoder failed)
+        self.recorder.join()  # files of recordings stopped from the menu, finishing meanwhile
         self.pacer.stop()
         self.warmup.stop()
         self.stability.stop()

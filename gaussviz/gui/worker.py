@@ -33,6 +33,7 @@ from ..core.live import LIVE_CHANGES
 from ..core.runloop import RunLoop
 from ..core.settings import Settings, build_run
 from ..core.snapshot import Snapshot
+from ..core.timetravel import Rewinder, UpdateAnatomy, take_update
 
 #: CPU time one chunk of updates should take when running flat out. Measured as the
 #: worker thread's CPU time, not wall time: when the GUI holds the GIL or the machine
@@ -66,7 +67,7 @@ class RunWorker(QtCore.QObject):
     sig_error = QtCore.Signal(str)
 
     #: the worker's own commands; every live change (``core.live``) is one too
-    CONTROL = ("speed", "running", "step", "rebuild", "wake", "call")
+    CONTROL = ("speed", "running", "step", "back", "branch", "rebuild", "wake", "call")
     COMMANDS = (*CONTROL, *LIVE_CHANGES)
 
     def __init__(self, settings: Settings, running: bool = False,
@@ -93,6 +94,10 @@ class RunWorker(QtCore.QObject):
         self._pace_t0 = 0.0
         self._pace_done = 0
         self._div_reported = False
+        #: the last single step's anatomy (published while the run holds still), and the replayer
+        #: that takes the run back (rebuilt when the run's session changes)
+        self._anatomy: UpdateAnatomy | None = None
+        self._rewinder: Rewinder | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------ GUI thread
@@ -198,8 +203,19 @@ class RunWorker(QtCore.QObject):
                 self._set_running(False)
                 if self._run is not None and self._run.all_diverged:
                     self.sig_error.emit("every estimator has diverged: press Resume or Reset first")
+                elif int(v or 1) == 1 and self._run is not None and not self._pending_steps:
+                    # one update, taken apart: its anatomy goes with the next snapshot
+                    self._anatomy = take_update(self._run)
+                    self._after_step()
                 else:
                     self._pending_steps += int(v or 1)
+            elif name == "back":
+                self._set_running(False)
+                self._back(int(v or 1))
+            elif name == "branch":
+                self._set_running(False)
+                step, estimator = v
+                self._branch(int(step), estimator)
             elif name == "speed":
                 self._speed = float(v)
                 self._settings.speed = self._speed
@@ -227,6 +243,50 @@ class RunWorker(QtCore.QObject):
         for e in (self._settings.all_estimators() if change.shared else [self._settings.estimator]):
             change.write(e, recorded)
 
+    def _rewinder_for(self, run: RunLoop) -> Rewinder:
+        session = run.session()
+        if session is None:
+            raise ValueError("this run has no session to replay")
+        if self._rewinder is None or not self._rewinder.matches(session):
+            self._rewinder = Rewinder(session)
+        return self._rewinder
+
+    def _after_step(self) -> None:
+        run = self._run
+        if run is not None and run.all_diverged and not self._div_reported:
+            self._div_reported = True
+            self.sig_diverged.emit(self._publish())
+        self._publish_now = True
+
+    def _back(self, n: int) -> None:
+        """Back ``n`` updates by replay (from the run's checkpoints), showing the anatomy of the update
+        that led to where it lands; forward steps then take the same updates again."""
+        run = self._run
+        if run is None or run.step == 0:
+            return
+        target = max(0, run.step - max(1, n))
+        rw = self._rewinder_for(run)
+        if target >= 1:
+            new, anatomy = rw.anatomy_at(target)
+        else:
+            new, anatomy = rw.run_at(0), None
+        self._run = new
+        self._anatomy = anatomy
+        self._div_reported = new.all_diverged
+        self._publish_now = True
+
+    def _branch(self, step: int, estimator: Any) -> None:
+        """A new run from recorded ``step`` (replayed exactly) with ``estimator``'s settings."""
+        run = self._run
+        if run is None:
+            return
+        if not 0 <= step <= run.step:
+            raise ValueError(f"can only continue from updates 0 to {run.step:,}; got {step:,}")
+        self._run = self._rewinder_for(run).branch(step, estimator)
+        self._anatomy = None
+        self._div_reported = self._run.all_diverged
+        self._publish_now = True
+
     def _rebuild(self, settings: Settings) -> None:
         s = settings.copy()
         run = build_run(s)  # ValueError on bad settings: the old run stays
@@ -235,6 +295,8 @@ class RunWorker(QtCore.QObject):
         self._run = run
         self._pending_steps = 0
         self._div_reported = False
+        self._anatomy = None
+        self._rewinder = None
         self._n_fast = 256
         self._rate = 0.0
         self._rate_t = time.perf_counter()
@@ -282,6 +344,7 @@ class RunWorker(QtCore.QObject):
         return n
 
     def _advance(self, n: int) -> None:
+        self._anatomy = None  # more than one update: no single one to take apart
         run = self._run
         t = time.thread_time()
         run.advance(n)  # type: ignore[union-attr]
@@ -330,6 +393,7 @@ class RunWorker(QtCore.QObject):
         snap = run.snapshot(extra={
             "running": self._running, "updates_per_s": self._rate, "chunk": self._n_fast,
             "speed": self._speed, "replayed": run.replayed,
+            **({"anatomy": self._anatomy} if self._anatomy is not None and not self._running else {}),
         })
         # CPU time, not wall time: waiting for the GIL while the GUI draws is not the
         # snapshot's cost and must not slow the publishing down (as for chunk sizing).

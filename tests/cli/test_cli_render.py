@@ -18,7 +18,7 @@ from gaussviz.core.settings import to_dict
 
 # The offscreen platform warns about size hints when the plots are laid out.
 pytestmark = pytest.mark.qt_log_ignore(r"propagateSizeHints")
-PLOTS = ("cloud", "mean", "covariance", "spectrum", "kl", "plots")
+PLOTS = ("cloud", "mean", "covariance", "spectrum", "kl", "pspace", "plots")
 
 
 def test_render_twice_from_its_session_gives_the_same_csv(tmp_path, capsys):
@@ -51,6 +51,7 @@ def test_render_twice_from_its_session_gives_the_same_csv(tmp_path, capsys):
     (["--preset", "seed-question", "--out", "{t}/file"], "it is a file, not a folder"),
     (["--preset", "seed-question", "--session", "{t}/s.json", "--out", "{t}/x"], "not both"),
     (["--session", "{t}/missing.json", "--out", "{t}/x"], "missing.json"),
+    (["--preset", "seed-question", "--out", "{t}/x", "--plots", "pspace,radar"], "--plots"),
 ])
 def test_bad_render_options_exit_2_with_one_line(tmp_path, capsys, args, msg):
     (tmp_path / "file").write_text("x")
@@ -59,6 +60,21 @@ def test_bad_render_options_exit_2_with_one_line(tmp_path, capsys, args, msg):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("gaussviz: error: ") and msg in err
+
+
+def test_render_plots_writes_the_chosen_plots_only(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["render", "--preset", "wrong-sign-descent", "--steps", "2500", "--out", str(out),
+                 "--format", "png", "--width", "700", "--plots", "pspace, plots"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["history.csv", "plots.png", "pspace.png", "session.json"]
+    from PySide6 import QtGui
+
+    img = QtGui.QImage(str(out / "pspace.png"))
+    assert img.width() == 700
+    # the forbidden region Sigma <= 0 is in the picture (hatched red)
+    reds = sum(1 for x in range(0, img.width(), 5) for y in range(0, img.height(), 5)
+               if (c := QtGui.QColor(img.pixel(x, y))).red() > 200 and c.red() - c.blue() > 25 and c.green() < 225)
+    assert reds > 30
 
 
 def test_render_does_not_overwrite_without_force(tmp_path, capsys):

@@ -76,7 +76,7 @@ def test_start_too_large_text_is_true_at_its_pace():
 def test_pace_and_step_axis_travel_in_a_session_and_old_sessions_load():
     s = get_preset("drifting-target")
     d = to_dict(s)
-    assert d["speed"] == 300.0 and d["view"] == {"step_axis": "window", "step_window": 3000}
+    assert d["speed"] == 300.0 and d["view"] == {"step_axis": "window", "step_window": 3000, "pspace_sigma": "auto"}
     back = from_dict(json.loads(json.dumps(d)))
     assert back.speed == 300.0 and back.view.step_axis == "window" and back.view.step_window == 3000
     # a session written before the pace and the view existed

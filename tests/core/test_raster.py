@@ -132,3 +132,29 @@ def test_vertical_lines_and_grid_and_histogram():
     f = buf(h=5, w=6)
     R.frame(f, 3)
     assert f[0].all() and f[-1].all() and f[:, 0].all() and f[:, -1].all() and not f[2, 2]
+
+
+def test_image_is_stretched_over_its_data_rectangle_bottom_row_first():
+    from gaussviz.core import raster as rs
+
+    buf = np.full((20, 40), 0xFFFFFFFF, dtype=np.uint32)
+    red, blue = rs.argb(255, 0, 0), rs.argb(0, 0, 255)
+    img = np.array([[red, red], [blue, 0]], dtype=np.uint32)  # row 0 = bottom; alpha 0 = see-through
+    # data x in [0, 4] -> columns 0..40, data y in [0, 2] -> rows 20..0 (y grows upwards)
+    rs.image(buf, img, (0.0, 4.0), (0.0, 2.0), (10.0, 0.0, -10.0, 20.0, False, False))
+    assert buf[15, 5] == red and buf[15, 35] == red      # bottom half: row 0
+    assert buf[5, 5] == blue and buf[5, 35] == 0xFFFFFFFF  # top half: row 1, its see-through pixel
+    half = rs.argb(0, 0, 255, 128)
+    buf2 = np.full((4, 4), 0xFFFFFFFF, dtype=np.uint32)
+    rs.image(buf2, np.array([[half]], dtype=np.uint32), (0.0, 4.0), (0.0, 4.0), (1.0, 0.0, -1.0, 4.0, False, False))
+    r, b = (int(buf2[0, 0]) >> 16) & 255, int(buf2[0, 0]) & 255
+    assert b == 255 and 120 < r < 135  # blended half over white
+
+
+def test_segments_are_drawn_apart():
+    from gaussviz.core import raster as rs
+
+    buf = np.zeros((30, 30), dtype=np.uint32)
+    rs.draw_segments(buf, np.array([2.0, 10.0, 20.0, 28.0]), np.array([5.0, 5.0, 25.0, 25.0]), 7, 1)
+    assert buf[5, 2:10].all() and buf[25, 20:28].all()
+    assert not buf[15, :].any()  # nothing joins the two lines

@@ -69,7 +69,7 @@ def test_export_all_writes_every_file_with_its_content(qtbot, make_window, tmp_p
         # the rule's own colour (natural's), the same as on screen
         assert style.rule_color("natural").lower() in (tmp_path / f"{prefix}{name}.svg").read_text().lower(), name
         texts = "".join("".join(t.itertext()) for t in root.iter(f"{SVG}text"))
-        assert "step" in texts or name in ("cloud", "spectrum"), name
+        assert "step" in texts or name in ("cloud", "spectrum", "pspace"), name
         meta_el = [m for m in root.iter(f"{SVG}metadata") if m.get("id") == SESSION_KEY]
         assert to_dict(from_json(meta_el[0].text)) == to_dict(session)
     win = QtGui.QImage(str(tmp_path / f"{prefix}window.png"))

@@ -156,7 +156,7 @@ def test_log_tick_labels_read_plainly():
 
 # ---------------------------------------------------------------- the widget
 def test_interface(plots):
-    assert set(plots.plot_items) == {"cloud", "mean", "covariance", "spectrum", "kl"}
+    assert set(plots.plot_items) == {"cloud", "mean", "covariance", "spectrum", "kl", "pspace"}
     assert all(isinstance(p, pg.PlotItem) for p in plots.plot_items.values())
 
 
