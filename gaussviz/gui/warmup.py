@@ -25,7 +25,7 @@ from pathlib import Path
 
 from PySide6 import QtCore
 
-from ..core import jit, kernels, plotdata, raster
+from ..core import jit, kernels, param_space, plotdata, raster
 from ..core import parameterizations as pz
 from ..core.paths import package_dir
 from ..core.session import session_text
@@ -83,7 +83,7 @@ class KernelWarmup(QtCore.QObject):
         start = kernels.start_kernels(settings.target.dim, needs_optimizers(settings))
         if all(k.overloads for k in start):  # loaded already (a later run of this process)
             return False
-        todo = [*start, *jit.dispatchers(plotdata).values(), *jit.dispatchers(raster).values()]
+        todo = [*start, *(k for m in (plotdata, raster, param_space) for k in jit.dispatchers(m).values())]
         self._loader = threading.Thread(target=_load, args=(todo,), name="gaussviz-kernel-loader", daemon=True)
         self.mode = "load"
         self._started = time.monotonic()
