@@ -1,10 +1,16 @@
 """Test-wide settings: Qt offscreen, and no test may leave a thread running."""
 
 import os
+import tempfile
 import threading
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# kernels compile in-process, not interpreted beside a helper process (gui/warmup.py; its own tests turn it on)
+os.environ.setdefault("GAUSSVIZ_WARMUP", "0")
+# what the app remembers (QSettings) goes to a throw-away folder, never the user's: for the windows these
+# tests open in subprocesses; in-process, tests/gui/conftest.py gives each test a folder of its own
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="gaussviz-test-config-")
 
 import pytest
 from hypothesis import settings as hypothesis_settings

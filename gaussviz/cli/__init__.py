@@ -59,6 +59,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             signal.signal(sig, handler)
 
 
+def gui_main(argv: Sequence[str] | None = None) -> int:
+    """``gaussviz-gui [FILE]`` (the launchers' entry point, resources/gaussviz.desktop): the window, with a
+    session file or exported PNG/SVG if one is given (``Exec=gaussviz-gui %f``); options as for gaussviz."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) == 1 and not argv[0].startswith("-"):
+        argv = ["--session", argv[0]]
+    return main(argv)
+
+
 def build_parser():
     """The argument parser (``gaussviz --help``)."""
     from .entry import build_parser as build
@@ -66,4 +75,4 @@ def build_parser():
     return build()
 
 
-__all__ = ["Terminated", "build_parser", "main"]
+__all__ = ["Terminated", "build_parser", "gui_main", "main"]

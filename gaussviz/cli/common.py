@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import sys
 import time
 
@@ -21,7 +22,7 @@ from ..core.session import read_session
 from ..core.settings import Settings, build_run
 from ..core.snapshot import Snapshot
 from ..core.targets import KINDS, TARGET_KINDS, csv_file, csv_source
-from ..core.validation import MAX_STEPS, check_beta, check_eps
+from ..core.validation import MAX_STEPS, check_beta, check_eps, did_you_mean
 
 #: CSV problems printed on stderr at most (then a count)
 MAX_CSV_WARNINGS = 20
@@ -31,6 +32,23 @@ DEFAULT_STEPS = 100_000
 
 class UsageError(Exception):
     """A bad option: reported in one line, exit status 2."""
+
+
+#: choice lists at most this long are spelled out in the help and in errors; longer ones point to a listing
+SHOW_CHOICES = 8
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Help at the terminal's width (80 to 110 columns); an epilog of examples is kept as written."""
+
+    def __init__(self, prog: str, **kwargs) -> None:
+        width = max(80, min(110, shutil.get_terminal_size((100, 24)).columns - 2))
+        super().__init__(prog, max_help_position=34, width=width, **kwargs)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
 
 
 class StoreOnce(argparse._StoreAction):
@@ -51,10 +69,15 @@ def given(a: argparse.Namespace, dest: str) -> bool:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but an error is one line (UsageError), negative numbers are values and an
-    option that takes a value may be given once."""
+    """argparse, but an error is one line (UsageError) with a did-you-mean for misspelt names and
+    options, negative numbers are values, and an option that takes a value may be given once.
+
+    ``finish_help`` (called once the parser is built) gives every choice option a NAME placeholder
+    and appends defaults and short choice lists to the help, for options added later too.
+    """
 
     def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
         self.register("action", None, StoreOnce)
         self.register("action", "store", StoreOnce)
@@ -64,6 +87,110 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):  # one line, no usage dump
         raise UsageError(message)
+
+    def _check_value(self, action: argparse.Action, value) -> None:
+        """An unknown choice: the closest name, then the names (or where to list them)."""
+        if action.choices is not None and value not in action.choices:
+            raise argparse.ArgumentError(action, choice_error(value, action))
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        args = list(sys.argv[1:] if args is None else args)
+        self._check_leading_options(args)
+        ns, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(unrecognized_error(self, ns, extras))
+        return ns
+
+
+    def _check_leading_options(self, args: list[str]) -> None:
+        """An unknown option before the command (``gaussviz --prest x``): argparse would take the
+        next word for the command and complain about that; name the option instead."""
+        subs = _subparsers(self)
+        if not subs:
+            return
+        commands = subs[0].choices
+        options = _options_of(self)
+        for tok in args:
+            if tok == "--" or tok in commands:  # type: ignore[operator]
+                return
+            name = tok.split("=", 1)[0]
+            if name.startswith("--") and not any(o.startswith(name) for o in options):
+                self.error(f"unrecognized arguments: {tok}" + did_you_mean(name, options, quote=False))
+
+
+def choice_error(value, action: argparse.Action) -> str:
+    """``invalid choice: 'seed-questoin'; did you mean 'seed-question'? (gaussviz presets lists them)``"""
+    names = [str(c) for c in action.choices]  # type: ignore[union-attr]
+    msg = f"invalid choice: {value!r}{did_you_mean(str(value), names)}"
+    listing = getattr(action, "listing", None)
+    if listing:
+        return f"{msg} ({listing})"
+    if len(names) <= SHOW_CHOICES:
+        return f"{msg} (one of: {', '.join(names)})"
+    return msg
+
+
+def _options_of(parser: argparse.ArgumentParser) -> list[str]:
+    return [o for o in parser._option_string_actions if o.startswith("--")]
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse._SubParsersAction]:
+    return [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+
+
+def unrecognized_error(parser: argparse.ArgumentParser, ns: argparse.Namespace, extras: list[str]) -> str:
+    """``unrecognized arguments: --alpah 0.1; did you mean --alpha?`` (options of the command given)."""
+    options = _options_of(parser)
+    for sub in _subparsers(parser):
+        chosen = sub.choices.get(getattr(ns, sub.dest, None) or "")  # type: ignore[union-attr]
+        if chosen is not None:
+            options = _options_of(chosen) + options
+    msg = f"unrecognized arguments: {' '.join(extras)}"
+    first = next((x for x in extras if x.startswith("-")), None)
+    if first is not None:
+        return msg + did_you_mean(first.split("=", 1)[0], options, quote=False)
+    return msg
+
+
+def _plain(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int):
+        return f"{value:,}" if value >= 10_000 else str(value)
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def finish_help(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Walk a parser and its subcommands once: NAME placeholders for choices, the choices (when
+    short) and the default in every option's help. Options added later get the same for free; an
+    option whose default is None must say its default in its own help (tests/cli check that)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            action.metavar = action.metavar or "COMMAND"
+            for sub in dict.fromkeys(action.choices.values()):  # type: ignore[union-attr]
+                finish_help(sub)
+            continue
+        if not action.option_strings or action.help == argparse.SUPPRESS or action.dest in ("help", "version"):
+            continue
+        text = action.help or ""
+        if action.choices is not None:
+            if action.metavar is None:
+                action.metavar = "NAME"
+            names = [str(c) for c in action.choices]
+            if len(names) <= SHOW_CHOICES and "one of" not in text:
+                text = f"{text}; one of: {', '.join(names)}"
+        if "default" not in text:
+            d = action.default
+            if isinstance(action, argparse._StoreTrueAction) or (d is False and action.nargs == 0):
+                text = f"{text} (default: off)"
+            elif d is not None and d is not argparse.SUPPRESS:
+                text = f"{text} (default: {_plain(d)})"
+        action.help = text.replace("%", "%%").replace("%%(default)s", "%(default)s")
+    return parser
 
 
 def floats(text: str) -> list[float]:
@@ -78,29 +205,57 @@ def floats(text: str) -> list[float]:
     return vals
 
 
+#: how help texts point at the preset list (also after an unknown --preset)
+PRESET_LISTING = "gaussviz presets lists them"
+
+
+def add_preset_option(p, help_text: str) -> argparse.Action:
+    """``--preset NAME``: the names are checked (with a did-you-mean) but not crammed into the usage line."""
+    a = p.add_argument("--preset", choices=list(PRESETS), metavar="NAME", help=f"{help_text}; {PRESET_LISTING}")
+    a.listing = PRESET_LISTING  # type: ignore[attr-defined]
+    return a
+
+
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """The estimator, target and start options of `run` and `render`."""
+    e, t, st = Settings().estimator, Settings().target, Settings().start
+    pre = "default: the preset's or session's, else"
     g = p.add_argument_group("estimator")
-    g.add_argument("--preset", choices=list(PRESETS), help="start from a preset (options below override it)")
-    g.add_argument("--parameterization", choices=list(pz.NAMES))
-    g.add_argument("--alpha", type=float, help="learning rate (> 0)")
-    g.add_argument("--objective", choices=OBJECTIVES)
-    g.add_argument("--direction", choices=DIRECTIONS)
-    g.add_argument("--schedule", choices=list(SCHEDULES))
-    g.add_argument("--batch-size", type=int)
+    add_preset_option(g, "start from a lesson; the options below override it (default: none)")
+    g.add_argument("--parameterization", choices=list(pz.NAMES),
+                   help=f"the update rule: which matrix is stored and stepped ({pre} {e.parameterization})")
+    g.add_argument("--alpha", type=float, metavar="A",
+                   help=f"learning rate per update, > 0 and at most 1 ({pre} {e.alpha:g})")
+    g.add_argument("--objective", choices=OBJECTIVES,
+                   help=f"loglik: the log-likelihood log L; neg-loglik: -log L ({pre} {e.objective})")
+    g.add_argument("--direction", choices=DIRECTIONS,
+                   help=f"step up (ascent) or down (descent) the objective's gradient ({pre} {e.direction})")
+    g.add_argument("--schedule", choices=list(SCHEDULES),
+                   help="learning rate at update t: alpha (constant), alpha / (1 + alpha t) (inverse), "
+                        f"alpha / sqrt(1 + t) (inverse-sqrt) ({pre} {e.schedule})")
+    g.add_argument("--batch-size", type=int, metavar="N",
+                   help=f"samples per update (mini-batch), 1 to 100,000 ({pre} {e.batch_size})")
     g.add_argument("--symmetrize", action=argparse.BooleanOptionalAction, default=None,
-                   help="keep Sigma (or Lambda) symmetric each update (covariance, precision)")
+                   help="keep Sigma (or Lambda) symmetric after each update (covariance, precision) "
+                        f"({pre} {'on' if e.symmetrize else 'off'})")
     add_optimizer_options(p)
-    t = p.add_argument_group("target and start")
-    t.add_argument("--dim", type=int, help="dimension of the target (1 to 50)")
-    t.add_argument("--target-cond", type=float, help="condition number of the target covariance")
-    t.add_argument("--target-rotation", type=float, help="rotation of the target's eigenbasis, degrees")
-    t.add_argument("--target-mean", type=floats, help="true mean: one number or d numbers, comma separated")
-    t.add_argument("--mean0", type=floats, help="start mean: one number or d numbers")
-    t.add_argument("--cov0-scale", type=float, help="start covariance = scale * I")
-    t.add_argument("--seed", type=int, help="seed of the sample stream")
+    ts = p.add_argument_group("target and start")
+    ts.add_argument("--dim", type=int, metavar="D", help=f"dimension of the target, 1 to 50 ({pre} {t.dim})")
+    ts.add_argument("--target-cond", type=float, metavar="C",
+                    help=f"condition number of the target covariance: largest / smallest eigenvalue, 1 to 1e10 "
+                         f"({pre} {t.cond:g})")
+    ts.add_argument("--target-rotation", type=float, metavar="DEG",
+                    help=f"rotation of the target's eigenbasis, in degrees ({pre} {t.rotation_deg:g})")
+    ts.add_argument("--target-mean", type=floats, metavar="X[,X...]",
+                    help=f"true mean: one number (every coordinate) or d numbers, comma separated ({pre} 0)")
+    ts.add_argument("--mean0", type=floats, metavar="X[,X...]",
+                    help=f"start mean mu_0: one number or d numbers ({pre} {st.mean:g})")
+    ts.add_argument("--cov0-scale", type=float, metavar="S",
+                    help=f"start covariance Sigma_0 = S * I, 1e-12 to 1e12 ({pre} {st.cov_scale:g})")
+    ts.add_argument("--seed", type=int, metavar="N", help=f"seed of the sample stream, >= 0 ({pre} {t.seed})")
     add_target_options(p)
-    p.add_argument("--steps", type=int, default=None, help=f"updates to run (default {DEFAULT_STEPS})")
+    p.add_argument("--steps", type=int, default=None, metavar="N",
+                   help=f"updates to run (default: the session's, else {DEFAULT_STEPS:,})")
 
 
 #: the optimizer options (argparse dest = EstimatorSettings field = optimizers_.DEFAULTS key)
@@ -116,11 +271,12 @@ def add_optimizer_options(p: argparse.ArgumentParser) -> None:
                         + "; ".join(f"{o.name}: {o.help}" for o in optimizers_.OPTIMIZERS.values()))
     users = {k: ", ".join(o.name for o in optimizers_.OPTIMIZERS.values() if k in o.uses)
              for k in ("beta1", "beta2", "eps")}
-    g.add_argument("--beta1", type=float,
+    g.add_argument("--beta1", type=float, metavar="B",
                    help=f"first-moment decay in [0, 1) (default {D['beta1']:g}; {users['beta1']})")
-    g.add_argument("--beta2", type=float,
+    g.add_argument("--beta2", type=float, metavar="B",
                    help=f"second-moment decay in [0, 1) (default {D['beta2']:g}; {users['beta2']})")
-    g.add_argument("--eps", type=float, help=f"denominator guard > 0 (default {D['eps']:g}; {users['eps']})")
+    g.add_argument("--eps", type=float, metavar="E",
+                   help=f"denominator guard > 0 (default {D['eps']:g}; {users['eps']})")
     g.add_argument("--averaging", action=argparse.BooleanOptionalAction, default=None,
                    help="keep a Polyak-Ruppert average of the estimates, reported as its own estimate "
                         f"(default {'on' if D['averaging'] else 'off'})")
@@ -148,18 +304,19 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
     """The target-kind options of `run`, `render` and `sweep`."""
     x = p.add_argument_group("target kind")
     x.add_argument("--target", choices=KINDS,
-                   help="what the samples come from (default gaussian; --csv implies csv)")
+                   help="what the samples come from (default: the preset's, else gaussian; --csv implies csv)")
     for kind in TARGET_KINDS.values():
         for param in kind.params:
-            x.add_argument(param.option, type=float, dest=param.option[2:].replace("-", "_"),
+            x.add_argument(param.option, type=float, dest=param.option[2:].replace("-", "_"), metavar="X",
                            help=f"{kind.name}: {param.help} (default {param.default:g})")
     x.add_argument("--csv", metavar="FILE",
                    help=f"csv: a data file, or a shipped data set by its name alone: {', '.join(DATASETS)} "
-                        "(a file of that name is ./NAME)")
-    x.add_argument("--columns", help="csv: columns to use, header names or 0-based indices, comma separated "
-                                     "(default: every numeric column)")
+                        "(a file of that name is ./NAME; default: none)")
+    x.add_argument("--columns", metavar="LIST",
+                   help="csv: columns to use, header names or 0-based indices, comma separated "
+                        "(default: every numeric column)")
     x.add_argument("--standardize", action="store_true", default=None,
-                   help="csv: shift and scale each column to mean 0 and variance 1")
+                   help="csv: shift and scale each column to mean 0 and variance 1 (default: off)")
 
 
 #: CLI option (argparse dest) -> (target kind it belongs to, key in TargetSettings.params)

@@ -8,29 +8,48 @@ import os
 import sys
 
 from .. import __version__
-from ..core.presets import PRESETS
 from ..core.validation import MAX_AFTER_S, one_line
 from . import render, run, sweep
-from .common import Parser, UsageError
+from .common import Parser, UsageError, add_preset_option, finish_help
 
 #: options of the window (before any command): with a command they would be silently ignored
 WINDOW_OPTIONS = {"preset": "--preset", "session": "--session", "screenshot": "--screenshot",
                   "after": "--after", "force": "--force"}
 
 
+EXAMPLES = """\
+examples:
+  gaussviz                                      the window on the seed question, running
+  gaussviz --preset what-am-i-missing           the five update rules side by side
+  gaussviz --session my_session.json            a saved session (File > Save session)
+  gaussviz --screenshot window.png --after 5    a picture of the window after 5 s, no display needed
+  xvfb-run gaussviz                             the window on a machine without a display
+  gaussviz presets                              the lessons, one line each
+  gaussviz run --preset wrong-sign-descent      headless: a summary, and why it diverged
+  gaussviz run --help                           every option of a command
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="gaussviz", description="Watch online Gaussian MLE converge, crawl or blow up.")
+    p = Parser(prog="gaussviz", description="Watch online maximum-likelihood estimation of a Gaussian converge, "
+                                            "crawl or blow up. Without a command: the live window.",
+               epilog=EXAMPLES)
     p.add_argument("--version", action="version", version=f"gaussviz {__version__}")
-    p.add_argument("--preset", choices=list(PRESETS), help="open the window with a preset")
-    p.add_argument("--session", help="open the window with a session file (JSON, or a PNG/SVG gaussviz exported)")
-    p.add_argument("--screenshot", help="save a PNG of the window after --after seconds and exit")
-    p.add_argument("--after", type=float, default=3.0,
-                   help=f"seconds to run before --screenshot (0 to {MAX_AFTER_S:g}; default 3)")
-    p.add_argument("--force", action="store_true", help="--screenshot may replace an existing file")
-    sub = p.add_subparsers(dest="command", parser_class=Parser)
+    add_preset_option(p, "open the window on a lesson (default: seed-question)")
+    p.add_argument("--session", metavar="FILE",
+                   help="open the window with a session file, or a PNG or SVG gaussviz exported (default: none)")
+    p.add_argument("--screenshot", metavar="FILE",
+                   help="save a PNG of the whole window --after seconds after the first update, then exit; "
+                        "needs no display (default: none: open the window)")
+    p.add_argument("--after", type=float, default=3.0, metavar="SECONDS",
+                   help=f"seconds to run, counted from the first update, before --screenshot "
+                        f"(0 to {MAX_AFTER_S:g}; default: 3 s)")
+    p.add_argument("--force", action="store_true", help="let --screenshot replace an existing file (default: off)")
+    sub = p.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND",
+                           title="commands (without one: the window)")
     for module in (run, sweep, render):
         module.add_parsers(sub)
-    return p
+    return finish_help(p)
 
 
 def check_window_args(a: argparse.Namespace) -> None:

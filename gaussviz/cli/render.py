@@ -9,26 +9,39 @@ from pathlib import Path
 from ..core.video import DEFAULT_FPS, DEFAULT_SECONDS
 from .common import Progress, UsageError, add_run_options, run_with_progress, settings_from_args
 
+RENDER_EXAMPLES = """\
+examples:
+  gaussviz render --preset ill-conditioned-natural --steps 20000 --out figs           PNG (1600 px) + SVG
+  gaussviz render --session figs/session.json --out figs2 --format png --width 2400   the same numbers again
+"""
+
 
 def add_parsers(sub) -> None:
-    r = sub.add_parser("render", help="run headless and write the window's plot images, history CSV and session")
+    r = sub.add_parser("render", help="run headless and write the window's plot images, history CSV and session",
+                       description="Run without a display and draw the final state with the window's own plots: "
+                                   "cloud, mean, covariance, spectrum, kl and plots (all five) as PNG and/or SVG, "
+                                   "plus history.csv and session.json.",
+                       epilog=RENDER_EXAMPLES)
     add_run_options(r)
     r.add_argument("--session", metavar="FILE", default=argparse.SUPPRESS,
-                   help="a session file (JSON, or a PNG/SVG gaussviz exported) instead of --preset")
-    r.add_argument("--out", help="folder for the images, history.csv and session.json")
-    r.add_argument("--format", default="png,svg", help="png, svg or png,svg (default png,svg)")
-    r.add_argument("--width", type=int, default=None,
+                   help="a session file (from the window or from render) instead of --preset (default: none)")
+    r.add_argument("--out", metavar="FOLDER",
+                   help="folder for the images, history.csv and session.json (created if missing; or --video)")
+    r.add_argument("--format", default="png,svg", metavar="LIST", help="png, svg or png,svg (default: png,svg)")
+    r.add_argument("--width", type=int, default=None, metavar="PIXELS",
                    help="PNG width in pixels (default 1600); video width (default 1280 for MP4, 640 for GIF)")
-    r.add_argument("--force", action="store_true", help="overwrite existing files")
-    r.add_argument("--plots", default=None,
+    r.add_argument("--force", action="store_true", help="overwrite existing files (default: off)")
+    r.add_argument("--plots", default=None, metavar="LIST",
                    help="which plots, comma separated, as File > Export names them: cloud, mean, covariance, "
                         "spectrum, kl, pspace (the parameter space), plots (all with the legend); images: default "
                         "every one; video: default plots (a wrong name gets the list)")
     v = r.add_argument_group("video (instead of --out)")
     v.add_argument("--video", metavar="OUT.mp4|OUT.gif",
-                   help="write a video of the run, paced like the window (the preset's or session's pace)")
-    v.add_argument("--fps", type=float, default=DEFAULT_FPS, help=f"video frames per second (default {DEFAULT_FPS:g})")
-    v.add_argument("--seconds", type=float, default=None,
+                   help="write a video of the run, paced like the window (the preset's or session's pace; "
+                        "default: none)")
+    v.add_argument("--fps", type=float, default=DEFAULT_FPS, metavar="FPS",
+                   help=f"video frames per second (default {DEFAULT_FPS:g})")
+    v.add_argument("--seconds", type=float, default=None, metavar="S",
                    help=f"video length in seconds (default {DEFAULT_SECONDS:g}; or --steps N: until update N)")
     r.set_defaults(func=cmd_render)
 

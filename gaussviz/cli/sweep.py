@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 from ..core import parameterizations as pz
-from ..core.presets import PRESETS, get_preset
+from ..core.presets import get_preset
 from ..core.settings import Settings
+from ..core.validation import did_you_mean
 from .common import (
     StatusLine,
     add_optimizer_options,
+    add_preset_option,
     add_target_options,
     apply_optimizer_args,
     apply_target_args,
@@ -23,46 +25,63 @@ def _names(text: str) -> list[str]:
     names = [x.strip() for x in text.split(",") if x.strip()]
     bad = [x for x in names if x not in pz.PARAMETERIZATIONS]
     if bad or not names:
+        hint = did_you_mean(bad[0], pz.NAMES) if bad else ""
         raise argparse.ArgumentTypeError(
-            f"expected a comma-separated subset of {','.join(pz.NAMES)}; got {text!r}")
+            f"expected a comma-separated subset of {','.join(pz.NAMES)}; got {text!r}{hint}")
     return names
+
+
+SWEEP_EXAMPLES = """\
+examples:
+  gaussviz sweep --out map/                                      every rule, 40 learning rates, 8 seeds
+  gaussviz sweep --alpha-min 1e-4 --alpha-max 1 --alpha-count 40 \\
+      --parameterizations covariance,natural --axis cov0-scale --axis-values 0.1,1,10 --out map/
+  gaussviz sweep --preset heavy-tails --steps 20000 --out tails/
+  gaussviz sweep --scheduler local:2 --out map/                  on Dask (needs gaussviz[cluster])
+  gaussviz sweep --resume --out map/                             go on after Ctrl-C or a lost cluster
+"""
 
 
 def add_parsers(sub) -> None:
     from ..core.sweep import AXES
 
-    w = sub.add_parser("sweep", help="stability map: alpha x parameterization x a second axis, several seeds")
-    w.add_argument("--alpha-min", type=float, default=1e-4, help="smallest learning rate (default 1e-4)")
-    w.add_argument("--alpha-max", type=float, default=1.0, help="largest learning rate (default 1)")
-    w.add_argument("--alpha-count", type=int, default=40, help="log-spaced learning rates (default 40)")
-    w.add_argument("--parameterizations", type=_names, default=None,
-                   help="comma-separated subset (default: all; with --axis optimizer, those that take every "
-                        "optimizer)")
-    w.add_argument("--axis", choices=list(AXES), default="cov0-scale", help="second axis (default cov0-scale)")
-    w.add_argument("--axis-values", default=None,
+    w = sub.add_parser("sweep", help="stability map: alpha x parameterization x a second axis, several seeds",
+                       description="Run every combination of learning rate (log-spaced), update rule, a second "
+                                   "axis and seeds, and write the stability map: stability_map.png (fraction "
+                                   "diverged, median final KL), .csv (every chain) and .json (the settings).",
+                       epilog=SWEEP_EXAMPLES)
+    w.add_argument("--alpha-min", type=float, default=1e-4, metavar="A", help="smallest learning rate")
+    w.add_argument("--alpha-max", type=float, default=1.0, metavar="A", help="largest learning rate, at most 1")
+    w.add_argument("--alpha-count", type=int, default=40, metavar="N", help="learning rates, log-spaced")
+    w.add_argument("--parameterizations", type=_names, default=None, metavar="LIST",
+                   help=f"update rules, a comma-separated subset of {','.join(pz.NAMES)} (default: all; with "
+                        "--axis optimizer, those that take every optimizer)")
+    w.add_argument("--axis", choices=list(AXES), default="cov0-scale", help="the second axis")
+    w.add_argument("--axis-values", default=None, metavar="X[,X...]",
                    help="values of the second axis, comma separated: numbers, or for --axis optimizer names "
                         f"from {','.join(AXES['optimizer'].choices)} (default: the base's own value)")
-    w.add_argument("--seeds", type=int, default=8, help="seeds per cell (default 8)")
-    w.add_argument("--steps", type=int, default=5000, help="updates per chain (default 5000)")
-    w.add_argument("--preset", choices=list(PRESETS),
-                   help="take target, start and sign/schedule/symmetrize from a preset "
-                        "(default: the 2-D ill-conditioned target, start (1, 1), Sigma_0 = I, symmetrize on)")
+    w.add_argument("--seeds", type=int, default=8, metavar="N", help="seeds (sample streams) per cell")
+    w.add_argument("--steps", type=int, default=5000, metavar="N", help="updates per chain")
+    add_preset_option(w, "take target, start and sign/schedule/symmetrize from a lesson "
+                         "(default: the 2-D ill-conditioned target, start (1, 1), Sigma_0 = I, symmetrize on)")
     w.add_argument("--symmetrize", action=argparse.BooleanOptionalAction, default=None,
-                   help="keep Sigma (or Lambda) symmetric each update")
-    w.add_argument("--seed", type=int, default=None, help="first seed (seeds are consecutive)")
-    w.add_argument("--out", required=True, help="folder for stability_map.png, .csv and .json")
+                   help="keep Sigma (or Lambda) symmetric each update (default: the preset's, else on)")
+    w.add_argument("--seed", type=int, default=None, metavar="N",
+                   help="first seed; seeds are consecutive (default: the preset's, else 0)")
+    w.add_argument("--out", required=True, metavar="FOLDER",
+                   help="folder for stability_map.png, .csv and .json (required; created if missing)")
     w.add_argument("--force", action="store_true", help="overwrite existing files")
-    w.add_argument("--width", type=int, default=1600, help="PNG width in pixels (default 1600)")
+    w.add_argument("--width", type=int, default=1600, metavar="PIXELS", help="PNG width in pixels")
     c = w.add_argument_group("long sweeps (see README: Sweeps on a cluster)")
     c.add_argument("--scheduler", metavar="SPEC", default=None,
                    help="run the chains on Dask: local (a worker process per core), local:N (N worker "
-                        "processes) or tcp://HOST:PORT (an existing cluster's scheduler); default: in this "
-                        "process. Same results to the bit. Needs gaussviz[cluster]")
+                        "processes) or tcp://HOST:PORT (an existing cluster's scheduler); same results to the "
+                        "bit; needs gaussviz[cluster] (default: in this process)")
     c.add_argument("--resume", action="store_true",
                    help="continue an interrupted sweep from what OUT/.partial holds (run the same command again "
                         "with --resume)")
-    c.add_argument("--task-seconds", type=float, default=None, metavar="S",
-                   help="aim at tasks of about S seconds of one core each (default 3)")
+    c.add_argument("--task-seconds", type=float, default=None, metavar="SECONDS",
+                   help="aim at tasks of about this many seconds of one core each (default: 3)")
     add_optimizer_options(w)
     add_target_options(w)
     w.set_defaults(func=cmd_sweep)

@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from .fileio import MissingFile, NotAFile, open_regular
+from .paths import resource_path
 from .validation import quote
 
 #: data sets shipped in resources/: name -> file
@@ -75,16 +76,6 @@ class CsvData:
         if self.n_skipped > len(out):
             out.append(f"... {self.n_skipped - len(out)} more skipped line(s) ({self.n_skipped} in all)")
         return out
-
-
-def resource_path(name: str) -> Path:
-    """Path of a file in resources/ (repository checkout or installed wheel)."""
-    here = Path(__file__).resolve().parent.parent  # the gaussviz package
-    for base in (here / "resources", here.parent / "resources"):
-        p = base / name
-        if p.is_file():
-            return p
-    raise ValueError(f"resource {name!r} not found (looked in {here / 'resources'} and {here.parent / 'resources'})")
 
 
 def dataset_name(text: object) -> str | None:

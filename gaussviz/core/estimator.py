@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from . import jit
 from . import kernels as kn
 from . import optimizers as opt
 from . import parameterizations as pz
@@ -263,8 +264,9 @@ class BatchEstimator:
         out = np.empty_like(self._th)
         work = np.empty((self.d, self.d))
         piv = np.empty(self.d, dtype=np.int64)
+        stored_to_sigma = jit.use(kn).stored_to_sigma
         for i in range(self.K):
-            kn.stored_to_sigma(self._th[i], int(self._codes[i]), out[i], work, piv)
+            stored_to_sigma(self._th[i], int(self._codes[i]), out[i], work, piv)
         return out
 
     @property
@@ -283,7 +285,8 @@ class BatchEstimator:
     @property
     def alpha_t(self) -> np.ndarray:
         """Learning rate each chain's next update will use."""
-        return np.array([kn.learning_rate(a, s, int(t)) for a, s, t in
+        learning_rate = jit.use(kn).learning_rate
+        return np.array([learning_rate(a, s, int(t)) for a, s, t in
                          zip(self._alphas, self._schedules, self._steps)])
 
     @property
@@ -560,7 +563,8 @@ class BatchEstimator:
         # core, leaving the other to the GUI.
         if parallel is None:
             parallel = self.K * n_updates >= PARALLEL_WORK and self.K >= 64
-        kernel = kn.advance_chains_parallel if parallel else kn.advance_chains
+        entry = kn.advance_kernel(self.d, parallel, kn.needs_optimizers(self._codes, self._opt_codes))
+        kernel = getattr(jit.use(kn), entry.__name__)  # compiled, or interpreted while it compiles (core/jit.py)
         kernel(
             self._codes, self._syms, self._signs, self._schedules, self._alphas, self._steps,
             self._mu, self._th,

@@ -35,8 +35,12 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
-import numpy as np
+from .paths import configure_numba_cache
+
+configure_numba_cache()  # before numba: the cache goes to the user's cache folder, not next to this file
+
+import numba as nb  # noqa: E402
+import numpy as np  # noqa: E402
 
 # Parameterization codes (the order is part of the session format: do not reorder).
 COVARIANCE = 0
@@ -1524,21 +1528,17 @@ def _advance_chain2(
     status, fail_step, fail_detail, fail_value,
     rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
 ):
-    """``_advance_chain`` at d = 2: the same calls in the same order (bit-identical), with the
-    chain's settings, step and status held in locals, views taken once and no scratch arrays
-    unless the chunk records or averages (~40% more updates per second on one core).
+    """``_advance_chain`` at d = 2 for an sgd chain (not riemannian): the same calls in the same
+    order (bit-identical), with the chain's settings, step and status held in locals, views taken
+    once and no scratch arrays unless the chunk records or averages (~40% more updates per second
+    on one core).
 
     sgd runs here in the form it had before the optimizers came (its speed depends on this
     function and ``_step2`` staying small: LLVM inlines ``_step2`` into these loops); any
-    other optimizer, and the riemannian rule, run in ``_advance_chain2_opt``.
+    other optimizer, and the riemannian rule, run in ``_advance_chain2_opt`` (the entry points
+    choose; neither calls the other, so a run of sgd chains compiles neither the optimizers
+    nor the riemannian rule).
     """
-    if opt_codes[k] != SGD or codes[k] == RIEMANNIAN:
-        _advance_chain2_opt(k, codes, syms, signs, schedules, alphas, steps, mu, th,
-                            opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
-                            Y, streams, offsets, batch, n_updates,
-                            status, fail_step, fail_detail, fail_value,
-                            rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
-        return
     n_rec = rec_mu.shape[1]
     code = codes[k]
     sym = syms[k]
@@ -1668,6 +1668,67 @@ def _advance_chain2_opt(
 
 
 @nb.njit(**_JIT)
+def _advance_chain_sgd(
+    k,
+    codes, syms, signs, schedules, alphas, steps, mu, th,
+    opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """``_advance_chain`` for an sgd chain (any d but 2; the riemannian rule included): the same
+    calls in the same order without the optimizer's state, so a run of sgd chains does not
+    compile the optimizers."""
+    d = mu.shape[1]
+    n_rec = rec_mu.shape[1]
+    code = codes[k]
+    mats = np.empty((7, d, d))
+    vecs = np.empty((6, d))
+    sigma, P, G, C, work, work2, th_old = mats[0], mats[1], mats[2], mats[3], mats[4], mats[5], mats[6]
+    mu_old, rbar, r, u, w, vals = vecs[0], vecs[1], vecs[2], vecs[3], vecs[4], vecs[5]
+    piv = np.empty(d, dtype=np.int64)
+    sym = syms[k]
+    s = signs[k]
+    avg = avg_flags[k]
+    Ys = Y[streams[k]]
+    for i in range(n_updates):
+        if status[k] == OK:
+            t = steps[k]
+            a = learning_rate(alphas[k], schedules[k], t)
+            i0 = offsets[k] + i * batch
+            for p in range(d):
+                mu_old[p] = mu[k, p]
+                for q in range(d):
+                    th_old[p, q] = th[k, p, q]
+            ok = one_update(code, sym, s, a, mu[k], th[k], Ys, i0, batch,
+                            sigma, P, G, rbar, C, r, u, w, work, piv)
+            if ok:
+                st, det, val = check_state(code, sym, mu[k], th[k], th_old, work, work2, vals)
+            else:
+                st, det, val = NOT_PD, DETAIL_EIG, 0.0
+            if st != OK:
+                for p in range(d):
+                    mu[k, p] = mu_old[p]
+                    for q in range(d):
+                        th[k, p, q] = th_old[p, q]
+                _fail(k, st, det, val, t, status, fail_step, fail_detail, fail_value)
+            else:
+                steps[k] = t + 1
+                if avg:
+                    avg_n[k] += 1
+                    _average(code, mu[k], th[k], avg_n[k], avg_mu[k], avg_sigma[k], sigma, work, piv)
+        if n_rec > 0 and ((i + 1) % rec_every == 0 or i == n_updates - 1):
+            j = i // rec_every
+            if j >= n_rec:
+                j = n_rec - 1
+            rec_alpha[k, j] = learning_rate(alphas[k], schedules[k], steps[k])
+            stored_to_sigma(th[k], code, rec_sigma[k, j], work, piv)
+            rec_asym[k, j] = relative_asymmetry(rec_sigma[k, j])
+            for p in range(d):
+                rec_mu[k, j, p] = mu[k, p]
+
+
+@nb.njit(**_JIT)
 def _advance_chain(
     k, codes, syms, signs, schedules, alphas, steps, mu, th,
     opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
@@ -1675,22 +1736,12 @@ def _advance_chain(
     status, fail_step, fail_detail, fail_value,
     rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
 ):
-    """The whole chunk for chain k (scratch is per call, so chains can run in parallel)."""
+    """The whole chunk for chain k at any d, any optimizer (scratch is per call, so chains can
+    run in parallel); the entry points check the codes first."""
     d = mu.shape[1]
     n_rec = rec_mu.shape[1]
     code = codes[k]
     opt = opt_codes[k]
-    if status[k] == OK:
-        st, det, val = check_codes(code, opt)
-        if st != OK:
-            _fail(k, st, det, val, steps[k], status, fail_step, fail_detail, fail_value)
-    if d == 2:
-        _advance_chain2(k, codes, syms, signs, schedules, alphas, steps, mu, th,
-                        opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
-                        Y, streams, offsets, batch, n_updates,
-                        status, fail_step, fail_detail, fail_value,
-                        rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
-        return
     mats = np.empty((7, d, d))
     vecs = np.empty((6, d))
     sigma, P, G, C, work, work2, th_old = mats[0], mats[1], mats[2], mats[3], mats[4], mats[5], mats[6]
@@ -1761,6 +1812,68 @@ def _advance_chain(
 
 
 @nb.njit(**_JIT)
+def _check_codes(k, codes, opt_codes, steps, status, fail_step, fail_detail, fail_value):
+    """``check_codes`` for chain k: an invalid pair stops the chain (INVALID) before any update
+    (a stopped chain still records its state)."""
+    if status[k] == OK:
+        st, det, val = check_codes(codes[k], opt_codes[k])
+        if st != OK:
+            _fail(k, st, det, val, steps[k], status, fail_step, fail_detail, fail_value)
+
+
+@nb.njit(**_JIT)
+def _advance_chain_any(
+    k,
+    codes, syms, signs, schedules, alphas, steps, mu, th,
+    opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """Chain k by its dimension and optimizer (every path compiled)."""
+    if mu.shape[1] != 2:
+        _advance_chain(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                       opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                       Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
+                       rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+    elif opt_codes[k] != SGD or codes[k] == RIEMANNIAN:
+        _advance_chain2_opt(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                            opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                            Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
+                            rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+    else:
+        _advance_chain2(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                        opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                        Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
+                        rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+
+
+@nb.njit(**_JIT)
+def _advance_chain2_any(
+    k,
+    codes, syms, signs, schedules, alphas, steps, mu, th,
+    opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """Chain k at d = 2 by its optimizer."""
+    if opt_codes[k] != SGD or codes[k] == RIEMANNIAN:
+        _advance_chain2_opt(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                            opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                            Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
+                            rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+    else:
+        _advance_chain2(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                        opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                        Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
+                        rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+
+
+# Entry points. numba compiles every function a kernel can reach, taken or not: one entry point
+# for everything made a first d = 2 update compile the optimizers, the riemannian rule and the
+# general-d path too (~68 s of CPU on a 2-core machine). These compile what their chains use.
+@nb.njit(**_JIT)
 def advance_chains(
     codes, syms, signs, schedules, alphas, steps, mu, th,
     opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
@@ -1778,12 +1891,16 @@ def advance_chains(
     ``rec_*`` arrays at index ``i // rec_every`` (the last one at ``R - 1``).
     ``opt_mu``/``opt_th`` may have zero-size trailing axes when no chain uses
     an optimizer, ``avg_mu``/``avg_sigma`` when no chain averages.
+
+    Any d, any optimizer: it compiles every path. ``advance_kernel`` picks a
+    leaner entry point with the same arguments and the same numbers.
     """
     for k in range(mu.shape[0]):
-        _advance_chain(k, codes, syms, signs, schedules, alphas, steps, mu, th,
-                       opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
-                       Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
-                       rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+        _check_codes(k, codes, opt_codes, steps, status, fail_step, fail_detail, fail_value)
+        _advance_chain_any(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                           opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                           Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
+                           rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
 
 
 @nb.njit(parallel=True, **_JIT)
@@ -1794,15 +1911,167 @@ def advance_chains_parallel(
     status, fail_step, fail_detail, fail_value,
     rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
 ):
-    """``advance_chains`` with the chains spread over all cores (sweeps, forecasts).
-
-    Chains are independent, so the result is bit-identical to the serial one.
-    """
+    """``advance_chains`` with the chains spread over all cores (bit-identical: chains are
+    independent)."""
     for k in nb.prange(mu.shape[0]):
+        _check_codes(k, codes, opt_codes, steps, status, fail_step, fail_detail, fail_value)
+        _advance_chain_any(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                           opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                           Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
+                           rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+
+
+@nb.njit(**_JIT)
+def advance_sgd(
+    codes, syms, signs, schedules, alphas, steps, mu, th,
+    opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """``advance_chains`` for sgd chains at any d but 2."""
+    for k in range(mu.shape[0]):
+        _check_codes(k, codes, opt_codes, steps, status, fail_step, fail_detail, fail_value)
+        _advance_chain_sgd(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                           opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                           Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
+                           rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+
+
+@nb.njit(**_JIT)
+def advance_opt(
+    codes, syms, signs, schedules, alphas, steps, mu, th,
+    opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """``advance_chains`` for chains at any d but 2, any optimizer."""
+    for k in range(mu.shape[0]):
+        _check_codes(k, codes, opt_codes, steps, status, fail_step, fail_detail, fail_value)
         _advance_chain(k, codes, syms, signs, schedules, alphas, steps, mu, th,
                        opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
                        Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
                        rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+
+
+@nb.njit(**_JIT)
+def advance_sgd2(
+    codes, syms, signs, schedules, alphas, steps, mu, th,
+    opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """``advance_chains`` for sgd chains at d = 2 (not riemannian)."""
+    for k in range(mu.shape[0]):
+        _check_codes(k, codes, opt_codes, steps, status, fail_step, fail_detail, fail_value)
+        _advance_chain2(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                        opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                        Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
+                        rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+
+
+@nb.njit(**_JIT)
+def advance_opt2(
+    codes, syms, signs, schedules, alphas, steps, mu, th,
+    opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """``advance_chains`` for chains at d = 2, any optimizer or rule."""
+    for k in range(mu.shape[0]):
+        _check_codes(k, codes, opt_codes, steps, status, fail_step, fail_detail, fail_value)
+        _advance_chain2_any(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                            opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                            Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
+                            rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+
+
+@nb.njit(parallel=True, **_JIT)
+def advance_sgd_parallel(
+    codes, syms, signs, schedules, alphas, steps, mu, th,
+    opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """``advance_chains`` for sgd chains at any d but 2, the chains spread over all cores."""
+    for k in nb.prange(mu.shape[0]):
+        _check_codes(k, codes, opt_codes, steps, status, fail_step, fail_detail, fail_value)
+        _advance_chain_sgd(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                           opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                           Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
+                           rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+
+
+@nb.njit(parallel=True, **_JIT)
+def advance_opt_parallel(
+    codes, syms, signs, schedules, alphas, steps, mu, th,
+    opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """``advance_chains`` for chains at any d but 2, any optimizer, the chains spread over all cores."""
+    for k in nb.prange(mu.shape[0]):
+        _check_codes(k, codes, opt_codes, steps, status, fail_step, fail_detail, fail_value)
+        _advance_chain(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                       opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                       Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
+                       rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+
+
+@nb.njit(parallel=True, **_JIT)
+def advance_sgd2_parallel(
+    codes, syms, signs, schedules, alphas, steps, mu, th,
+    opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """``advance_chains`` for sgd chains at d = 2 (not riemannian), the chains spread over all cores."""
+    for k in nb.prange(mu.shape[0]):
+        _check_codes(k, codes, opt_codes, steps, status, fail_step, fail_detail, fail_value)
+        _advance_chain2(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                        opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                        Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
+                        rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+
+
+@nb.njit(parallel=True, **_JIT)
+def advance_opt2_parallel(
+    codes, syms, signs, schedules, alphas, steps, mu, th,
+    opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+    Y, streams, offsets, batch, n_updates,
+    status, fail_step, fail_detail, fail_value,
+    rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym,
+):
+    """``advance_chains`` for chains at d = 2, any optimizer or rule, the chains spread over all cores."""
+    for k in nb.prange(mu.shape[0]):
+        _check_codes(k, codes, opt_codes, steps, status, fail_step, fail_detail, fail_value)
+        _advance_chain2_any(k, codes, syms, signs, schedules, alphas, steps, mu, th,
+                            opt_codes, opt_params, avg_flags, opt_mu, opt_th, opt_t, avg_n, avg_mu, avg_sigma,
+                            Y, streams, offsets, batch, n_updates, status, fail_step, fail_detail, fail_value,
+                            rec_every, rec_alpha, rec_mu, rec_sigma, rec_asym)
+
+
+def needs_optimizers(codes: np.ndarray, opt_codes: np.ndarray) -> bool:
+    """True unless every chain is a plain sgd chain (at d = 2: and not riemannian)."""
+    return bool(np.any(opt_codes != SGD) or np.any(codes == RIEMANNIAN))
+
+
+def advance_kernel(d: int, parallel: bool, optimizers: bool = True):
+    """The lean entry point for chains of dimension ``d`` (all take ``advance_chains``' arguments
+    and give its numbers); ``optimizers``: ``needs_optimizers(codes, opt_codes)``."""
+    if d == 2:
+        if optimizers:
+            return advance_opt2_parallel if parallel else advance_opt2
+        return advance_sgd2_parallel if parallel else advance_sgd2
+    if optimizers:
+        return advance_opt_parallel if parallel else advance_opt
+    return advance_sgd_parallel if parallel else advance_sgd
 
 
 @nb.njit(**_JIT)
@@ -1880,3 +2149,18 @@ def gaussian_metrics(mu, sigma, true_mu, true_sigma, true_logdet, eig_out, kl_ou
             x[i] = v / Lc[i, i]
             maha += x[i] * x[i]
         kl_out[m] = 0.5 * (tr + maha - d + logdet - true_logdet)
+
+
+def start_kernels(d: int, optimizers: bool = False) -> tuple:
+    """The kernels a run of dimension ``d`` needs before its first update is drawn."""
+    return (times_transpose, stored_to_sigma, gaussian_metrics, relative_asymmetry, learning_rate,
+            advance_kernel(d, False, optimizers))
+
+
+def cached(d: int, optimizers: bool = False) -> bool:
+    """True when numba's cache holds every kernel a run of dimension ``d`` starts with, compiled from
+    this very source (a start then loads them in well under a second); False when a start compiles
+    them (a first start, or the first after an upgrade). Reads the cache's index files only."""
+    from .jit import in_cache
+
+    return all(in_cache(k) for k in start_kernels(d, optimizers))

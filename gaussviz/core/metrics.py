@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import jit
 from . import kernels as kn
 
 
@@ -19,11 +20,11 @@ def eig_and_kl(mu: np.ndarray, sigma: np.ndarray, true_mu: np.ndarray | None,
     M, d = mu.shape
     eig = np.empty((M, d))
     if true_mu is None or true_cov is None:
-        kn.gaussian_metrics(mu, sigma, np.zeros(d), np.eye(d), 0.0, eig, np.empty(0))
+        jit.use(kn).gaussian_metrics(mu, sigma, np.zeros(d), np.eye(d), 0.0, eig, np.empty(0))
         return eig, np.full(M, np.nan)
     kl = np.empty(M)
     logdet = float(np.linalg.slogdet(true_cov)[1])
-    kn.gaussian_metrics(mu, sigma, np.ascontiguousarray(true_mu, dtype=float),
+    jit.use(kn).gaussian_metrics(mu, sigma, np.ascontiguousarray(true_mu, dtype=float),
                         np.ascontiguousarray(true_cov, dtype=float), logdet, eig, kl)
     return eig, kl
 

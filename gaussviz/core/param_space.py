@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numba as nb
 import numpy as np
 
+from . import jit
 from . import optimizers as opt
 from .estimator import BatchEstimator
 
@@ -133,6 +134,7 @@ def _march(z, level, out):
     return n
 
 
+@jit.entry  # interpreted while the kernels compile or load (core/jit.py)
 def isolines(values: np.ndarray, xs: np.ndarray, ys: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     """The contour ``values == level`` of a grid (``values[i, j]`` at ``xs[j]``, ``ys[i]``) as line
     segments in data coordinates: points 2i and 2i+1 of the x and y arrays make one segment. Between

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import kernels as kn
+from .validation import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,8 @@ NAMES: tuple[str, ...] = tuple(PARAMETERIZATIONS)
 def get(name: object) -> Parameterization:
     """The spec of a rule by name; ValueError listing the names otherwise."""
     if not isinstance(name, str) or name not in PARAMETERIZATIONS:
-        raise ValueError(f"parameterization must be one of {', '.join(map(repr, NAMES))}; got {name!r}")
+        hint = did_you_mean(name, NAMES) if isinstance(name, str) else ""
+        raise ValueError(f"parameterization must be one of {', '.join(map(repr, NAMES))}; got {name!r}{hint}")
     return PARAMETERIZATIONS[name]
 
 

@@ -12,6 +12,8 @@ import math
 import numba as nb
 import numpy as np
 
+from . import jit
+
 #: a linear range grows in steps of about 1/RANGE_QUANTA of its span (log: LOG_RANGE_QUANTUM decades)
 RANGE_QUANTA = 8
 LOG_RANGE_QUANTUM = 0.25
@@ -115,6 +117,7 @@ def _thin(x, y, nbins, log_x, pos_x, pos_y, out):
     return k
 
 
+@jit.entry
 def thin(x, y, nbins: int, log_x: bool = False, positive_x: bool = False, positive_y: bool = False
          ) -> tuple[np.ndarray, np.ndarray]:
     """``finite_xy`` and ``envelope`` in one pass (numba): the points of ascending ``x`` a plot
@@ -160,6 +163,7 @@ def _extent(x, y, pos_x, pos_y, out):
     return found
 
 
+@jit.entry
 def extent(x, y, positive_x: bool = False, positive_y: bool = False) -> np.ndarray | None:
     """[xmin, xmax, ymin, ymax] of the drawable points (finite; positive where asked), or None."""
     x = np.ascontiguousarray(x, dtype=np.float64).ravel()

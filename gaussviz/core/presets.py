@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .settings import STEP_AXES, EstimatorSettings, Settings, StartSettings, TargetSettings, ViewSettings
+from .validation import did_you_mean
 
 #: the 2-D target of docs/MATH.md: eigenvalues about 0.21 and 1.29
 ILL_COV = [[1.0, 0.48], [0.48, 0.5]]
@@ -274,7 +275,8 @@ def get_preset(name: str) -> Settings:
     """A fresh Settings for a preset name, at its pace and step axis (ValueError listing the names
     otherwise)."""
     if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(PRESETS)}")
+        hint = did_you_mean(name, PRESETS) if isinstance(name, str) else ""
+        raise ValueError(f"unknown preset {name!r}{hint} (one of: {', '.join(PRESETS)})")
     p = PRESETS[name]
     s = p.make()
     s.preset = name

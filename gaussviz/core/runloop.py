@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from . import live
+from . import jit, live
+from . import kernels as kn
 from .estimator import BatchEstimator
 from .history import History, frozen_copy
-from .kernels import relative_asymmetry
 from .live import LIVE_CHANGES
 from .metrics import eig_and_kl, mean_loglik
 from .reference import RunningMLE
@@ -434,7 +434,7 @@ class RunLoop:
             avg_kl[avg_on] = eig_and_kl(avg_mu[avg_on], avg_cov[avg_on], tm, tc)[1]
         for k in range(est.K):
             c = covs[k]
-            asym = float(relative_asymmetry(np.ascontiguousarray(c)))  # as the history's (scale-safe)
+            asym = float(jit.use(kn).relative_asymmetry(np.ascontiguousarray(c)))  # as the history's (scale-safe)
             ll = mean_loglik(means[k], c, self._heldout) if self._heldout is not None else float("nan")
             chains.append(ChainState(
                 label=labels[k], settings=est.settings(k), steps=int(est._steps[k]),

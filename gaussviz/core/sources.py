@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from . import jit
 from . import kernels as kn
 from .validation import as_mean, as_spd, check_truth
 
@@ -29,7 +30,7 @@ def times_transpose(z: np.ndarray, m: np.ndarray) -> np.ndarray:
     z = np.ascontiguousarray(z, dtype=float)
     m = np.ascontiguousarray(m, dtype=float)
     out = np.empty((z.shape[0], m.shape[0]))
-    kn.times_transpose(z, m, out)
+    jit.use(kn).times_transpose(z, m, out)
     return out
 
 

@@ -6,6 +6,7 @@ it in one line and the window can show it under the field.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from typing import Any
@@ -13,9 +14,18 @@ from typing import Any
 import numpy as np
 
 
+def did_you_mean(word: str, names, quote: bool = True) -> str:
+    """``"; did you mean 'natural'?"`` for the closest of ``names`` to a misspelt ``word``, or ``""``."""
+    close = difflib.get_close_matches(str(word), [str(n) for n in names], n=1, cutoff=0.6)
+    if not close:
+        return ""
+    return f"; did you mean {close[0]!r}?" if quote else f"; did you mean {close[0]}?"
+
+
 def check_choice(name: str, value: Any, allowed) -> str:
     if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {quote(value)}")
+        hint = did_you_mean(value, allowed) if isinstance(value, str) else ""
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {quote(value)}{hint}")
     return value
 
 

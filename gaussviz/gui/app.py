@@ -18,10 +18,15 @@ from ..core.presets import get_preset
 from ..core.session import read_session, shown_session_text
 from ..core.settings import Settings
 from ..core.validation import MAX_AFTER_S, one_line
-from .qtapp import application
+from .qtapp import application, has_display, prepare_headless
 
-#: the screenshot waits at most this long for the first update (numba compiles on a first start)
-FIRST_FRAME_TIMEOUT_S = 20.0
+#: the screenshot waits at most this long for the first update (numba compiles on a first start:
+#: 10-30 s on a 2-core machine, minutes on a loaded one)
+FIRST_FRAME_TIMEOUT_S = 600.0
+#: the one line printed when there is no display to open the window on (exit status 2)
+NO_DISPLAY = ("no display to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set): on a headless "
+              "machine run it under Xvfb (xvfb-run gaussviz), or save a picture (gaussviz --screenshot FILE), "
+              "or use gaussviz run | render | sweep")
 
 
 def settings_for(args: argparse.Namespace) -> Settings:
@@ -36,7 +41,11 @@ def settings_for(args: argparse.Namespace) -> Settings:
 
 
 def run_app(args: argparse.Namespace) -> int:
-    """Open the window (running); with --screenshot, save a PNG after --after seconds and exit."""
+    """Open the window (running); with --screenshot, save a PNG after --after seconds and exit.
+
+    Without a display the window cannot open: one line and exit status 2 (Qt itself would abort
+    with a message about xcb libraries). --screenshot needs no display: it draws offscreen.
+    """
     shot = getattr(args, "screenshot", None)
     after = float(getattr(args, "after", 3.0) or 0.0)
     force = bool(getattr(args, "force", False))
@@ -47,8 +56,14 @@ def run_app(args: argparse.Namespace) -> int:
         parent = Path(shot).resolve().parent
         if not parent.is_dir():
             raise ValueError(f"--screenshot: folder {parent} does not exist")
-        check_can_create(shot, force)  # now, not after the run
+        check_can_create(shot, force)  # fail now, not after the run (OverwriteError names --force)
     settings = settings_for(args)
+    if shot is not None:
+        if not has_display():
+            prepare_headless()
+    elif not has_display():
+        print(f"gaussviz: error: {NO_DISPLAY}", file=sys.stderr)
+        return 2
     app = application()
     result = {"code": 0}
     held: dict[str, Any] = {"window": None}
@@ -77,24 +92,34 @@ def run_app(args: argparse.Namespace) -> int:
         if result["code"]:
             return result["code"]
         if shot is not None:
-            waited = {"s": 0.0}
+            started = time.monotonic()
+
+            def real_frame() -> bool:
+                """A frame of the running estimate: updates applied, or a divergence at the first one."""
+                snap = window.shown_snapshot
+                return snap is not None and (snap.step > 0 or any(c.divergence is not None for c in snap.chains))
 
             def poll() -> None:
-                # --after counts from the first update: a first start may spend seconds compiling.
-                snap = window.shown_snapshot
-                if waited["s"] > FIRST_FRAME_TIMEOUT_S or (snap is not None and snap.step > 0):
+                # --after counts from the first real frame: a first start spends seconds compiling.
+                if real_frame():
                     QtCore.QTimer.singleShot(int(after * 1000), take)
-                    return
-                waited["s"] += 0.1
-                QtCore.QTimer.singleShot(100, poll)
+                elif time.monotonic() - started > FIRST_FRAME_TIMEOUT_S:
+                    print(f"gaussviz: error: --screenshot: no update within {FIRST_FRAME_TIMEOUT_S:g} s; "
+                          f"nothing written", file=sys.stderr)
+                    result["code"] = 2
+                    window.close()
+                else:
+                    QtCore.QTimer.singleShot(50, poll)
 
             def take() -> None:
                 window.redraw(complete=True)
                 try:
-                    save_screenshot(window, shot, force=force)
+                    path = save_screenshot(window, shot, force=force)
                 except (OSError, ValueError) as e:
-                    print(f"gaussviz: error: {one_line(e)}", file=sys.stderr)
+                    print(f"gaussviz: error: --screenshot: {one_line(e)}", file=sys.stderr)
                     result["code"] = 2
+                else:
+                    print(f"wrote {path}")
                 window.close()
 
             QtCore.QTimer.singleShot(0, poll)
@@ -111,20 +136,25 @@ def run_app(args: argparse.Namespace) -> int:
 
 
 def _report_first_frames(window) -> None:
-    """Benchmark hook: print time.time() when the first frame is painted and when the first
-    frame of a running update is (numba kernels loaded), then close the window."""
+    """Benchmark hook: print time.time() and the process's CPU seconds when the window is first
+    painted, when the first frame of a snapshot is, and when the first frame of a running update
+    is (kernels loaded or compiled), then close the window."""
     printed: dict[str, object] = {}
 
     def poll() -> None:
+        if "window" not in printed:  # the event loop runs: the window is up
+            printed["window"] = True
+            window.repaint()
+            print(f"GAUSSVIZ_WINDOW_SHOWN {time.time():.6f} {time.process_time():.3f}", flush=True)
         snap = window.shown_snapshot
         if snap is not None and printed.get("snap") is not snap:
             printed["snap"] = snap
             window.repaint()  # painted now, not at some later event
             if "first" not in printed:
                 printed["first"] = True
-                print(f"GAUSSVIZ_FIRST_FRAME {time.time():.6f}", flush=True)
+                print(f"GAUSSVIZ_FIRST_FRAME {time.time():.6f} {time.process_time():.3f}", flush=True)
             if snap.step > 0:
-                print(f"GAUSSVIZ_FIRST_UPDATE_FRAME {time.time():.6f}", flush=True)
+                print(f"GAUSSVIZ_FIRST_UPDATE_FRAME {time.time():.6f} {time.process_time():.3f}", flush=True)
                 window.close()
                 return
         QtCore.QTimer.singleShot(2, poll)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from ..core.fileio import OverwriteError, atomic_write_bytes
 from ..core.history_csv import history_csv
 from ..core.session import shown_session_text
 from ..core.snapshot import Snapshot
+from . import prefs, style
 from .image_export import (
     ALL_PLOTS,
     DEFAULT_WIDTH,
@@ -42,9 +44,13 @@ class WindowExporter(QtCore.QObject):
     def __init__(self, window: QtWidgets.QMainWindow) -> None:
         super().__init__(window)
         self.window = window
-        self.width = DEFAULT_WIDTH
-        #: export-all's folder: asked the first time, then kept for the session
-        self.folder: Path | None = None
+        #: the PNG width and the export folder are remembered between launches (gui/prefs.py)
+        self.width = prefs.get_int(prefs.PNG_WIDTH, DEFAULT_WIDTH, MIN_WIDTH, MAX_WIDTH)
+        #: export-all's folder: asked the first time, then kept (and remembered)
+        remembered = prefs.get_folder(prefs.FOLDER_EXPORT)
+        self.folder: Path | None = Path(remembered) if remembered else None
+        #: exports are drawn light (paper, slides) unless the user asks for the window's colours
+        self.dark_exports = prefs.get_choice(prefs.EXPORT_COLORS, "light", ("light", "window")) == "window"
         self.last_written: list[Path] = []
         self.last_error = ""
 
@@ -62,6 +68,10 @@ class WindowExporter(QtCore.QObject):
         self.width_action = sub.addAction("")
         self.width_action.triggered.connect(self._ask_width)
         self._show_width()
+        self.colors_action = sub.addAction("Plots in the window's colours (else light)")
+        self.colors_action.setCheckable(True)
+        self.colors_action.setChecked(self.dark_exports)
+        self.colors_action.toggled.connect(self.set_dark_exports)
         sub.addSeparator()
         titles = {"cloud": "Samples", "mean": "Mean", "covariance": "Covariance eigenvalues",
                   "spectrum": "Spectrum", "kl": "KL", "pspace": "Parameter-space", ALL_PLOTS: "All plots"}
@@ -88,8 +98,32 @@ class WindowExporter(QtCore.QObject):
         v, ok = QtWidgets.QInputDialog.getInt(self.window, "PNG width", "Width of exported PNG plots (pixels):",
                                               self.width, MIN_WIDTH, MAX_WIDTH, 100)
         if ok:
-            self.width = check_width(int(v))
-            self._show_width()
+            self.set_width(int(v))
+
+    def set_width(self, width: int) -> None:
+        """The PNG export width (pixels; ValueError outside the limits), remembered."""
+        self.width = check_width(width)
+        prefs.set_value(prefs.PNG_WIDTH, self.width)
+        self._show_width()
+
+    def set_dark_exports(self, on: bool) -> None:
+        """Export plots in the window's colours (True) or light (False, the default), remembered."""
+        self.dark_exports = bool(on)
+        prefs.set_value(prefs.EXPORT_COLORS, "window" if on else "light")
+        if self.colors_action.isChecked() != self.dark_exports:
+            self.colors_action.setChecked(self.dark_exports)
+
+    @contextlib.contextmanager
+    def _export_colors(self):
+        """The plots drawn light while an export is built (unless asked otherwise), then as they were."""
+        plots = self.window.plots
+        shown = plots.theme
+        if not self.dark_exports:
+            plots.apply_theme(style.LIGHT)
+        try:
+            yield
+        finally:
+            plots.apply_theme(shown)
 
     # ------------------------------------------------------------ state
     def _snapshot(self) -> Snapshot:
@@ -137,8 +171,9 @@ class WindowExporter(QtCore.QObject):
             check_formats([fmt])
             session = self._session()
             plots = self.window.plots
-            data = (plot_png(plots, name, self.width if width is None else width, session) if fmt == "png"
-                    else plot_svg(plots, name, session))
+            with self._export_colors():
+                data = (plot_png(plots, name, self.width if width is None else width, session) if fmt == "png"
+                        else plot_svg(plots, name, session))
             self._done([atomic_write_bytes(path, data, force=force)])
             return True
         except (OSError, ValueError) as e:
@@ -153,7 +188,8 @@ class WindowExporter(QtCore.QObject):
 
     def export_window(self, path: str | os.PathLike, force: bool = False) -> bool:
         try:
-            data = widget_png(self.window, self._session())
+            with self._export_colors():
+                data = widget_png(self.window, self._session())
             self._done([atomic_write_bytes(path, data, force=force)])
             return True
         except (OSError, ValueError) as e:
@@ -193,6 +229,7 @@ class WindowExporter(QtCore.QObject):
         path = QtWidgets.QFileDialog.getExistingDirectory(self.window, "Export folder", start)
         if path:
             self.folder = Path(path)
+            prefs.remember_folder(prefs.FOLDER_EXPORT, self.folder)
         return self.folder if path else None
 
     def export_all(self, folder: str | os.PathLike | None = None, force: bool | None = None) -> list[Path]:
@@ -203,13 +240,16 @@ class WindowExporter(QtCore.QObject):
         """
         if folder is not None:
             self.folder = Path(folder)
+            if self.folder.is_dir():
+                prefs.remember_folder(prefs.FOLDER_EXPORT, self.folder)
         if self.folder is None and self.choose_folder() is None:
             return []
         try:
             snap = self._snapshot()
             w = self.window
-            files = build_files(w.plots, snap, w.settings, FORMATS, self.width, window=w,
-                                prefix=file_prefix(w.settings, snap))
+            with self._export_colors():
+                files = build_files(w.plots, snap, w.settings, FORMATS, self.width, window=w,
+                                    prefix=file_prefix(w.settings, snap))
             there = existing(self.folder, [f.name for f in files])
             if there and force is None:
                 answer = ask(

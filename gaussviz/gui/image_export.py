@@ -149,20 +149,20 @@ def render_raster(scene: QtWidgets.QGraphicsScene, src: QtCore.QRectF, width: in
 scaled_axis_pens = _scaled_axis_pens
 
 
-def render_item(item: QtWidgets.QGraphicsItem, width: int = DEFAULT_WIDTH) -> QtGui.QImage:
-    """The item as laid out on screen, drawn at ``width`` pixels (height keeps the aspect)."""
+def render_item(item: QtWidgets.QGraphicsItem, width: int = DEFAULT_WIDTH, background: str = "white") -> QtGui.QImage:
+    """The item as laid out on screen, drawn at ``width`` pixels (height keeps the aspect) on ``background``."""
     width = check_width(width)
     scene = item.scene()
     src = scene_rect(item)
     scale = width / src.width()
     height = max(1, round(src.height() * scale))
     img = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGB32)
-    img.fill(QtGui.QColor("white"))
+    img.fill(QtGui.QColor(background))
     painter = _ScaledPenPainter(img, scale)
     exporter = Exporter(item)
     try:
         with _scaled_axis_pens([item], scale):
-            exporter.setExportMode(True, {"antialias": True, "background": QtGui.QColor("white"),
+            exporter.setExportMode(True, {"antialias": True, "background": QtGui.QColor(background),
                                           "painter": painter, "resolutionScale": scale})
             painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
             painter.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing, True)
@@ -196,11 +196,14 @@ def encode_png(img: QtGui.QImage, session: str | None = None, title: str = "") -
     return data
 
 
-def svg_bytes(item: QtWidgets.QGraphicsItem, session: str | None = None, title: str = "") -> bytes:
-    """The item as SVG (pyqtgraph's exporter), with the session in a ``<metadata>`` element."""
+def svg_bytes(item: QtWidgets.QGraphicsItem, session: str | None = None, title: str = "",
+              background: str = "white") -> bytes:
+    """The item as SVG (pyqtgraph's exporter) on ``background``, with the session in a ``<metadata>`` element."""
     if item.scene() is None:
         raise ValueError("the plot is not in a scene (was its window closed?)")
-    data = SVGExporter(item).export(toBytes=True)
+    exporter = SVGExporter(item)
+    exporter.params["background"] = QtGui.QColor(background)
+    data = exporter.export(toBytes=True)
     text = data.decode("utf-8") if isinstance(data, bytes) else bytes(data).decode("utf-8")
     extra = ""
     if title:
@@ -227,11 +230,13 @@ def plot_item(plots: LivePlots, name: str) -> QtWidgets.QGraphicsItem:
 
 
 def plot_png(plots: LivePlots, name: str, width: int = DEFAULT_WIDTH, session: str | None = None) -> bytes:
-    return encode_png(render_item(plot_item(plots, name), width), session, f"gaussviz {name}")
+    # the plots' background: white unless the window's dark colours were asked for (export_menu)
+    return encode_png(render_item(plot_item(plots, name), width, plots.theme.background), session,
+                      f"gaussviz {name}")
 
 
 def plot_svg(plots: LivePlots, name: str, session: str | None = None) -> bytes:
-    return svg_bytes(plot_item(plots, name), session, f"gaussviz {name}")
+    return svg_bytes(plot_item(plots, name), session, f"gaussviz {name}", plots.theme.background)
 
 
 def widget_png(widget: QtWidgets.QWidget, session: str | None = None, title: str = "gaussviz window") -> bytes:

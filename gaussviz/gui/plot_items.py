@@ -28,7 +28,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core import raster
+from ..core import jit, raster
 from . import style
 from .style import Look
 
@@ -177,9 +177,10 @@ class Trace:
 
     def _sync_opts(self) -> None:
         lk = self.look
-        self.argb = raster.hex_argb(lk.color)
-        self.fill_argb = raster.hex_argb(lk.fill) if lk.fill else self.argb
-        self.edge_argb = raster.hex_argb(lk.edge) if lk.edge else None
+        th = self.canvas.theme
+        self.argb = raster.hex_argb(th.color(lk.color))
+        self.fill_argb = raster.hex_argb(th.color(lk.fill)) if lk.fill else self.argb
+        self.edge_argb = raster.hex_argb(th.color(lk.edge)) if lk.edge else None
         self._display_key: tuple | None = None
         self.rev = getattr(self, "rev", 0) + 1
         line = self.kind in ("curve", "path", "segments", "vline", "steps")
@@ -230,7 +231,7 @@ class Canvas(pg.GraphicsObject):
     in the order they were added. The grid lines come from the plot's axes' ticks.
     """
 
-    #: shades of the sample cloud: 1..8 overlapping dots of SAMPLE_COLOR over white
+    #: shades of the sample cloud: 1..8 overlapping dots of the theme's sample colour over its background
     CLOUD_LAYERS = 8
 
     def __init__(self, plot: pg.PlotItem, grid: bool = True) -> None:
@@ -246,9 +247,8 @@ class Canvas(pg.GraphicsObject):
         self._scratch = raster.Scratch()
         self._bg: np.ndarray | None = None
         self._bg_key: tuple | None = None
-        self._grid_color = raster.hex_argb(style.GRID_COLOR)
-        self._frame_color = raster.hex_argb(style.FRAME_COLOR)
-        self._cloud_shades = self._make_cloud_shades()
+        self.theme = style.LIGHT
+        self._apply_theme_colors()
         self.paint_count = 0
         self.raster_count = 0
         #: bumped by every change that alters the picture; a repaint without one reuses the image
@@ -295,13 +295,33 @@ class Canvas(pg.GraphicsObject):
         lm = self.vb.state["logMode"]
         return bool(lm[0]), bool(lm[1])
 
+    def _apply_theme_colors(self) -> None:
+        th = self.theme
+        self._background_argb = raster.hex_argb(th.background)
+        self._bg_key = None  # the cached background layer is drawn again in these colours
+        self._grid_color = raster.hex_argb(th.grid)
+        self._frame_color = raster.hex_argb(th.frame)
+        self._cloud_shades = self._make_cloud_shades()
+
+    def set_theme(self, theme: style.Theme) -> None:
+        """Draw on ``theme``'s background with its grid, frame and ink (style.LIGHT or style.DARK)."""
+        if theme == self.theme:
+            return
+        self.theme = theme
+        self._apply_theme_colors()
+        for t in self.traces:
+            t._sync_opts()
+        self.changed()
+
     def _make_cloud_shades(self) -> np.ndarray:
-        r, g, b, a = style.SAMPLE_COLOR
+        r, g, b, a = self.theme.sample
+        bg = QtGui.QColor(self.theme.background)
         alpha = a / 255.0
         out = []
         for layers in range(1, self.CLOUD_LAYERS + 1):
-            cover = 1.0 - (1.0 - alpha) ** layers  # opacity of `layers` overlapping dots over white
-            out.append(raster.argb(*(round(255 + (v - 255) * cover) for v in (r, g, b))))
+            cover = 1.0 - (1.0 - alpha) ** layers  # opacity of `layers` overlapping dots over the background
+            out.append(raster.argb(*(round(w + (v - w) * cover)
+                                     for v, w in zip((r, g, b), (bg.red(), bg.green(), bg.blue()), strict=True))))
         return np.array(out, dtype=np.uint32)
 
     # --------------------------------------------------------- coordinates
@@ -356,7 +376,10 @@ class Canvas(pg.GraphicsObject):
     def paint(self, p: QtGui.QPainter, *args) -> None:
         self.paint_count += 1
         dev = p.device()
-        if self._exportOpts is not False or not isinstance(dev, (QtGui.QImage, QtWidgets.QWidget, QtGui.QPixmap)):
+        # While the kernels compile (a first start, core/jit.py) the raster loops would run
+        # interpreted: the vector path draws the same traces with Qt instead.
+        if (self._exportOpts is not False or jit.interpreting()
+                or not isinstance(dev, (QtGui.QImage, QtWidgets.QWidget, QtGui.QPixmap))):
             self._paint_vector(p)
             return
         dpr = dev.devicePixelRatioF()
@@ -454,7 +477,7 @@ class Canvas(pg.GraphicsObject):
         ys = self._axis_grid("left") if self.grid else _EMPTY
         key = (W, H, m, xs.tobytes(), ys.tobytes())
         if self._bg_key != key or self._bg is None:
-            bg = np.full((H, W), 0xFFFFFFFF, dtype=np.uint32)
+            bg = np.full((H, W), self._background_argb, dtype=np.uint32)
             if self.grid:
                 raster.grid(bg, xs, ys, self._grid_color, m)
             self._bg, self._bg_key = bg, key
@@ -507,7 +530,7 @@ class Canvas(pg.GraphicsObject):
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
         if self.grid:
             rect = self.boundingRect()
-            pen = pg.mkPen(style.GRID_COLOR, width=1)
+            pen = pg.mkPen(self.theme.grid, width=1)
             pen.setCosmetic(True)
             p.setPen(pen)
             for v in self._axis_grid("bottom"):
@@ -519,7 +542,7 @@ class Canvas(pg.GraphicsObject):
         for t in self.traces:
             if t.visible:
                 self._vector_trace(p, t, sx, tx, sy, ty)
-        pen = pg.mkPen(style.FRAME_COLOR, width=1)
+        pen = pg.mkPen(self.theme.frame, width=1)
         pen.setCosmetic(True)
         p.setPen(pen)
         p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
@@ -714,6 +737,7 @@ class FlowLegend(pg.GraphicsWidget):
         super().__init__()
         self.items: list[tuple[Any, pg.LabelItem]] = []
         self._text_size = text_size
+        self._color = "#000000"
         self._width = 600.0
 
     def addItem(self, item: pg.PlotDataItem, name: str) -> None:
@@ -721,11 +745,17 @@ class FlowLegend(pg.GraphicsWidget):
 
         sample = ItemSample(item)
         sample.setParentItem(self)
-        label = pg.LabelItem(name, justify="left", size=self._text_size, color="#000")
+        label = pg.LabelItem(name, justify="left", size=self._text_size, color=self._color)
         label.item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         label.setParentItem(self)
         self.items.append((sample, label))
         self._place()
+
+    def set_color(self, color: str) -> None:
+        """The entries' text colour (the plots' theme)."""
+        self._color = color
+        for _sample, label in self.items:
+            label.setText(label.text, color=color)
 
     def clear(self) -> None:
         for sample, label in self.items:

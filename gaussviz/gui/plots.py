@@ -207,6 +207,8 @@ class LivePlots(QtWidgets.QWidget):
         self._pads: dict[str, np.ndarray | None] = {name: None for name in RANGED_PLOTS}
         self._forced_x: dict[str, tuple[float, float] | None] = {name: None for name in RANGED_PLOTS}
         self._range_items: dict[str, RangeItem] = {}
+        #: light or dark (View > Colours, the system's scheme); exports are drawn light unless asked
+        self.theme = style.LIGHT
         self._build()
         self.set_step_axis("linear")
 
@@ -259,7 +261,7 @@ class LivePlots(QtWidgets.QWidget):
             right = pl[name].getAxis("right")
             pl[name].showAxis("right")
             right.setStyle(tickFont=style.tick_font(), tickLength=4, maxTickLevel=0)
-            right.setTextPen("k")
+            right.setTextPen(self.theme.foreground)
             right.setPen(pg.mkPen(style.FRAME_COLOR, width=1))
             right.setWidth(TRUTH_AXIS_WIDTH)
             right.setTicks([[]])
@@ -315,15 +317,43 @@ class LivePlots(QtWidgets.QWidget):
         self._ranged["kl"].append(self._ref_kl)
         self._set_legend([])
 
+    def apply_theme(self, theme: style.Theme) -> None:
+        """Draw everything on ``theme`` (style.LIGHT or style.DARK): backgrounds, axes, titles, labels,
+        the legend and every canvas's ink."""
+        if theme == self.theme:
+            return
+        self.theme = theme
+        self._glw.setBackground(theme.background)
+        self.scroll.setStyleSheet(f"QScrollArea {{ background: {theme.background}; }}")
+        for name, plot in self.plot_items.items():
+            for ax in ("bottom", "left", "right"):
+                axis = plot.getAxis(ax) if ax in plot.axes else None
+                if axis is None:
+                    continue
+                axis.setPen(pg.mkPen(theme.frame, width=1))
+                axis.setTextPen(theme.foreground)
+                if axis.labelText:
+                    axis.setLabel(axis.labelText, **{"font-size": style.LABEL_SIZE, "color": theme.foreground})
+            title = self._titles.pop(name, None)
+            if title is not None:
+                self._set_title(name, title)
+            self.canvases[name].set_theme(theme)
+        self.legend.set_color(theme.foreground)
+        key, self._key_html = self._key_html, ""
+        if key:
+            self._key_html = key
+            self.key.setText(f"<span style='font-size:{style.TICK_POINT_SIZE}pt; "
+                             f"color:{theme.foreground}'>{key}</span>")
+
     def _setup(self, plot: pg.PlotItem, xlabel: str, ylabel: str) -> None:
-        label_style = {"font-size": style.LABEL_SIZE, "color": "#000"}
+        label_style = {"font-size": style.LABEL_SIZE, "color": self.theme.foreground}
         plot.setLabel("bottom", xlabel, **label_style)
         plot.setLabel("left", ylabel, **label_style)
         for ax in ("bottom", "left"):
             axis = plot.getAxis(ax)
             axis.setStyle(tickFont=style.tick_font(), tickAlpha=255, maxTickLevel=1)
             axis.setPen(pg.mkPen(style.FRAME_COLOR, width=1))
-            axis.setTextPen("k")
+            axis.setTextPen(self.theme.foreground)
             axis.enableAutoSIPrefix(False)
             # Kept as a pixmap (small now: the grid is the canvas's), so a frame that repaints the
             # area around an axis blits it instead of replaying ~100 drawing commands.
@@ -343,7 +373,7 @@ class LivePlots(QtWidgets.QWidget):
         self._titles[name] = text
         label = self.plot_items[name].titleLabel
         label.text = text
-        label.item.setHtml(f"<span style='color: #000000; font-size: {style.TITLE_SIZE}'>{text}</span>")
+        label.item.setHtml(f"<span style='color: {self.theme.foreground}; font-size: {style.TITLE_SIZE}'>{text}</span>")
         self._fit_title(name)
 
     def _fit_title(self, name: str) -> None:
@@ -420,7 +450,8 @@ class LivePlots(QtWidgets.QWidget):
                 self.plot_items[name].setLogMode(x=log)
                 self._log_x[name] = log
             xlabel = "step (log scale)" if log else "step" if mode == "linear" else f"step (the last {n:,})"
-            self.plot_items[name].setLabel("bottom", xlabel, **{"font-size": style.LABEL_SIZE, "color": "#000"})
+            self.plot_items[name].setLabel("bottom", xlabel,
+                                           **{"font-size": style.LABEL_SIZE, "color": self.theme.foreground})
         self._set_title("kl", "Distance to the truth (KL)")
         if self._snap is not None:
             self._draw(self._snap, TRAJECTORY_PLOTS, redraw=True)
@@ -651,7 +682,8 @@ class LivePlots(QtWidgets.QWidget):
         text = " · ".join(parts)
         if text != self._key_html:
             self._key_html = text
-            self.key.setText(f"<span style='font-size:{style.TICK_POINT_SIZE}pt; color:#222'>{text}</span>")
+            self.key.setText(f"<span style='font-size:{style.TICK_POINT_SIZE}pt; "
+                             f"color:{self.theme.foreground}'>{text}</span>")
             self._fit_layout()
 
     # layout --------------------------------------------------------------------
@@ -747,8 +779,8 @@ class LivePlots(QtWidgets.QWidget):
         self._cloud_frame_key = key
         plot = self.plot_items["cloud"]
         plot.setAspectLocked(locked)
-        plot.setLabel("bottom", xlabel, **{"font-size": style.LABEL_SIZE, "color": "#000"})
-        plot.setLabel("left", ylabel, **{"font-size": style.LABEL_SIZE, "color": "#000"})
+        plot.setLabel("bottom", xlabel, **{"font-size": style.LABEL_SIZE, "color": self.theme.foreground})
+        plot.setLabel("left", ylabel, **{"font-size": style.LABEL_SIZE, "color": self.theme.foreground})
 
     # cloud, d >= 2 ----------------------------------------------------------
     def _draw_cloud(self, snap: Snapshot) -> None:

@@ -13,6 +13,8 @@ import sys
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ..core.paths import resource_path
+
 #: the smallest UI font (points)
 MIN_POINT_SIZE = 10.5
 
@@ -66,6 +68,21 @@ class GuiGarbageCollector(QtCore.QObject):
                     gc.collect(2)
 
 
+#: the icon's sizes in resources/icons (tools/make_icon.py draws them)
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+
+
+def app_icon() -> QtGui.QIcon:
+    """The app's icon (resources/icons: the SVG and PNGs at the usual sizes); empty if not installed."""
+    icon = QtGui.QIcon()
+    for n in ICON_SIZES:
+        try:
+            icon.addFile(str(resource_path(f"icons/gaussviz-{n}.png")), QtCore.QSize(n, n))
+        except ValueError:
+            continue
+    return icon
+
+
 def application(headless: bool = False) -> QtWidgets.QApplication:
     """The process's QApplication, created on first use (offscreen when ``headless`` and no display).
 
@@ -81,6 +98,9 @@ def application(headless: bool = False) -> QtWidgets.QApplication:
         globals()["_APP"] = app
         app._gaussviz_gc = GuiGarbageCollector(parent=app)  # type: ignore[attr-defined]
     app.setApplicationName("gaussviz")
+    app.setDesktopFileName("gaussviz")  # Wayland finds the icon and name in gaussviz.desktop by this
+    if app.windowIcon().isNull():
+        app.setWindowIcon(app_icon())
     # Readable from the back of a room: some platforms (offscreen, bare X) default to 9 pt.
     f = app.font()
     if f.pointSizeF() < MIN_POINT_SIZE:
@@ -89,5 +109,6 @@ def application(headless: bool = False) -> QtWidgets.QApplication:
     return app  # type: ignore[return-value]
 
 
-__all__ = ["MIN_POINT_SIZE", "GuiGarbageCollector", "application", "has_display", "prepare_headless", "qt_message"]
+__all__ = ["ICON_SIZES", "MIN_POINT_SIZE", "GuiGarbageCollector", "app_icon", "application", "has_display",
+           "prepare_headless", "qt_message"]
 _ = QtGui  # QtGui is imported so PySide6 registers its types before the application exists

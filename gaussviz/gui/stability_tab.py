@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from ..core import jit
 from ..core.cluster import SCHEDULER_HELP, ClusterError, SweepProgress, open_cluster, parse_scheduler, run_tasks
 from ..core.parameterizations import PARAMETERIZATIONS
 from ..core.parsing import parse_number, parse_numbers
@@ -266,7 +267,9 @@ class StabilityTab(QtWidgets.QWidget):
 
         try:
             if scheduler is None:
-                result = run_sweep(spec, progress=fraction, cancel=self._cancel.is_set, chunk_work=CHUNK_WORK)
+                # compiled even during a first start's interpreted minute (core/jit.py): a map is many chains
+                with jit.compiled_here():
+                    result = run_sweep(spec, progress=fraction, cancel=self._cancel.is_set, chunk_work=CHUNK_WORK)
             else:
                 with open_cluster(scheduler) as cluster:
                     if self._cancel.is_set():

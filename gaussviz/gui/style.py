@@ -75,6 +75,51 @@ BAD = "#c62828"
 FRAME_COLOR = "#555555"
 
 
+@dataclass(frozen=True)
+class Theme:
+    """The plots' colours on a light or a dark background. Data colours (the rules') stay; the
+    truth's black, the MLE's grey, the histogram and white marker fills are swapped by ``ink``."""
+
+    name: str
+    background: str
+    foreground: str  # axis text and titles
+    grid: str
+    frame: str
+    sample: tuple[int, int, int, int]
+    header: str  # the lesson's header box
+    ink: tuple[tuple[str, str], ...] = ()
+
+    def color(self, c: str) -> str:
+        """``c`` as drawn in this theme."""
+        for light, here in self.ink:
+            if c.lower() == light.lower():
+                return here
+        return c
+
+
+LIGHT = Theme("light", "#ffffff", "#000000", GRID_COLOR, FRAME_COLOR, SAMPLE_COLOR, "#eef3f8")
+DARK = Theme("dark", "#1c1c1e", "#e0e0e0", "#303033", "#9a9a9a", (200, 200, 200, 90), "#26313d",
+             ink=((TRUE_COLOR, "#f0f0f0"), (REF_COLOR, "#a9a9a9"), (HIST_FILL, "#3c3c40"),
+                  (HIST_LINE, "#a0a0a0"), ("#ffffff", "#1c1c1e")))
+#: View > Colours: follow the system (Qt's colorScheme), or always light / dark
+SCHEMES = ("system", "light", "dark")
+
+
+def system_is_dark() -> bool:
+    """Qt's colour scheme of the desktop (QStyleHints.colorScheme): True when it is dark."""
+    app = QtGui.QGuiApplication.instance()
+    if app is None:
+        return False
+    return QtGui.QGuiApplication.styleHints().colorScheme() == QtCore.Qt.ColorScheme.Dark
+
+
+def theme_for(scheme: str) -> Theme:
+    """The plots' theme for a View > Colours choice."""
+    if scheme == "dark" or (scheme == "system" and system_is_dark()):
+        return DARK
+    return LIGHT
+
+
 def configure_pyqtgraph() -> None:
     """Light background, black text, smooth lines: the app's one look (also used by exports)."""
     pg.setConfigOptions(background="w", foreground="k", antialias=True)

@@ -18,6 +18,7 @@ from PySide6 import QtCore, QtWidgets
 
 from ..core import targets
 from ..core.parsing import parse_number
+from . import prefs
 from .settings_model import SettingsModel
 from .style import BAD, WARN
 from .widgets import combo, plain_label, select, shown_as_typed
@@ -220,9 +221,10 @@ class TargetKindView(QtWidgets.QWidget):
         self.apply()
 
     def _browse(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a CSV file", "",
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a CSV file", prefs.get_folder(prefs.FOLDER_CSV),
                                                         "CSV files (*.csv *.txt);;All files (*)")
         if path:
+            prefs.remember_folder(prefs.FOLDER_CSV, path)
             self.set_csv_file(path)
 
     def set_csv_file(self, path: str) -> bool:

@@ -31,20 +31,29 @@ from ..core.settings import Settings
 from ..core.snapshot import Snapshot
 from ..core.timetravel import snapshot_at
 from ..core.video import VIDEO_FORMATS, RecordingResult
+from . import prefs, style
 from .controls import ControlPanel
 from .export_menu import WindowExporter
 from .forecast_view import ForecastView
+from .help import add_help_menu
 from .mp_tab import MPTab
 from .plots import LivePlots
+from .qtapp import app_icon
 from .redraw import FramePacer
 from .settings_model import SettingsModel
 from .stability_tab import StabilityTab
 from .style import BAD
 from .video import Recorder
+from .warmup import KernelWarmup, warm
 from .widgets import plain, warn
 from .worker import RunWorker
 
 DEFAULT_SIZE = (1600, 1000)
+#: the status bar while the worker compiles the kernels (numba's cache is empty or stale)
+COMPILING_NOTE = "compiling the update kernels (first start only; cached for the next starts)…"
+#: the status bar while a helper process compiles them and the run goes on interpreted (gui/warmup.py)
+INTERPRETED_NOTE = ("first start: compiling the update kernels in the background (cached for the next starts); "
+                    "running them interpreted meanwhile, slower…")
 #: narrower than this, the control panel folds away by itself (until the user opens it)
 COLLAPSE_CONTROLS_BELOW = 1500
 #: lower than this, the lesson's paragraph folds to its one-line summary (until the user opens it)
@@ -94,6 +103,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._closing = False
 
         self.setWindowTitle("gaussviz")
+        app = QtWidgets.QApplication.instance()
+        if app is not None and app.windowIcon().isNull():  # an application not made by qtapp.application
+            app.setWindowIcon(app_icon())
+        self.setWindowIcon(app.windowIcon() if app is not None else app_icon())
         self.resize(*DEFAULT_SIZE)
         self.tabs = QtWidgets.QTabWidget()
         self.setCentralWidget(self.tabs)
@@ -111,6 +124,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_menus()
         self._build_status()
         self._build_shortcuts()
+        self._compiling = False
+        self.warmup = KernelWarmup(self)
+        self.warmup.sig_done.connect(self._warmed_up)
+        self._note_compiling()
 
         self.model.sig_changed.connect(self._on_setting_changed)
         self.model.sig_replaced.connect(self._on_settings_replaced)
@@ -125,7 +142,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panel.set_running(running)
         self._show_explanation()
         self._apply_view()
+        self._restore_layout()
         self._fit_panels()
+        self.color_scheme = prefs.get_choice(prefs.SCHEME, "system", style.SCHEMES)
+        self.set_color_scheme(self.color_scheme, remember=False)
+        QtGui.QGuiApplication.styleHints().colorSchemeChanged.connect(self._apply_color_scheme)
 
         self.pacer = FramePacer(self.worker.latest, self._draw_part, self._draw_complete,
                                 before_tick=self._sync_running, parent=self)
@@ -183,7 +204,6 @@ class MainWindow(QtWidgets.QMainWindow):
         header = QtWidgets.QWidget()
         header.setObjectName("lessonHeader")
         header.setLayout(head)
-        header.setStyleSheet("QWidget#lessonHeader { background: #eef3f8; border-radius: 4px; }")
         self.lesson_header = header
         # the divergence banner: one line per failed estimator, folded to the first when there are several
         self.banner = plain(QtWidgets.QLabel())
@@ -281,6 +301,9 @@ class MainWindow(QtWidgets.QMainWindow):
         a = self.file_menu.addAction("&Open session…")
         a.setShortcut(QtGui.QKeySequence.StandardKey.Open)
         a.triggered.connect(self._open_session_dialog)
+        self.recent_menu = self.file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self._fill_recent_menu()
         a = self.file_menu.addAction("&Save session…")
         a.setShortcut(QtGui.QKeySequence.StandardKey.Save)
         a.triggered.connect(self._save_session_dialog)
@@ -330,6 +353,17 @@ class MainWindow(QtWidgets.QMainWindow):
             group.addAction(a)
             a.triggered.connect(lambda _=False, m=mode: self._set_view("view.pspace_sigma", m))
             self.pspace_actions[mode] = a
+        self.view_menu.addSeparator()
+        colours = self.view_menu.addMenu("&Colours")
+        self.scheme_actions: dict[str, QtGui.QAction] = {}
+        group = QtGui.QActionGroup(self)
+        for scheme, text in (("system", "As the &system (light or dark)"), ("light", "&Light"), ("dark", "&Dark")):
+            a = colours.addAction(text)
+            a.setCheckable(True)
+            group.addAction(a)
+            a.triggered.connect(lambda _=False, sc=scheme: self.set_color_scheme(sc))
+            self.scheme_actions[scheme] = a
+        self.help_menu = add_help_menu(self)
 
     def _build_status(self) -> None:
         sb = self.statusBar()
@@ -489,7 +523,41 @@ class MainWindow(QtWidgets.QMainWindow):
         self.load_settings(s)
         self.tabs.setCurrentIndex(0)
 
+    def _note_compiling(self) -> None:
+        """Before the worker builds a run: when numba's cache lacks its kernels, run them interpreted
+        while a helper process compiles them (gui/warmup.py), or, with that turned off, say that the
+        first update compiles them (seconds, not a hang)."""
+        if self.warmup.active:
+            self._compiling = False
+            return
+        if warm(self.settings):
+            self._compiling = False
+            self.warmup.preload(self.settings)  # the first frames interpreted while they load
+            return
+        if self.warmup.start(self.settings):
+            self._compiling = False
+            self.status_state.setText("running interpreted…")
+            self.statusBar().showMessage(INTERPRETED_NOTE)
+            return
+        self._compiling = True
+        self.status_state.setText("compiling…")
+        self.statusBar().showMessage(COMPILING_NOTE)
+
+    def _compiled(self) -> None:
+        self._compiling = False
+        if self.statusBar().currentMessage() == COMPILING_NOTE:
+            self.statusBar().clearMessage()
+
+    def _warmed_up(self, ok: bool) -> None:
+        """The helper is done: compiled kernels from now on (for the run of now, if it was for another)."""
+        if self.warmup.mode == "compile" and self.statusBar().currentMessage() == INTERPRETED_NOTE:
+            self.statusBar().showMessage(f"kernels compiled in {self.warmup.seconds:.0f} s and cached; running "
+                                         f"compiled", 5000)
+        if ok and not warm(self.settings):
+            self._note_compiling()  # the run changed meanwhile (another dimension): its own helper
+
     def _rebuild(self) -> None:
+        self._note_compiling()
         self._scrub_snap = self._scrub_base = None
         self.plots.clear()
         self.pacer.forget()
@@ -709,9 +777,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self._status_at = now
         self.panel.show_asymmetry(c.asymmetry)
         diverged = any(ch.divergence is not None for ch in snap.chains)
+        if self._compiling and (snap.step > 0 or diverged):
+            self._compiled()
         if running:
             # The very first chunk of a fresh install compiles the numba kernels (seconds).
-            state = "running" if snap.step > 0 else "starting…"
+            state = ("running interpreted" if self.warmup.active and self.warmup.mode == "compile" else "running") \
+                if snap.step > 0 else \
+                "compiling…" if self._compiling else "starting…"
         else:
             state = "diverged: paused" if diverged and len(snap.chains) == 1 else "paused"
         _set_text(self.status_state, state)
@@ -862,7 +934,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -------------------------------------------------------------- sessions
     def _open_session_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open session", "",
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open session", prefs.get_folder(prefs.FOLDER_SESSIONS),
                                                         "gaussviz session or exported PNG (*.json *.png)")
         if path:
             self.open_session(path)
@@ -875,30 +947,100 @@ class MainWindow(QtWidgets.QMainWindow):
             warn(self, "Cannot open session", f"{e.path}:\n{e.reason}")
             return False
         self.load_settings(s)
+        prefs.add_recent(path)
+        prefs.remember_folder(prefs.FOLDER_SESSIONS, path)
         return True
 
+    def _fill_recent_menu(self) -> None:
+        """File > Open Recent: the sessions opened or saved last (those still there), and Clear."""
+        menu = self.recent_menu
+        menu.clear()
+        files = prefs.recent_files()
+        for i, path in enumerate(files):
+            label = f"&{i + 1} {os.path.basename(path)}" if i < 9 else os.path.basename(path)
+            a = menu.addAction(label)
+            a.setToolTip(path)
+            a.setStatusTip(path)
+            a.triggered.connect(lambda _=False, p=path: self.open_session(p))
+        if not files:
+            menu.addAction("(none yet)").setEnabled(False)
+        menu.addSeparator()
+        clear = menu.addAction("&Clear list")
+        clear.setEnabled(bool(files))
+        clear.triggered.connect(prefs.clear_recent)
+
     def _save_session_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save session", "session.json",
-                                                        "gaussviz session (*.json)")
+        start = os.path.join(prefs.get_folder(prefs.FOLDER_SESSIONS), "session.json")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save session", start, "gaussviz session (*.json)")
         if path:
             self.save_session(path)
 
     def save_session(self, path: str | os.PathLike, force: bool = True) -> bool:
         """Write the settings and the updates shown, atomically (the save dialog asked about replacing)."""
-        return self.exporter.save_session(path, force=force)
+        ok = self.exporter.save_session(path, force=force)
+        if ok:
+            prefs.add_recent(path)
+            prefs.remember_folder(prefs.FOLDER_SESSIONS, path)
+        return ok
+
+    # ------------------------------------------------------------ colours
+    def set_color_scheme(self, scheme: str, remember: bool = True) -> None:
+        """View > Colours: follow the system's light or dark scheme (Qt's colorScheme), or always one."""
+        if scheme not in style.SCHEMES:
+            raise ValueError(f"colour scheme must be one of {', '.join(style.SCHEMES)}; got {scheme!r}")
+        self.color_scheme = scheme
+        self.scheme_actions[scheme].setChecked(True)
+        if remember:
+            prefs.set_value(prefs.SCHEME, scheme)
+        hints = QtGui.QGuiApplication.styleHints()
+        if hasattr(hints, "setColorScheme"):  # Qt >= 6.8: the widgets follow the request where the platform can
+            hints.setColorScheme({"light": QtCore.Qt.ColorScheme.Light, "dark": QtCore.Qt.ColorScheme.Dark}
+                                 .get(scheme, QtCore.Qt.ColorScheme.Unknown))
+        self._apply_color_scheme()
+
+    def _apply_color_scheme(self, *_args) -> None:
+        """The plots (and the lesson's box) in the theme of the scheme in effect."""
+        self.plots.apply_theme(style.theme_for(self.color_scheme))
+        # the lesson's box goes with the widgets' palette (its text is the palette's)
+        dark = self.palette().color(QtGui.QPalette.ColorRole.Window).lightness() < 128
+        header = (style.DARK if dark else style.LIGHT).header
+        self.lesson_header.setStyleSheet(f"QWidget#lessonHeader {{ background: {header}; border-radius: 4px; }}")
+
+    # ------------------------------------------------------------ layout
+    def _restore_layout(self) -> None:
+        """The window's geometry, splitter and tab as the user left them (gui/prefs.py)."""
+        geometry = prefs.get_bytes(prefs.GEOMETRY)
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        controls = prefs.get_choice(prefs.CONTROLS, "auto", ("auto", "shown", "hidden"))
+        if controls != "auto":  # opened or closed by hand: so again, at any window size
+            self._user_controls = controls == "shown"
+        splitter = prefs.get_bytes(prefs.SPLITTER)
+        if splitter is not None:
+            self.splitter.restoreState(splitter)
+        self.tabs.setCurrentIndex(prefs.get_int(prefs.TAB, 0, 0, self.tabs.count() - 1))
+
+    def save_layout(self) -> None:
+        prefs.set_value(prefs.GEOMETRY, self.saveGeometry())
+        prefs.set_value(prefs.SPLITTER, self.splitter.saveState())
+        prefs.set_value(prefs.CONTROLS, "auto" if self._user_controls is None
+                        else "shown" if self._user_controls else "hidden")
+        prefs.set_value(prefs.TAB, self.tabs.currentIndex())
 
     # ---------------------------------------------------------------- close
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.save_layout()
         self.shutdown()
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Finish a recording, stop the timer and the worker thread (idempotent)."""
+        """Finish a recording, stop the timer, the worker thread and a kernel helper process (idempotent)."""
         self._closing = True
         if self.recorder.recording:
             self.recorder.stop()  # the file is finished (or removed if the encoder failed)
         self.recorder.join()  # files of recordings stopped from the menu, finishing meanwhile
         self.pacer.stop()
+        self.warmup.stop()
         self.stability.stop()
         self.forecast.shutdown()
         if not self.worker.stop(timeout=5.0):

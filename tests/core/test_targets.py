@@ -338,7 +338,7 @@ def test_cli_runs_each_target(capsys):
     assert main(["run", "--csv", "old-faithful", "--columns", "eruptions,waiting", "--standardize",
                  "--parameterization", "natural", "--alpha", "0.01", "--steps", "5000"]) == 0
     out = capsys.readouterr()
-    assert out.out.count("steps:") == 3 and '"chains"' in out.out
+    assert out.out.count("updates run: ") == 3 and '"chains"' in out.out  # the summary names the updates run
     assert "warning" not in out.err
 
 

@@ -41,6 +41,12 @@ def compiled_kernels():
     s = get_preset("ill-conditioned-natural")
     s.target.dim, s.target.cov, s.target.mean, s.start.mean = 3, None, 0.0, 0.0
     build_run(s).advance(10)
+    # the forecasts' many-chain (parallel) entry point at d = 2 (kernels.advance_kernel)
+    import numpy as np
+
+    from gaussviz.core.estimator import BatchEstimator
+
+    BatchEstimator(np.zeros(2), np.eye(2), n_chains=64).advance(np.zeros((4, 2)), 4, parallel=True)
 
 
 @pytest.fixture(autouse=True)
@@ -55,6 +61,18 @@ def gc_on_gui_thread_only(qapp):
     collector.deleteLater()
     gc.collect()  # this test's leftovers, here on the GUI thread
     gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def own_settings(tmp_path):
+    """Each test remembers into its own empty folder (gui/prefs.py): never the user's settings, never
+    another test's."""
+    from PySide6 import QtCore
+
+    folder = tmp_path / "qsettings"
+    folder.mkdir()
+    QtCore.QSettings.setPath(QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, str(folder))
+    yield folder
 
 
 @pytest.fixture

@@ -63,14 +63,31 @@ def test_screenshot_bad_after_or_folder(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+def _no_display_env(**extra) -> dict:
+    """The environment of a headless box: no DISPLAY, no WAYLAND_DISPLAY, no QT_QPA_PLATFORM."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(extra)
+    return env
+
+
+def test_no_display_is_one_line_and_exit_2():
+    r = subprocess.run([sys.executable, "-m", "gaussviz"], env=_no_display_env(), capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gaussviz: error: no display"), r.stderr
+    assert "xvfb-run" in lines[0] and "QT_QPA_PLATFORM" not in r.stdout
+
+
 def test_screenshot_subprocess_writes_the_whole_window(tmp_path):
+    """Headless without any variable set: --screenshot draws offscreen by itself."""
     out = tmp_path / "shot.png"
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     # at its pace (20 updates/s) the preset diverges at update 85, about 4 s in
     r = subprocess.run([sys.executable, "-m", "gaussviz", "--preset", "ill-conditioned-covariance",
                         "--screenshot", str(out), "--after", "6"],
-                       env=env, capture_output=True, text=True, timeout=120)
+                       env=_no_display_env(), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"wrote {out}" and r.stderr == ""
     img = QtGui.QImage(str(out))
     assert (img.width(), img.height()) == (1600, 1000)
     ptr = img.convertToFormat(QtGui.QImage.Format.Format_RGB32).constBits()
@@ -79,3 +96,145 @@ def test_screenshot_subprocess_writes_the_whole_window(tmp_path):
     # The divergence banner (red, #c62828) is in the picture.
     red = (px[..., 2] == 0xC6) & (px[..., 1] == 0x28) & (px[..., 0] == 0x28)
     assert red.sum() > 5000
+
+
+def test_screenshot_never_overwrites_without_force(tmp_path):
+    out = tmp_path / "shot.png"
+    out.write_bytes(b"mine")
+    r = subprocess.run([sys.executable, "-m", "gaussviz", "--screenshot", str(out)], env=_no_display_env(),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and out.read_bytes() == b"mine"
+    assert len(r.stderr.strip().splitlines()) == 1 and "already exists" in r.stderr and "--force" in r.stderr
+
+
+def test_screenshot_on_a_first_ever_start_waits_for_a_real_frame(tmp_path):
+    """An empty numba cache: the kernels compile for seconds; the picture still shows updates (the session
+    in its metadata says how many), nothing is printed but the file's name, and force replaces a file."""
+    from gaussviz.core.session import read_session
+
+    out = tmp_path / "shot.png"
+    out.write_bytes(b"old")
+    env = _no_display_env(NUMBA_CACHE_DIR=str(tmp_path / "empty-cache"))
+    r = subprocess.run([sys.executable, "-m", "gaussviz", "--preset", "seed-question", "--screenshot", str(out),
+                        "--after", "0", "--force"], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "" and r.stdout.strip() == f"wrote {out}"
+    assert read_session(out).steps > 0  # drawn after updates, not the empty plots of step 0
+    assert list((tmp_path / "empty-cache").rglob("*.nbi"))  # it compiled, into the cache it was given
+
+
+def test_a_first_ever_start_runs_interpreted_at_once(tmp_path):
+    """An empty numba cache with the helper on (the default outside the tests): the first updates run
+    interpreted (core/jit.py) while a helper process compiles, so a real frame comes at once; the
+    helper is stopped with the window (nothing left running)."""
+    from gaussviz.core.session import read_session
+
+    out = tmp_path / "shot.png"
+    env = _no_display_env(NUMBA_CACHE_DIR=str(tmp_path / "empty-cache"), GAUSSVIZ_WARMUP="1")
+    r = subprocess.run([sys.executable, "-m", "gaussviz", "--preset", "ill-conditioned-covariance",
+                        "--screenshot", str(out), "--after", "1"], env=env, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"wrote {out}" and r.stderr == ""
+    assert read_session(out).steps > 0
+    assert _processes_with_env(f"NUMBA_CACHE_DIR={tmp_path / 'empty-cache'}") == []  # the helper is gone
+
+
+def _processes_with_env(entry: str) -> list[int]:
+    """Live processes whose environment holds ``entry`` (Linux /proc)."""
+    found = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/environ", "rb") as f:
+                    if entry.encode() in f.read().split(b"\0"):
+                        found.append(int(d))
+            except OSError:
+                continue
+    return found
+
+
+def test_the_window_says_when_it_compiles(make_window, monkeypatch, qtbot):
+    import gaussviz.gui.window as window_module
+
+    monkeypatch.setattr(window_module, "warm", lambda settings: False)
+    w = make_window("seed-question", running=False)
+    assert w.statusBar().currentMessage() == window_module.COMPILING_NOTE
+    assert "first start only" in window_module.COMPILING_NOTE
+    w.set_running(True)
+    qtbot.waitUntil(lambda: w.shown_snapshot is not None and w.shown_snapshot.step > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage() == "", timeout=5_000)
+    qtbot.waitUntil(lambda: w.status_state.text() == "running", timeout=5_000)  # refreshed 4 times a second
+    monkeypatch.setattr(window_module, "warm", lambda settings: True)
+    w.reset()
+    assert w.statusBar().currentMessage() == ""
+
+
+def test_the_window_has_the_app_icon(make_window):
+    from PySide6 import QtWidgets
+
+    w = make_window("seed-question")
+    sizes = QtWidgets.QApplication.instance().windowIcon().availableSizes()
+    assert {s.width() for s in sizes} >= {16, 32, 48, 256}
+    assert not w.windowIcon().isNull()
+
+
+def test_the_window_switches_to_the_compiled_kernels_when_the_helper_is_done(make_window, monkeypatch, qtbot):
+    """Interpreted while the helper process runs (gui/warmup.py), compiled after: the status bar says both."""
+    import gaussviz.gui.window as window_module
+    from gaussviz.core import jit
+
+    asked = []
+
+    def warm_after_the_first_look(settings):
+        asked.append(settings.target.dim)
+        return len(asked) > 1
+
+    monkeypatch.setattr(window_module, "warm", warm_after_the_first_look)
+    monkeypatch.setenv("GAUSSVIZ_WARMUP", "1")
+    w = make_window("ill-conditioned-natural", running=True)
+    assert w.warmup.active and jit.interpreting()
+    assert w.statusBar().currentMessage() == window_module.INTERPRETED_NOTE
+    qtbot.waitUntil(lambda: w.shown_snapshot.step > 0, timeout=30_000)
+    # the helper opens the window offscreen on the same settings, draws a frame and exits
+    qtbot.waitUntil(lambda: not w.warmup.active, timeout=300_000)
+    assert not jit.interpreting()
+    assert "compiled" in w.statusBar().currentMessage()
+    step = w.shown_snapshot.step
+    qtbot.waitUntil(lambda: w.shown_snapshot.step > step, timeout=30_000)  # and goes on, compiled
+    qtbot.waitUntil(lambda: w.status_state.text() == "running", timeout=5_000)  # refreshed 4 times a second
+
+
+def test_a_warm_start_draws_its_first_frames_while_the_kernels_load():
+    """numba's cache is warm (this test session compiled them): a new process runs the first frames
+    interpreted while a thread loads the compiled kernels, then runs them compiled; nothing compiles."""
+    code = (
+        "import os\n"
+        "from PySide6 import QtCore\n"
+        "from gaussviz.gui.qtapp import application\n"
+        "app = application(headless=True)\n"
+        "from gaussviz.core import jit, kernels\n"
+        "from gaussviz.core.presets import get_preset\n"
+        "from gaussviz.gui.window import MainWindow\n"
+        "w = MainWindow(get_preset('seed-question'), running=True)\n"
+        "assert w.warmup.mode == 'load' and jit.interpreting()\n"
+        "import time\n"
+        "t = time.monotonic()\n"
+        "while w.warmup.active and time.monotonic() - t < 240:\n"
+        "    app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)\n"
+        "assert not w.warmup.active and not jit.interpreting()\n"
+        "t = time.monotonic()\n"
+        "while (w.shown_snapshot is None or w.shown_snapshot.step < 20) and time.monotonic() - t < 60:\n"
+        "    app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)\n"
+        "assert kernels.advance_sgd.overloads and w.shown_snapshot.step >= 20\n"
+        "assert jit.fallbacks == []\n"
+        "w.shutdown()\n"
+        "print('ok')\n"
+    )
+    from gaussviz.core.presets import get_preset
+    from gaussviz.core.settings import build_run
+
+    build_run(get_preset("seed-question")).advance(5)  # the kernels it needs are in the cache
+    env = _no_display_env(GAUSSVIZ_WARMUP="1", QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=400)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]

@@ -1,0 +1,189 @@
+"""A first start: the window runs at once, interpreted, while a helper process compiles (issue 13).
+
+With numba's cache empty (a fresh install, an upgrade), compiling the kernels a run needs takes
+a minute or more of CPU. ``KernelWarmup`` switches the kernels to their interpreted twins
+(core/jit.py: the same source, ~100x slower, plenty for a run at its pace) and starts a helper
+process, ``python -m gaussviz.gui.warmup_helper SESSION``, that opens the same window offscreen on the
+same settings (so it compiles exactly the kernels, signatures included, the window uses), draws
+one complete frame after the first update, and exits. numba's cache now holds the kernels; the
+window switches to them (loaded in well under a second) and says so.
+
+The helper runs on the other core and never holds this process's GIL, so the window stays
+responsive; it is stopped when the window closes. ``GAUSSVIZ_WARMUP=0`` turns all this off
+(the kernels then compile in the worker thread, as before; the tests do that).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from PySide6 import QtCore
+
+from ..core import jit, kernels, param_space, plotdata, raster
+from ..core import parameterizations as pz
+from ..core.paths import package_dir
+from ..core.session import session_text
+from ..core.settings import Settings
+
+#: the helper gives up after this long (a stuck helper must not keep the window interpreted)
+HELPER_TIMEOUT_S = 1800.0
+
+
+def enabled() -> bool:
+    return os.environ.get("GAUSSVIZ_WARMUP", "1") != "0"
+
+
+def needs_optimizers(settings: Settings) -> bool:
+    """Whether the run's chains take the kernels' optimizer path (core.kernels.needs_optimizers)."""
+    return any(e.optimizer != "sgd" or pz.get(e.parameterization).code == kernels.RIEMANNIAN
+               for e in settings.all_estimators())
+
+
+def warm(settings: Settings) -> bool:
+    """True when numba's cache holds what a window on ``settings`` needs to start (index files only)."""
+    return (kernels.cached(settings.target.dim, needs_optimizers(settings))
+            and all(jit.in_cache(k) for k in (plotdata._thin, plotdata._extent, raster._frame, raster._grid)))
+
+
+class KernelWarmup(QtCore.QObject):
+    """The helper process and the switch back to compiled kernels (GUI thread only)."""
+
+    #: the kernels are compiled and in use (or the helper failed: they compile here on demand)
+    sig_done = QtCore.Signal(bool)
+
+    def __init__(self, parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._proc: subprocess.Popen | None = None
+        self._loader: threading.Thread | None = None
+        #: "compile" (a helper process compiles) or "load" (a thread loads them from numba's cache)
+        self.mode = ""
+        self._dir: tempfile.TemporaryDirectory | None = None
+        self._started = 0.0
+        self.seconds = float("nan")  #: how long the last helper took
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(100)
+        self._timer.timeout.connect(self._poll)
+
+    @property
+    def active(self) -> bool:
+        return self._proc is not None or self._loader is not None
+
+    def preload(self, settings: Settings) -> bool:
+        """A warm cache: the first frames run interpreted while a thread loads the compiled kernels
+        from numba's cache (the numba target's start and the loads, about a second of CPU, are then
+        not on the way to the first frame); True if started."""
+        if not enabled() or self.active:
+            return False
+        start = kernels.start_kernels(settings.target.dim, needs_optimizers(settings))
+        if all(k.overloads for k in start):  # loaded already (a later run of this process)
+            return False
+        todo = [*start, *(k for m in (plotdata, raster, param_space) for k in jit.dispatchers(m).values())]
+        self._loader = threading.Thread(target=_load, args=(todo,), name="gaussviz-kernel-loader", daemon=True)
+        self.mode = "load"
+        self._started = time.monotonic()
+        jit.set_interpreted(True)
+        self._loader.start()
+        self._timer.start()
+        return True
+
+    def start(self, settings: Settings) -> bool:
+        """Run interpreted and compile in a helper, unless disabled or already under way; True if started."""
+        if not enabled() or self._proc is not None:
+            return False
+        self._dir = tempfile.TemporaryDirectory(prefix="gaussviz-warmup-")
+        session = Path(self._dir.name) / "settings.json"
+        session.write_text(session_text(settings), encoding="utf-8")
+        log = open(Path(self._dir.name) / "helper.log", "wb")
+        env = dict(os.environ, GAUSSVIZ_WARMUP="0", QT_QPA_PLATFORM="offscreen")
+        # the helper imports this very gaussviz (a checkout or an install) and shares numba's cache
+        root = str(package_dir().parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+        try:
+            self._proc = subprocess.Popen([sys.executable, "-m", "gaussviz.gui.warmup_helper", str(session)], env=env,
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+        except OSError:
+            log.close()
+            self._cleanup()
+            return False
+        finally:
+            if not log.closed:
+                log.close()
+        self.mode = "compile"
+        self._started = time.monotonic()
+        jit.set_interpreted(True)
+        self._timer.start()
+        return True
+
+    def _poll(self) -> None:
+        if self._loader is not None:
+            if self._loader.is_alive():
+                return
+            self._loader.join()
+            self._loader = None
+            self._finish(True)
+            return
+        proc = self._proc
+        if proc is None:
+            return
+        rc = proc.poll()
+        if rc is None and time.monotonic() - self._started < HELPER_TIMEOUT_S:
+            return
+        if rc is None:
+            self._terminate()
+        self._finish(rc == 0)
+
+    def _finish(self, ok: bool) -> None:
+        self.seconds = time.monotonic() - self._started
+        self._timer.stop()
+        self._proc = None
+        if not ok and self._dir is not None:
+            log = Path(self._dir.name) / "helper.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            print(f"gaussviz: warning: compiling the kernels in a helper process failed; they compile "
+                  f"in the window instead.\n{tail}", file=sys.stderr)
+        self._cleanup()
+        jit.set_interpreted(False)
+        self.sig_done.emit(ok)
+
+    def _terminate(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(5.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5.0)
+
+    def _cleanup(self) -> None:
+        if self._dir is not None:
+            self._dir.cleanup()
+            self._dir = None
+
+    def stop(self) -> None:
+        """Stop the helper (the window closes); the kernels are compiled from here on."""
+        self._timer.stop()
+        if self._proc is not None:
+            self._terminate()
+            self._proc = None
+        if self._loader is not None:
+            self._loader.join(60.0)  # loading from the cache takes a second or two
+            self._loader = None
+        self._cleanup()
+        jit.set_interpreted(False)
+
+
+def _load(todo: list) -> None:
+    """The loader thread: the compiled kernels from numba's cache into this process."""
+    try:
+        with jit.compiled_here():
+            jit.load_cached(todo)
+    except Exception as e:  # the kernels then load on first use, as without a loader
+        print(f"gaussviz: warning: loading the kernels from numba's cache failed: {e}", file=sys.stderr)
