@@ -26,7 +26,8 @@ def add_parsers(sub) -> None:
     r.add_argument("--session", metavar="FILE", default=argparse.SUPPRESS,
                    help="a session file (from the window or from render) instead of --preset (default: none)")
     r.add_argument("--out", metavar="FOLDER",
-                   help="folder for the images, history.csv and session.json (created if missing; or --video)")
+                   help="folder for the images, history.csv and session.json, created if missing (default: none; "
+                        "required unless --video)")
     r.add_argument("--format", default="png,svg", metavar="LIST", help="png, svg or png,svg (default: png,svg)")
     r.add_argument("--width", type=int, default=None, metavar="PIXELS",
                    help="PNG width in pixels (default 1600); video width (default 1280 for MP4, 640 for GIF)")

@@ -64,13 +64,12 @@ def gc_on_gui_thread_only(qapp):
 
 
 @pytest.fixture(autouse=True)
-def own_settings(tmp_path):
+def own_settings(tmp_path_factory):
     """Each test remembers into its own empty folder (gui/prefs.py): never the user's settings, never
     another test's."""
     from PySide6 import QtCore
 
-    folder = tmp_path / "qsettings"
-    folder.mkdir()
+    folder = tmp_path_factory.mktemp("qsettings")  # not in tmp_path: tests count the files there
     QtCore.QSettings.setPath(QtCore.QSettings.Format.IniFormat, QtCore.QSettings.Scope.UserScope, str(folder))
     yield folder
 
