@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from gaussviz.core.session import read_session
+from gaussviz.gui.image_export import file_names
 
 ENV = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-RENDER_SET = {f"{n}.svg" for n in ("cloud", "mean", "covariance", "spectrum", "kl", "plots")} | {
-    "history.csv", "session.json"}
+RENDER_SET = set(file_names(("svg",)))  # the set `render --format svg` writes
 SWEEP_SET = {"stability_map.png", "stability_map.csv", "stability_map.json"}
 
 #: a gaussviz run whose file layer announces (and slows) each step of writing a set, so a

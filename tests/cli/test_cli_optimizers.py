@@ -24,6 +24,10 @@ def test_every_command_offers_the_optimizer_options_with_their_defaults(command,
     assert "default 0.9" in text and "default 0.999" in text and "default 1e-08" in text
 
 
+#: the offscreen platform's warning when render builds its window
+pytestmark = pytest.mark.qt_log_ignore(r"propagateSizeHints")
+
+
 def test_run_with_adam_and_averaging_reports_both_estimates(capsys):
     assert main(["run", "--optimizer", "adam", "--beta1", "0.8", "--beta2", "0.99", "--eps", "1e-6",
                  "--averaging", "--alpha", "0.003", "--symmetrize", "--steps", "20000", "--json"]) == 0

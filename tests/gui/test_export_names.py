@@ -14,7 +14,11 @@ from pathlib import Path
 import pytest
 from PySide6 import QtWidgets
 
+from gaussviz.gui.image_export import PLOT_NAMES
+
 pytestmark = pytest.mark.qt_log_ignore(r"propagateSizeHints")
+#: Export all: every plot and "plots" (all with the legend) as PNG and SVG, the window, the CSV, the session
+N_EXPORT_ALL = 2 * (len(PLOT_NAMES) + 1) + 3
 
 HOSTILE_PRESETS = [
     "../../pwn",
@@ -61,7 +65,7 @@ def test_export_all_writes_only_inside_the_chosen_folder(qtbot, make_window, tmp
         assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
         return
     assert failures == []
-    assert len(paths) == 15, w.exporter.last_error
+    assert len(paths) == N_EXPORT_ALL, w.exporter.last_error
     assert all(p.parent == out for p in paths)
     assert _files_outside(tmp_path, out) == []
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in paths)
@@ -73,7 +77,7 @@ def test_replace_question_names_the_chosen_folder(qtbot, make_window, tmp_path, 
     w.settings.preset = "../../pwn"
     out = tmp_path / "deep" / "export"
     out.mkdir(parents=True)
-    assert len(w.exporter.export_all(out, force=False)) == 15
+    assert len(w.exporter.export_all(out, force=False)) == N_EXPORT_ALL
     asked: list[str] = []
 
     def question(parent, title, text, *a):
