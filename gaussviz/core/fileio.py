@@ -220,6 +220,22 @@ def check_can_create(path: str | os.PathLike, force: bool = False) -> Path:
     return p
 
 
+def _publish(tmp: str | os.PathLike, p: Path, force: bool) -> None:
+    """Give a finished temporary file its name, signals held: replace only a regular file and only
+    with ``force``, else link without overwriting; OS errors as one WriteError naming ``p``."""
+    with deferred_signals():
+        try:
+            if force and os.path.lexists(p):
+                check_can_create(p, force=True)  # still a regular file
+                os.replace(tmp, p)
+            else:
+                _link_no_overwrite(tmp, p)
+        except (OverwriteError, WriteError):
+            raise
+        except OSError as e:
+            raise WriteError(f"cannot write {p}: {_reason(e)}", e.errno) from None
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, force: bool = False) -> Path:
     """Write ``data`` to ``path`` all at once: readers see the old file or the new one, never half.
 
@@ -232,17 +248,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, force: bool = False
         raise WriteError(f"cannot write {p}: folder {folder} does not exist", errno.ENOENT)
     tmp = _write_temp(p, data)
     try:
-        with deferred_signals():
-            try:
-                if force and os.path.lexists(p):
-                    check_can_create(p, force=True)  # still a regular file
-                    os.replace(tmp, p)
-                else:
-                    _link_no_overwrite(tmp, p)
-            except (OverwriteError, WriteError):
-                raise
-            except OSError as e:
-                raise WriteError(f"cannot write {p}: {_reason(e)}", e.errno) from None
+        _publish(tmp, p, force)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -396,15 +402,10 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path
         try:
             _fsync_file(tmp)
             os.chmod(tmp, 0o666 & ~_UMASK)
-            with deferred_signals():
-                if force and os.path.lexists(p):
-                    check_can_create(p, force=True)  # still a regular file
-                    os.replace(tmp, p)
-                else:
-                    _link_no_overwrite(tmp, p)
-        except (OverwriteError, WriteError):
-            raise
-        except OSError as e:
+            _publish(tmp, p, force)
+        except OSError as e:  # the fsync or chmod before it
+            if isinstance(e, (OverwriteError, WriteError)):
+                raise
             raise WriteError(f"cannot write {p}: {_reason(e)}", e.errno) from None
     finally:
         with contextlib.suppress(OSError):
