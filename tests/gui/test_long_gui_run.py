@@ -86,7 +86,10 @@ def test_ten_million_updates_through_the_window(qtbot, capsys):
                 np.testing.assert_array_equal(h.mean[k, -1], c.mean)
                 np.testing.assert_array_equal(h.cov[k, -1], c.cov)
                 np.testing.assert_array_equal(c.mean, est.means[k])
-                assert c.kl < 0.05 and np.all(np.isfinite(h.kl[k, -32:]))
+                # constant alpha leaves a stationary KL fluctuation, not zero: over 2,000 draws of
+                # this run (10 M updates) p99.9 was 0.025 (natural) and 0.094 (log-Cholesky),
+                # max 0.13; the start is at KL = 1.41, so 0.25 still means converged
+                assert c.kl < 0.25 < h.kl[k, 0] and np.all(np.isfinite(h.kl[k, -32:]))
             else:  # the wrong sign: diverged early, no data after it
                 assert c.divergence is not None and c.divergence.step < 100_000
                 assert np.all(np.isnan(h.mean[k, h.steps >= c.divergence.step]))
