@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 
+from ..core import jit
 from ..core import param_space as ps
 from ..core import raster
 from ..core.plotdata import ViewBox, finite_xy
@@ -345,8 +346,9 @@ class ParamSpaceView:
         if log:
             box[2], box[3] = 10.0 ** b[2], 10.0 ** b[3]
         self._set_range(box, log)
-        # the background, contours and the forbidden region: once per box and target
-        bg_key = (tuple(np.round(box, 12)), log, tm, tv)
+        # the background, contours and the forbidden region: once per box and target, and once more
+        # when the kernels run compiled (interpreted, the contours would take seconds: drawn then)
+        bg_key = (tuple(np.round(box, 12)), log, tm, tv, jit.interpreting())
         if bg_key != self._bg_key:
             self._bg_key = bg_key
             self._draw_background(box, log, tm, tv)
@@ -401,6 +403,9 @@ class ParamSpaceView:
         xs = np.linspace(x0, x1, 2 * nx + 1)[1::2]
         kl = ps.best_loglik(tv) - ps.expected_loglik(xs[None, :], ys[:, None], tm, tv)
         self.background.set_image(shade_image(kl), (x0, x1), (lo, y1))
+        if jit.interpreting():  # the kernels compile or load: the contours come with them (_draw_1d)
+            self.contours.clear()
+            return
         cx, cy = CONTOUR_SIZE
         g = ps.loglik_grid((x0, x1), (max(lo, 1e-300) if log else max(lo, 1e-9 * (y1 - lo)), y1), tm, tv,
                            n_mu=cx, n_sigma=cy, log_sigma=log)

@@ -33,6 +33,9 @@ from ..core.settings import Settings
 
 #: the helper gives up after this long (a stuck helper must not keep the window interpreted)
 HELPER_TIMEOUT_S = 1800.0
+#: a warm start loads the compiled kernels once the first frame is drawn (``frame_drawn``), or after
+#: this long without one: loading holds the GIL for about a second, which the first frame does not wait on
+PRELOAD_DELAY_S = 2.0
 
 
 def enabled() -> bool:
@@ -61,6 +64,8 @@ class KernelWarmup(QtCore.QObject):
         super().__init__(parent)
         self._proc: subprocess.Popen | None = None
         self._loader: threading.Thread | None = None
+        #: the kernels a warm start loads, until its loader thread starts (after the first frame)
+        self._todo: list | None = None
         #: "compile" (a helper process compiles) or "load" (a thread loads them from numba's cache)
         self.mode = ""
         self._dir: tempfile.TemporaryDirectory | None = None
@@ -72,25 +77,34 @@ class KernelWarmup(QtCore.QObject):
 
     @property
     def active(self) -> bool:
-        return self._proc is not None or self._loader is not None
+        return self._proc is not None or self._loader is not None or self._todo is not None
 
     def preload(self, settings: Settings) -> bool:
-        """A warm cache: the first frames run interpreted while a thread loads the compiled kernels
-        from numba's cache (the numba target's start and the loads, about a second of CPU, are then
-        not on the way to the first frame); True if started."""
+        """A warm cache: the first frames run interpreted, then a thread loads the compiled kernels
+        from numba's cache (the numba target's start and the loads, about a second of CPU holding
+        the GIL most of it, are then not on the way to the first frame); True if started. The thread
+        starts at :meth:`frame_drawn` (or after ``PRELOAD_DELAY_S``)."""
         if not enabled() or self.active:
             return False
         start = kernels.start_kernels(settings.target.dim, needs_optimizers(settings))
         if all(k.overloads for k in start):  # loaded already (a later run of this process)
             return False
-        todo = [*start, *(k for m in (plotdata, raster, param_space) for k in jit.dispatchers(m).values())]
-        self._loader = threading.Thread(target=_load, args=(todo,), name="gaussviz-kernel-loader", daemon=True)
+        self._todo = [*start, *(k for m in (plotdata, raster, param_space) for k in jit.dispatchers(m).values())]
         self.mode = "load"
         self._started = time.monotonic()
         jit.set_interpreted(True)
-        self._loader.start()
         self._timer.start()
         return True
+
+    def frame_drawn(self) -> None:
+        """The window drew a frame: a warm start's loader thread may start now."""
+        if self._todo is not None:
+            self._start_loader()
+
+    def _start_loader(self) -> None:
+        todo, self._todo = self._todo, None
+        self._loader = threading.Thread(target=_load, args=(todo,), name="gaussviz-kernel-loader", daemon=True)
+        self._loader.start()
 
     def start(self, settings: Settings) -> bool:
         """Run interpreted and compile in a helper, unless disabled or already under way; True if started."""
@@ -121,6 +135,10 @@ class KernelWarmup(QtCore.QObject):
         return True
 
     def _poll(self) -> None:
+        if self._todo is not None:
+            if time.monotonic() - self._started >= PRELOAD_DELAY_S:
+                self._start_loader()
+            return
         if self._loader is not None:
             if self._loader.is_alive():
                 return
@@ -176,6 +194,7 @@ class KernelWarmup(QtCore.QObject):
         if self._loader is not None:
             self._loader.join(60.0)  # loading from the cache takes a second or two
             self._loader = None
+        self._todo = None
         self._cleanup()
         jit.set_interpreted(False)
 

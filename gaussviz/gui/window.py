@@ -767,6 +767,7 @@ class MainWindow(QtWidgets.QMainWindow):
         now = time.perf_counter()
         self._frame_times.append(now)
         self.frames_drawn += 1
+        self.warmup.frame_drawn()  # a warm start loads the compiled kernels once the first frame is up
         self._show_divergence(snap)
         c = snap.chain
         running = bool(snap.extra.get("running", False))
