@@ -19,11 +19,24 @@ Interpreted Python raises where compiled code returns inf or NaN (``math.sqrt(-1
 ``1.0 / 0.0``, ``math.exp(1e3)``); such a call is undone (its writable array arguments are
 restored) and made again compiled (numba then compiles it here: slow once, never wrong).
 By default (the CLI, the tests, a warm cache) everything is compiled.
+
+numba itself is imported when a kernel is first used, not when a kernel module is: a kernel
+module declares its functions with ``@nb.njit(...)`` where ``nb`` is :data:`lazy_numba`, which
+records each function as a :class:`Kernel`. The first compiled call of any kernel of a module
+(or :func:`numba_module`) imports numba (its cache pointed at the user's cache folder), makes
+every recorded function of that module a numba dispatcher with the options it was declared
+with, and puts the dispatchers (and numba as ``nb``) into the module's globals, where numba's
+compiler finds them; a ``Kernel`` held elsewhere forwards to its dispatcher. So a window's
+first frame (the run's step 0, drawn interpreted) needs neither numba's ~0.5 s import nor its
+target's start (issue 13); the kernels stay numba ``nogil`` functions, compiled from the same
+source with the same options. A kernel module's numba functions call only numba functions of
+the same module (numba resolves them among the module's globals when it compiles).
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import sys
 import threading
 import types
@@ -31,7 +44,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba.core.dispatcher import Dispatcher
 
 #: interpreting (set by gui/warmup.py while the kernels compile)
 _mode = {"interpreted": False}
@@ -57,11 +69,151 @@ class _NoNumba:
     prange = range
 
 
+# ------------------------------------------------------------------ numba, made on first use
+_numba_lock = threading.RLock()
+#: each kernel module's numba functions by name, as declared (``Kernel``)
+_kernels: dict[str, dict[str, Kernel]] = {}
+
+
+def numba_module() -> types.ModuleType:
+    """numba itself, imported here once (its cache in the user's cache folder: core/paths.py)."""
+    nb = sys.modules.get("numba")
+    if nb is not None and "numba" in _made:
+        return nb
+    with _numba_lock:
+        from .paths import configure_numba_cache
+
+        configure_numba_cache()
+        import numba
+
+        _made.add("numba")
+        return numba
+
+
+def numba_loaded() -> bool:
+    """Whether numba has been imported into this process (by gaussviz or anyone)."""
+    return "numba" in sys.modules
+
+
+_made: set[str] = set()  # "numba" once imported here, and each kernel module made numba's
+
+
+def _make(module_name: str) -> None:
+    """Make every recorded function of the kernel module a numba dispatcher, in its globals too."""
+    if module_name in _made:
+        return
+    with _numba_lock:
+        if module_name in _made:
+            return
+        nb = numba_module()
+        module = sys.modules[module_name]
+        recorded = _kernels.get(module_name, {})
+        made = {name: nb.njit(**k.options)(k.py_func) for name, k in recorded.items()}
+        g = vars(module)
+        for name, k in recorded.items():
+            if g.get(name) is k:
+                g[name] = made[name]
+        if isinstance(g.get("nb"), _LazyNumba):
+            g["nb"] = nb
+        for name, k in recorded.items():  # last: a caller that sees a dispatcher finds the globals set
+            k._dispatcher = made[name]
+        _made.add(module_name)
+
+
+class Kernel:
+    """A kernel module's numba function until numba is needed (``@nb.njit(...)`` with ``nb`` =
+    :data:`lazy_numba`): its Python original (``py_func``) and numba options. Calling it (or asking
+    for a dispatcher's attribute, ``overloads``, ``compile``, ...) makes its module's numba
+    dispatchers (:func:`_make`) and forwards to its own."""
+
+    def __init__(self, py_func: Callable, options: dict[str, Any]) -> None:
+        self._dispatcher: Any = None
+        self.py_func = py_func
+        self.options = dict(options)
+        functools.update_wrapper(self, py_func)
+
+    @property
+    def dispatcher(self) -> Any:
+        """The numba dispatcher (made, with its module's, on first use)."""
+        d = self._dispatcher
+        if d is None:
+            _make(self.py_func.__module__)
+            d = self._dispatcher
+        return d
+
+    def __call__(self, *args, **kwargs):
+        d = self._dispatcher
+        if d is None:
+            d = self.dispatcher
+        return d(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_dispatcher", "py_func", "options"):
+            raise AttributeError(name)
+        return getattr(self.dispatcher, name)
+
+    def __copy__(self) -> Kernel:
+        return self
+
+    def __deepcopy__(self, memo) -> Kernel:
+        return self
+
+    def __reduce__(self):
+        return _kernel_named, (self.py_func.__module__, self.py_func.__name__)
+
+    def __repr__(self) -> str:
+        state = "numba dispatcher made" if self._dispatcher is not None else "numba not loaded"
+        return f"<gaussviz kernel {self.py_func.__module__}.{self.py_func.__name__} ({state})>"
+
+
+def _kernel_named(module: str, name: str) -> Any:
+    return getattr(importlib.import_module(module), name)
+
+
+class _LazyNumba:
+    """What a kernel module calls ``nb`` until numba is loaded: ``nb.njit(**options)`` records a
+    :class:`Kernel`; ``nb.prange`` is ``range`` (never run: a kernel runs compiled or interpreted)."""
+
+    prange = range
+
+    @staticmethod
+    def njit(*args, **options):
+        def record(f: Callable) -> Kernel:
+            k = Kernel(f, options)
+            _kernels.setdefault(f.__module__, {})[f.__name__] = k
+            return k
+
+        if args and callable(args[0]) and not options:  # bare @nb.njit
+            return record(args[0])
+        if args:
+            raise TypeError("lazy_numba.njit takes numba's options as keywords (no signatures)")
+        return record
+
+
+#: ``from .jit import lazy_numba as nb`` in a kernel module (see the module's docstring)
+lazy_numba = _LazyNumba()
+
+
+def loaded(kernel: Any) -> bool:
+    """Whether ``kernel`` has a compiled (or cache-loaded) version in this process; never imports numba."""
+    if isinstance(kernel, Kernel) and kernel._dispatcher is None:
+        return False
+    return bool(kernel.overloads)
+
+
+def _dispatcher_type() -> type | None:
+    m = sys.modules.get("numba.core.dispatcher")
+    return getattr(m, "Dispatcher", None)
+
+
 def _original(obj: Any) -> Callable | None:
-    if isinstance(obj, Dispatcher):
+    if isinstance(obj, Kernel):
         return obj.py_func
     if isinstance(obj, types.FunctionType):
         return getattr(obj, "__wrapped__", obj)
+    dispatcher = _dispatcher_type()
+    if dispatcher is not None and isinstance(obj, dispatcher):
+        return obj.py_func
     return None
 
 
@@ -166,9 +318,9 @@ def entry(f: Callable) -> Callable:
     return call
 
 
-def dispatchers(module: types.ModuleType) -> dict[str, Dispatcher]:
-    """The module's numba functions by name."""
-    return {k: v for k, v in vars(module).items() if isinstance(v, Dispatcher)}
+def dispatchers(module: types.ModuleType) -> dict[str, Kernel]:
+    """The module's numba functions by name (as :class:`Kernel`; numba is not imported for this)."""
+    return dict(_kernels.get(module.__name__, {}))
 
 
 def compiled_signatures(module: types.ModuleType) -> dict[str, int]:
@@ -199,7 +351,7 @@ def load_cached(kernels) -> int:
     return n
 
 
-def in_cache(kernel: Dispatcher) -> bool:
+def in_cache(kernel: Any) -> bool:
     """True when numba's cache holds a version of ``kernel`` compiled from its current source
     (reads the cache's index file only); True too when numba's cache layout is not the one
     known here (no false alarm)."""
@@ -209,5 +361,6 @@ def in_cache(kernel: Dispatcher) -> bool:
         return True
 
 
-__all__ = ["compiled_here", "compiled_signatures", "dispatchers", "entry", "fallbacks", "in_cache", "interpreting",
-           "load_cached", "set_interpreted", "twin", "use"]
+__all__ = ["Kernel", "compiled_here", "compiled_signatures", "dispatchers", "entry", "fallbacks", "in_cache",
+           "interpreting", "lazy_numba", "load_cached", "loaded", "numba_loaded", "numba_module", "set_interpreted",
+           "twin", "use"]

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+# numba is imported (its cache in the user's cache folder) when a kernel is first used: core/jit.py
+from .jit import lazy_numba as nb
 from .paths import configure_numba_cache
 
-configure_numba_cache()  # before numba: the cache goes to the user's cache folder, not next to this file
-
-import numba as nb  # noqa: E402
-import numpy as np  # noqa: E402
+configure_numba_cache()  # child processes (Dask workers, the warm-up helper) inherit the cache folder
 
 # Parameterization codes (the order is part of the session format: do not reorder).
 COVARIANCE = 0

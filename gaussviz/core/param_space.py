@@ -19,12 +19,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
 from . import jit
 from . import optimizers as opt
 from .estimator import BatchEstimator
+from .jit import lazy_numba as nb  # numba once a kernel is first used
 
 #: KL levels (expected log-likelihood below its best) of the contour lines
 KL_LEVELS: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)

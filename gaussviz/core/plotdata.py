@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 
 from . import jit
+from .jit import lazy_numba as nb  # numba once a kernel is first used
 
 #: a linear range grows in steps of about 1/RANGE_QUANTA of its span (log: LOG_RANGE_QUANTUM decades)
 RANGE_QUANTA = 8

@@ -22,8 +22,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
+
+from .jit import lazy_numba as nb  # numba once a kernel is first used
 
 #: device coordinates are clamped to this before integer conversion (no overflow, no inf)
 FAR = 1.0e6

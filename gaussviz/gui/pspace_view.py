@@ -24,9 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyqtgraph as pg
 
-from ..core import jit
+from ..core import jit, raster
 from ..core import param_space as ps
-from ..core import raster
 from ..core.plotdata import ViewBox, finite_xy
 from ..core.settings import PSPACE_SIGMA_SCALES
 from . import style

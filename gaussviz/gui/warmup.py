@@ -1,5 +1,11 @@
 """A first start: the window runs at once, interpreted, while a helper process compiles (issue 13).
 
+Every start with the helper on (the default) begins interpreted: the first frame (the run's step 0)
+needs neither numba nor a compiled kernel (core/jit.py: numba is imported on first use). Once that
+frame is drawn, a loader thread imports numba and reads its cache's index: warm, it loads the
+compiled kernels (about a second, off the first frame's way) and the window switches to them; cold,
+the helper below compiles them.
+
 With numba's cache empty (a fresh install, an upgrade), compiling the kernels a run needs takes
 a minute or more of CPU. ``KernelWarmup`` switches the kernels to their interpreted twins
 (core/jit.py: the same source, ~100x slower, plenty for a run at its pace) and starts a helper
@@ -49,7 +55,8 @@ def needs_optimizers(settings: Settings) -> bool:
 
 
 def warm(settings: Settings) -> bool:
-    """True when numba's cache holds what a window on ``settings`` needs to start (index files only)."""
+    """True when numba's cache holds what a window on ``settings`` needs to start (reads index files;
+    imports numba)."""
     return (kernels.cached(settings.target.dim, needs_optimizers(settings))
             and all(jit.in_cache(k) for k in (plotdata._thin, plotdata._extent, raster._frame, raster._grid)))
 
@@ -59,13 +66,18 @@ class KernelWarmup(QtCore.QObject):
 
     #: the kernels are compiled and in use (or the helper failed: they compile here on demand)
     sig_done = QtCore.Signal(bool)
+    #: a start's loader found numba's cache cold: True, a helper compiles them (running interpreted
+    #: meanwhile); False, no helper could start (they compile here, in the worker)
+    sig_compiling = QtCore.Signal(bool)
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
         self._proc: subprocess.Popen | None = None
         self._loader: threading.Thread | None = None
-        #: the kernels a warm start loads, until its loader thread starts (after the first frame)
+        #: the kernels a start loads, until its loader thread starts (after the first frame)
         self._todo: list | None = None
+        self._settings: Settings | None = None
+        self._cold = False  # the loader found numba's cache cold
         #: "compile" (a helper process compiles) or "load" (a thread loads them from numba's cache)
         self.mode = ""
         self._dir: tempfile.TemporaryDirectory | None = None
@@ -80,16 +92,19 @@ class KernelWarmup(QtCore.QObject):
         return self._proc is not None or self._loader is not None or self._todo is not None
 
     def preload(self, settings: Settings) -> bool:
-        """A warm cache: the first frames run interpreted, then a thread loads the compiled kernels
-        from numba's cache (the numba target's start and the loads, about a second of CPU holding
-        the GIL most of it, are then not on the way to the first frame); True if started. The thread
-        starts at :meth:`frame_drawn` (or after ``PRELOAD_DELAY_S``)."""
+        """A start: the first frames run interpreted, then a thread imports numba and, if its cache
+        is warm, loads the compiled kernels from it (numba's import, its target's start and the
+        loads, about 1.5 s of CPU holding the GIL most of it, are then not on the way to the first
+        frame); if it is cold, a helper process compiles them (:meth:`start`). True if started. The
+        thread starts at :meth:`frame_drawn` (or after ``PRELOAD_DELAY_S``)."""
         if not enabled() or self.active:
             return False
         start = kernels.start_kernels(settings.target.dim, needs_optimizers(settings))
-        if all(k.overloads for k in start):  # loaded already (a later run of this process)
+        if all(jit.loaded(k) for k in start):  # loaded already (a later run of this process)
             return False
         self._todo = [*start, *(k for m in (plotdata, raster, param_space) for k in jit.dispatchers(m).values())]
+        self._settings = settings.copy()
+        self._cold = False
         self.mode = "load"
         self._started = time.monotonic()
         jit.set_interpreted(True)
@@ -103,8 +118,20 @@ class KernelWarmup(QtCore.QObject):
 
     def _start_loader(self) -> None:
         todo, self._todo = self._todo, None
-        self._loader = threading.Thread(target=_load, args=(todo,), name="gaussviz-kernel-loader", daemon=True)
+        self._loader = threading.Thread(target=self._load, args=(self._settings, todo),
+                                        name="gaussviz-kernel-loader", daemon=True)
         self._loader.start()
+
+    def _load(self, settings: Settings, todo: list) -> None:
+        """The loader thread: numba, then (its cache warm) the compiled kernels from its cache."""
+        try:
+            with jit.compiled_here():
+                if not warm(settings):
+                    self._cold = True
+                    return
+                jit.load_cached(todo)
+        except Exception as e:  # the kernels then load on first use, as without a loader
+            print(f"gaussviz: warning: loading the kernels from numba's cache failed: {e}", file=sys.stderr)
 
     def start(self, settings: Settings) -> bool:
         """Run interpreted and compile in a helper, unless disabled or already under way; True if started."""
@@ -144,6 +171,17 @@ class KernelWarmup(QtCore.QObject):
                 return
             self._loader.join()
             self._loader = None
+            if self._cold:  # numba's cache lacks them: a helper compiles them, interpreted meanwhile
+                self._cold = False
+                self.mode = ""
+                settings, self._settings = self._settings, None
+                if settings is not None and self.start(settings):
+                    self.sig_compiling.emit(True)
+                else:
+                    self._timer.stop()
+                    jit.set_interpreted(False)
+                    self.sig_compiling.emit(False)
+                return
             self._finish(True)
             return
         proc = self._proc
@@ -195,14 +233,8 @@ class KernelWarmup(QtCore.QObject):
             self._loader.join(60.0)  # loading from the cache takes a second or two
             self._loader = None
         self._todo = None
+        self._settings = None
         self._cleanup()
         jit.set_interpreted(False)
 
 
-def _load(todo: list) -> None:
-    """The loader thread: the compiled kernels from numba's cache into this process."""
-    try:
-        with jit.compiled_here():
-            jit.load_cached(todo)
-    except Exception as e:  # the kernels then load on first use, as without a loader
-        print(f"gaussviz: warning: loading the kernels from numba's cache failed: {e}", file=sys.stderr)

@@ -127,6 +127,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._compiling = False
         self.warmup = KernelWarmup(self)
         self.warmup.sig_done.connect(self._warmed_up)
+        self.warmup.sig_compiling.connect(self._on_cold_cache)
         self._note_compiling()
 
         self.model.sig_changed.connect(self._on_setting_changed)
@@ -524,24 +525,40 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs.setCurrentIndex(0)
 
     def _note_compiling(self) -> None:
-        """Before the worker builds a run: when numba's cache lacks its kernels, run them interpreted
-        while a helper process compiles them (gui/warmup.py), or, with that turned off, say that the
-        first update compiles them (seconds, not a hang)."""
+        """Before the worker builds a run: the first frames run interpreted, then a thread loads the
+        kernels from numba's cache or, if it lacks them, a helper process compiles them meanwhile
+        (gui/warmup.py: numba is not even imported before the first frame); with that turned off,
+        say that the first update compiles them (seconds, not a hang)."""
         if self.warmup.active:
+            self._compiling = False
+            return
+        if self.warmup.preload(self.settings):
             self._compiling = False
             return
         if warm(self.settings):
             self._compiling = False
-            self.warmup.preload(self.settings)  # the first frames interpreted while they load
             return
         if self.warmup.start(self.settings):
-            self._compiling = False
-            self.status_state.setText("running interpreted…")
-            self.statusBar().showMessage(INTERPRETED_NOTE)
+            self._note_interpreted()
             return
+        self._note_compiling_here()
+
+    def _note_interpreted(self) -> None:
+        self._compiling = False
+        self.status_state.setText("running interpreted…")
+        self.statusBar().showMessage(INTERPRETED_NOTE)
+
+    def _note_compiling_here(self) -> None:
         self._compiling = True
         self.status_state.setText("compiling…")
         self.statusBar().showMessage(COMPILING_NOTE)
+
+    def _on_cold_cache(self, helper: bool) -> None:
+        """A start's loader found numba's cache cold: a helper compiles (or the worker does)."""
+        if helper:
+            self._note_interpreted()
+        else:
+            self._note_compiling_here()
 
     def _compiled(self) -> None:
         self._compiling = False

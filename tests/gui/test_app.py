@@ -182,6 +182,7 @@ def test_the_window_has_the_app_icon(make_window):
 
 def test_the_window_switches_to_the_compiled_kernels_when_the_helper_is_done(make_window, monkeypatch, qtbot):
     """Interpreted while the helper process runs (gui/warmup.py), compiled after: the status bar says both."""
+    import gaussviz.gui.warmup as warmup_module
     import gaussviz.gui.window as window_module
     from gaussviz.core import jit
 
@@ -191,11 +192,14 @@ def test_the_window_switches_to_the_compiled_kernels_when_the_helper_is_done(mak
         asked.append(settings.target.dim)
         return len(asked) > 1
 
+    monkeypatch.setattr(warmup_module, "warm", warm_after_the_first_look)  # the loader thread asks
     monkeypatch.setattr(window_module, "warm", warm_after_the_first_look)
     monkeypatch.setenv("GAUSSVIZ_WARMUP", "1")
     w = make_window("ill-conditioned-natural", running=True)
-    assert w.warmup.active and jit.interpreting()
-    assert w.statusBar().currentMessage() == window_module.INTERPRETED_NOTE
+    assert w.warmup.active and jit.interpreting()  # at once, before anyone looked at numba's cache
+    # after the first frame a thread finds the cache cold: a helper compiles, the status bar says so
+    qtbot.waitUntil(lambda: w.statusBar().currentMessage() == window_module.INTERPRETED_NOTE, timeout=30_000)
+    assert w.warmup.mode == "compile" and jit.interpreting()
     qtbot.waitUntil(lambda: w.shown_snapshot.step > 0, timeout=30_000)
     # the helper opens the window offscreen on the same settings, draws a frame and exits
     qtbot.waitUntil(lambda: not w.warmup.active, timeout=300_000)
