@@ -12,6 +12,8 @@ from ..core.validation import MAX_AFTER_S, one_line
 from . import render, run, sweep
 from .common import Parser, UsageError, add_preset_option, finish_help
 
+#: the commands that run the kernels (numba is imported before they start, with the signals held)
+KERNEL_COMMANDS = ("run", "sweep", "render")
 #: options of the window (before any command): with a command they would be silently ignored
 WINDOW_OPTIONS = {"preset": "--preset", "session": "--session", "screenshot": "--screenshot",
                   "after": "--after", "force": "--force"}
@@ -99,6 +101,12 @@ def dispatch(argv: list[str]) -> int:
                 from ..gui.app import run_app
 
             return run_app(a)
+        if a.command in KERNEL_COMMANDS:
+            from ..core import jit
+            from ..core.fileio import deferred_signals
+
+            with deferred_signals():  # numba loads whole or not at all (it is imported on first use: core/jit.py)
+                jit.numba_module()
         return a.func(a)
     except (UsageError, ValueError, OSError) as e:
         print(f"gaussviz: error: {one_line(e)}", file=sys.stderr)

@@ -58,7 +58,8 @@ def warm(settings: Settings) -> bool:
     """True when numba's cache holds what a window on ``settings`` needs to start (reads index files;
     imports numba)."""
     return (kernels.cached(settings.target.dim, needs_optimizers(settings))
-            and all(jit.in_cache(k) for k in (plotdata._thin, plotdata._extent, raster._frame, raster._grid)))
+            and all(jit.in_cache(k) for k in (plotdata._thin, plotdata._extent, raster._frame, raster._grid,
+                                                param_space._march)))
 
 
 class KernelWarmup(QtCore.QObject):

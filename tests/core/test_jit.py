@@ -157,3 +157,38 @@ def test_interpreting_compiles_nothing(tmp_path):
     compiled, steps, _seconds = r.stdout.split()
     assert (int(compiled), int(steps)) == (0, 50)
     assert not any(p.is_file() for p in tmp_path.rglob("*"))  # nothing written to the cache either
+
+
+def test_numba_loads_on_first_use_and_every_kernel_stays_a_nogil_numba_function(tmp_path):
+    """A run's step 0 (interpreted) imports no numba; the first compiled call makes each kernel module's
+    numba dispatchers with the options it declared (the hot loop nogil, cached), in the module's globals."""
+    code = textwrap.dedent("""
+        import sys
+        from gaussviz.core import jit, kernels, param_space, plotdata, raster
+        from gaussviz.core.presets import get_preset
+        from gaussviz.core.settings import build_run
+        assert "numba" not in sys.modules, "importing the core imports numba"
+        jit.set_interpreted(True)
+        run = build_run(get_preset("seed-question"))
+        run.advance(3)
+        run.snapshot()
+        assert "numba" not in sys.modules, "an interpreted run imports numba"
+        jit.set_interpreted(False)
+        run.advance(3)
+        from numba.core.dispatcher import Dispatcher
+        assert isinstance(kernels.advance_sgd, Dispatcher) and kernels.advance_sgd.overloads
+        assert not isinstance(raster._frame, Dispatcher)  # another module: made on its own first use
+        for m in (kernels, plotdata, raster, param_space):
+            for name, k in jit.dispatchers(m).items():
+                d = k.dispatcher  # made now (with its module's) if not yet
+                assert isinstance(d, Dispatcher) and getattr(m, name) is d and d.py_func is k.py_func, name
+                assert d.targetoptions.get("nogil", False) == (m is not param_space), name
+                assert type(d._cache).__name__ == "FunctionCache", name
+            assert m.nb is sys.modules["numba"]
+        assert kernels.advance_sgd_parallel.targetoptions["parallel"] is True
+        print(len(jit.dispatchers(kernels)))
+    """)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), PYTHONPATH=ROOT)
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert int(r.stdout.split()[-1]) > 40

@@ -210,6 +210,61 @@ def test_the_window_switches_to_the_compiled_kernels_when_the_helper_is_done(mak
     qtbot.waitUntil(lambda: w.status_state.text() == "running", timeout=5_000)  # refreshed 4 times a second
 
 
+def test_the_first_frame_needs_no_numba_and_the_kernels_come_after_it(tmp_path):
+    """Issue 13's warm start: the window's first frame (the run's step 0) is drawn without numba
+    imported (core/jit.py: numba on first use; the parameter-space contours wait for the compiled
+    kernels); the loader thread starts after that frame, imports numba and loads the kernels (a
+    warm cache: nothing compiles), then the contours are drawn. The loader is held back here until
+    the frame is checked, so the check does not race it."""
+    code = (
+        "import sys, time\n"
+        "from PySide6 import QtCore\n"
+        "from gaussviz.gui.qtapp import application\n"
+        "app = application(headless=True)\n"
+        "from gaussviz.core import jit\n"
+        "from gaussviz.core.presets import get_preset\n"
+        "from gaussviz.gui import warmup\n"
+        "from gaussviz.gui.window import MainWindow\n"
+        "assert 'numba' not in sys.modules, 'importing the window imports numba'\n"
+        "real = warmup.KernelWarmup._start_loader\n"
+        "warmup.KernelWarmup._start_loader = lambda self: None\n"
+        "def wait(cond, s):\n"
+        "    t = time.monotonic()\n"
+        "    while not cond() and time.monotonic() - t < s:\n"
+        "        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)\n"
+        "    return cond()\n"
+        "w = MainWindow(get_preset('seed-question'), running=True)\n"
+        "w.show()\n"
+        "assert jit.interpreting() and w.warmup.mode == 'load'\n"
+        "assert wait(lambda: w.shown_snapshot is not None, 120), 'no first frame'\n"
+        "pv = w.plots.pspace\n"
+        "assert 'numba' not in sys.modules, 'numba imported before the first frame'\n"
+        "assert pv.contours.xData.size == 0 and pv.background_count >= 1\n"
+        "warmup.KernelWarmup._start_loader = real\n"
+        "assert wait(lambda: not w.warmup.active, 240), 'the kernels did not load'\n"
+        "assert 'numba' in sys.modules and not jit.interpreting()\n"
+        "assert wait(lambda: pv.contours.xData.size > 100, 60), 'no contours once compiled'\n"
+        "from gaussviz.core import kernels\n"
+        "assert kernels.advance_sgd.overloads and jit.fallbacks == []\n"
+        "assert not kernels.advance_sgd.stats.cache_misses, 'a warm start compiled a kernel'\n"
+        "w.shutdown()\n"
+        "print('ok')\n"
+    )
+    from gaussviz.core.presets import get_preset
+    from gaussviz.core.session import session_text
+
+    # numba's cache holds every kernel the window uses (what the warm-up helper compiles on a first start)
+    session = tmp_path / "s.json"
+    session.write_text(session_text(get_preset("seed-question")), encoding="utf-8")
+    env = _no_display_env(GAUSSVIZ_WARMUP="0", QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([sys.executable, "-m", "gaussviz.gui.warmup_helper", str(session)], env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    env = _no_display_env(GAUSSVIZ_WARMUP="1", QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=400)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+
+
 def test_a_warm_start_draws_its_first_frames_while_the_kernels_load():
     """numba's cache is warm (this test session compiled them): a new process runs the first frames
     interpreted while a thread loads the compiled kernels, then runs them compiled; nothing compiles."""
