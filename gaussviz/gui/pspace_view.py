@@ -359,8 +359,8 @@ class ParamSpaceView:
                      else None, round(self.plot.vb.width()), round(self.plot.vb.height()))
         if field_key != self._field_key:
             self._field_key = field_key
-            if tm is not None and math.isfinite(rate) and rate > 0:
-                self._draw_field(box, log, c0.settings, rate, tm, tv)
+            if tm is not None and math.isfinite(rate) and rate > 0 and not jit.interpreting():
+                self._draw_field(box, log, c0.settings, rate, tm, tv)  # the kernels' step: with them
             else:
                 self.arrows.clear()
                 self.clipped.clear()
@@ -374,7 +374,8 @@ class ParamSpaceView:
             self.mle.clear()
         self._draw_paths(snap, colors, paths, now)
         scale = "log Σ" if log else "Σ"
-        self.title = f"(μ, {scale}): KL contours, expected step"
+        self.title = (f"(μ, {scale}): KL contours, expected step" if not jit.interpreting() else
+                      f"(μ, {scale}): contours and steps when the kernels are ready")
         return self.title
 
     def _draw_background(self, box: np.ndarray, log: bool, tm: float | None, tv: float | None) -> None:

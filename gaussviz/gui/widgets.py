@@ -12,7 +12,6 @@ import math
 from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
-from superqt import QDoubleSlider
 
 from ..core.parsing import parse_number
 from ..core.validation import MAX_ALPHA
@@ -27,6 +26,48 @@ def format_alpha(a: float) -> str:
     return f"{a:.3g}"
 
 
+class FloatSlider(QtWidgets.QSlider):
+    """A Qt slider over floats: its integer positions are ``STEPS`` per unit (a millionth: alpha's
+    3 significant digits need far less), so ``value``/``setValue``/ranges/steps take floats and
+    ``sig_value`` carries the float. (superqt's QDoubleSlider did this; importing superqt imports
+    its whole widget set, ~0.15 s of a start's ~1.5 s before the first frame: issue 13.)"""
+
+    STEPS = 1_000_000
+
+    sig_value = QtCore.Signal(float)
+
+    def __init__(self, orientation: QtCore.Qt.Orientation, parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(orientation, parent)
+        self.valueChanged.connect(self._emit_value)
+
+    def _emit_value(self, i: int) -> None:
+        self.sig_value.emit(i / self.STEPS)
+
+    def _int(self, x: float) -> int:
+        return round(float(x) * self.STEPS)
+
+    def setRange(self, lo: float, hi: float) -> None:
+        super().setRange(self._int(lo), self._int(hi))
+
+    def setSingleStep(self, step: float) -> None:
+        super().setSingleStep(max(1, self._int(step)))
+
+    def setPageStep(self, step: float) -> None:
+        super().setPageStep(max(1, self._int(step)))
+
+    def setValue(self, x: float) -> None:
+        super().setValue(self._int(x))
+
+    def value(self) -> float:
+        return super().value() / self.STEPS
+
+    def minimum(self) -> float:
+        return super().minimum() / self.STEPS
+
+    def maximum(self) -> float:
+        return super().maximum() / self.STEPS
+
+
 class AlphaControl(QtWidgets.QWidget):
     """Log-scale slider over [1e-5, 1] plus an editable value; emits a valid alpha only."""
 
@@ -35,7 +76,7 @@ class AlphaControl(QtWidgets.QWidget):
 
     def __init__(self, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__(parent)
-        self.slider = QDoubleSlider(QtCore.Qt.Orientation.Horizontal)
+        self.slider = FloatSlider(QtCore.Qt.Orientation.Horizontal)
         self.slider.setRange(math.log10(ALPHA_MIN), math.log10(ALPHA_MAX))
         self.slider.setSingleStep(0.05)
         self.slider.setPageStep(0.5)
@@ -48,7 +89,7 @@ class AlphaControl(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.slider, 1)
         lay.addWidget(self.edit)
-        self.slider.valueChanged.connect(self._on_slider)
+        self.slider.sig_value.connect(self._on_slider)
         self.edit.editingFinished.connect(self._on_edit)
         self.set_value(self._value)
 
