@@ -9,7 +9,9 @@ For ``gaussviz --preset PRESET`` (offscreen) it prints the seconds from launch t
 for a warm start (numba's cache filled by a first launch; median of ``--repeat``) and for a
 first-ever start (``--cold``: ``NUMBA_CACHE_DIR`` pointed at a new empty temporary folder;
 the user's cache is not touched), with the machine's load average and the CPU seconds the
-launch used (a busy shared machine stretches wall time, CPU time much less).
+launch used (a busy shared machine stretches wall time, CPU time much less), and the floor no
+start of the window can beat: a Python process importing numpy, PySide6's widgets and pyqtgraph.
+Launches run with bytecode (``PYTHONDONTWRITEBYTECODE`` dropped), as an installed package has it.
 
 Goals: first-ever start to the first update <= 10 s, warm start to the first frame <= 1 s.
 
@@ -42,6 +44,8 @@ MARKS = {"GAUSSVIZ_WINDOW_SHOWN": "window", "GAUSSVIZ_FIRST_FRAME": "first_frame
 def launch(preset: str, env: dict[str, str], timeout: float, root: str = ROOT) -> dict[str, float]:
     """One launch: seconds to each mark, and the CPU seconds (user + system) of the process."""
     env = dict(env, GAUSSVIZ_EXIT_AFTER_FIRST_FRAME="1", QT_QPA_PLATFORM=env.get("QT_QPA_PLATFORM", "offscreen"))
+    # as installed: with bytecode (pip compiles it; without it every start compiles gaussviz's sources)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
@@ -64,6 +68,21 @@ def launch(preset: str, env: dict[str, str], timeout: float, root: str = ROOT) -
     if r.returncode != 0 or out["first_update"] != out["first_update"]:
         print(f"  launch failed (exit {r.returncode}): {r.stderr[-800:]}")
     return out
+
+
+def floor(repeat: int) -> dict[str, float]:
+    """What no start of this window can beat: Python importing numpy, PySide6's widgets and
+    pyqtgraph (median wall and CPU seconds of ``repeat`` processes)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    walls, cpus = [], []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.time()
+        subprocess.run([sys.executable, "-c", "import numpy, PySide6.QtWidgets, pyqtgraph"], env=env, check=True)
+        walls.append(time.time() - t0)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+    return {"wall": sorted(walls)[len(walls) // 2], "cpu": sorted(cpus)[len(cpus) // 2]}
 
 
 def show(label: str, runs: list[dict[str, float]]) -> dict[str, float]:
@@ -96,9 +115,13 @@ def main() -> int:
         # update would stop a helper process before it is done), and the OS file cache
         launch(a.preset, dict(env, GAUSSVIZ_WARMUP="0"), a.timeout, a.root)
         warm = show("warm", [launch(a.preset, env, a.timeout, a.root) for _ in range(a.repeat)])
+        fl = floor(a.repeat)
+        print(f"floor (python -c 'import numpy, PySide6.QtWidgets, pyqtgraph'): {fl['wall']:.2f} s wall, "
+              f"{fl['cpu']:.2f} s CPU", flush=True)
         print(f"RESULT startup.warm_first_frame_s {warm['first_frame']:.4g} <= {GOAL_WARM_FRAME_S:g}")
         print(f"RESULT startup.warm_first_update_s {warm['first_update']:.4g} - -")
         print(f"RESULT startup.warm_first_frame_cpu_s {warm['first_frame_cpu']:.4g} <= {GOAL_WARM_FRAME_S:g}")
+        print(f"RESULT startup.import_floor_s {fl['wall']:.4g} - -")
     if a.cold or a.cold_only:
         with tempfile.TemporaryDirectory(prefix="gaussviz-numba-") as d:
             runs = [launch(a.preset, dict(env, NUMBA_CACHE_DIR=d), a.timeout, a.root)]
