@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import xml.sax.saxutils
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,6 +216,8 @@ def svg_bytes(item: QtWidgets.QGraphicsItem, session: str | None = None, title: 
 
 
 def _xml(s: str) -> str:
+    import xml.sax.saxutils  # here: it imports urllib.request (http, email, ssl), ~40 ms of a window's start
+
     return xml.sax.saxutils.escape(s)
 
 
