@@ -106,7 +106,7 @@ def dispatch(argv: list[str]) -> int:
             from ..core.fileio import deferred_signals
 
             with deferred_signals():  # numba loads whole or not at all (it is imported on first use: core/jit.py)
-                jit.numba_module()
+                jit.start_numba()
         return a.func(a)
     except (UsageError, ValueError, OSError) as e:
         print(f"gaussviz: error: {one_line(e)}", file=sys.stderr)

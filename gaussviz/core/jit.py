@@ -90,6 +90,20 @@ def numba_module() -> types.ModuleType:
         return numba
 
 
+def start_numba() -> types.ModuleType:
+    """numba, with its CPU target started: the ~300 modules numba imports at its first compile or
+    cache load (~0.8 s) are imported now (the CLI does it with the signals held: cli/entry.py)."""
+    nb = numba_module()
+    try:
+        from numba.core.registry import cpu_target
+
+        cpu_target.target_context.refresh()
+        cpu_target.typing_context.refresh()
+    except Exception:  # another numba's internals: it starts its target at the first call instead
+        pass
+    return nb
+
+
 def numba_loaded() -> bool:
     """Whether numba has been imported into this process (by gaussviz or anyone)."""
     return "numba" in sys.modules
@@ -363,4 +377,4 @@ def in_cache(kernel: Any) -> bool:
 
 __all__ = ["Kernel", "compiled_here", "compiled_signatures", "dispatchers", "entry", "fallbacks", "in_cache",
            "interpreting", "lazy_numba", "load_cached", "loaded", "numba_loaded", "numba_module", "set_interpreted",
-           "twin", "use"]
+           "start_numba", "twin", "use"]
