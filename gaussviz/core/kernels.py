@@ -2152,6 +2152,62 @@ def gaussian_metrics(mu, sigma, true_mu, true_sigma, true_logdet, eig_out, kl_ou
         kl_out[m] = 0.5 * (tr + maha - d + logdet - true_logdet)
 
 
+@nb.njit(**_JIT)
+def running_moments(Y: np.ndarray, ends: np.ndarray, n0: int, mean: np.ndarray, m2: np.ndarray,
+                    means: np.ndarray, covs: np.ndarray) -> int:
+    """The running MLE (``core.reference``) fed ``Y`` segment by segment, without the GIL.
+
+    Each segment ``Y[ends[j-1]:ends[j]]`` (the last runs to ``len(Y)``) is reduced to its mean
+    and its scatter about that mean, then merged into (n, mean, m2) by Chan's parallel formula
+    (docs/MATH.md "Reference"); ``means[j]``, ``covs[j]`` receive the estimate after segment j.
+    ``mean`` and ``m2`` are updated in place; returns the new count. In the window this runs
+    beside the GUI thread: as numpy calls in a Python loop it held the GIL for most of a chunk.
+    """
+    n, d = Y.shape
+    n_ends = ends.shape[0]
+    na = n0
+    mb = np.empty(d)
+    sc = np.empty((d, d))
+    start = 0
+    for j in range(n_ends + 1):
+        e = ends[j] if j < n_ends else n
+        nb_ = e - start
+        if nb_ > 0:
+            for k in range(d):
+                mb[k] = 0.0
+            for i in range(start, e):
+                for k in range(d):
+                    mb[k] += Y[i, k]
+            for k in range(d):
+                mb[k] /= nb_
+            for k in range(d):
+                for m in range(d):
+                    sc[k, m] = 0.0
+            for i in range(start, e):
+                for k in range(d):
+                    ck = Y[i, k] - mb[k]
+                    for m in range(k, d):
+                        sc[k, m] += ck * (Y[i, m] - mb[m])
+            tot = na + nb_
+            w = na * nb_ / tot
+            for k in range(d):
+                dk = mb[k] - mean[k]
+                for m in range(k, d):
+                    v = m2[k, m] + sc[k, m] + dk * (mb[m] - mean[m]) * w
+                    m2[k, m] = v
+                    m2[m, k] = v
+            for k in range(d):
+                mean[k] += (mb[k] - mean[k]) * (nb_ / tot)
+            na = tot
+        if j < n_ends:
+            for k in range(d):
+                means[j, k] = mean[k]
+                for m in range(d):
+                    covs[j, k, m] = m2[k, m] / na if na > 0 else m2[k, m]
+        start = e
+    return na
+
+
 def start_kernels(d: int, optimizers: bool = False) -> tuple:
     """The kernels a run of dimension ``d`` needs before its first update is drawn."""
     return (times_transpose, stored_to_sigma, gaussian_metrics, relative_asymmetry, learning_rate,

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import jit
+from . import kernels as kn
+
+_NO_ENDS = np.zeros(0, dtype=np.int64)
+
 
 class RunningMLE:
     """Welford/Chan running mean and covariance, merged a chunk at a time.
 
-    Each chunk's mean and scatter are computed with numpy in one pass and
+    Each segment's mean and scatter are computed in one compiled pass and
     merged with Chan's parallel formula, which is exact (no per-sample Python
-    loop) and numerically stable (scatter around the chunk's own mean).
+    loop) and numerically stable (scatter around the segment's own mean).
     """
 
     def __init__(self, d: int) -> None:
@@ -29,33 +34,22 @@ class RunningMLE:
         return self._m2 / self.n if self.n else self._m2.copy()
 
     def update(self, Y: np.ndarray) -> None:
-        n_b = Y.shape[0]
-        if n_b == 0:
-            return
-        mean_b = Y.mean(axis=0)
-        Yc = Y - mean_b
-        m2_b = Yc.T @ Yc
-        n_a = self.n
-        n = n_a + n_b
-        delta = mean_b - self._mean
-        self._mean = self._mean + delta * (n_b / n)
-        self._m2 = self._m2 + m2_b + np.outer(delta, delta) * (n_a * n_b / n)
-        self.n = n
+        self._feed(Y, _NO_ENDS, np.empty((0, self.d)), np.empty((0, self.d, self.d)))
 
     def update_segments(self, Y: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Feed Y and return the (mean, cov) after each prefix ``Y[:ends[j]]``.
 
-        ``ends`` is increasing and its last entry is ``len(Y)``; the loop runs
-        over segments (a few hundred at most), never over samples.
+        ``ends`` is increasing and its last entry is at most ``len(Y)``; one compiled pass
+        (``kernels.running_moments``, without the GIL), never a Python loop over samples.
         """
+        ends = np.ascontiguousarray(ends, dtype=np.int64)
         means = np.empty((len(ends), self.d))
         covs = np.empty((len(ends), self.d, self.d))
-        start = 0
-        for j, e in enumerate(ends):
-            self.update(Y[start:e])
-            start = e
-            means[j] = self._mean
-            covs[j] = self.cov
-        if start < Y.shape[0]:
-            self.update(Y[start:])
+        self._feed(Y, ends, means, covs)
         return means, covs
+
+    def _feed(self, Y: np.ndarray, ends: np.ndarray, means: np.ndarray, covs: np.ndarray) -> None:
+        Y = np.ascontiguousarray(Y, dtype=float).reshape(-1, self.d)
+        if Y.shape[0] == 0 and ends.size == 0:
+            return
+        self.n = int(jit.use(kn).running_moments(Y, ends, self.n, self._mean, self._m2, means, covs))

@@ -95,17 +95,22 @@ def one_line(text: Any, limit: int = MAX_MESSAGE) -> str:
     return t if len(t) <= limit else t[: limit - 1] + "…"
 
 
+def _real_scalar(value: Any, msg: str) -> float:
+    """``value`` as a float if it is one real number (not a bool, string, complex or array); else
+    ValueError(msg). Range checks are the caller's."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or is_complex(value) or (
+            isinstance(value, np.ndarray) and value.ndim > 0):
+        raise ValueError(msg)
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(msg) from None
+
+
 def check_alpha(alpha: Any, name: str = "alpha", hi: float = math.inf, lo: float = 0.0) -> float:
-    if type(alpha) is float:  # the common case, quick (a session's timeline may hold millions)
-        a = alpha
-    else:
-        if isinstance(alpha, (bool, np.bool_, str, bytes)) or is_complex(alpha) or (
-                isinstance(alpha, np.ndarray) and alpha.ndim > 0):
-            raise ValueError(f"{name} must be a positive finite number; got {quote(alpha)}")
-        try:
-            a = float(alpha)
-        except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"{name} must be a positive finite number; got {quote(alpha)}") from None
+    # a float is the common case, taken as it is (a session's timeline may hold millions)
+    a = alpha if type(alpha) is float else _real_scalar(alpha, f"{name} must be a positive finite number; "
+                                                                f"got {quote(alpha)}")
     if not math.isfinite(a) or a <= 0.0:
         raise ValueError(f"{name} must be a positive finite number; got {quote(alpha)}")
     if a > hi:
@@ -119,13 +124,7 @@ def check_alpha(alpha: Any, name: str = "alpha", hi: float = math.inf, lo: float
 def check_beta(beta: Any, name: str = "beta1") -> float:
     """A decay rate in [0, 1): at 1 the moment never forgets its zero start, above it grows."""
     msg = f"{name} must be a number in [0, 1); got {quote(beta)}"
-    if isinstance(beta, (bool, np.bool_, str)) or is_complex(beta) or (
-            isinstance(beta, np.ndarray) and beta.ndim > 0):
-        raise ValueError(msg)
-    try:
-        b = float(beta)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(msg) from None
+    b = _real_scalar(beta, msg)
     if not (0.0 <= b < 1.0):  # also refuses NaN
         raise ValueError(msg)
     return b
@@ -134,13 +133,7 @@ def check_beta(beta: Any, name: str = "beta1") -> float:
 def check_eps(eps: Any, name: str = "eps") -> float:
     """The denominator guard of RMSProp/Adam: positive and finite (0 divides by zero at D = 0)."""
     msg = f"{name} must be a positive finite number; got {quote(eps)}"
-    if isinstance(eps, (bool, np.bool_, str)) or is_complex(eps) or (
-            isinstance(eps, np.ndarray) and eps.ndim > 0):
-        raise ValueError(msg)
-    try:
-        e = float(eps)
-    except (TypeError, ValueError, OverflowError):
-        raise ValueError(msg) from None
+    e = _real_scalar(eps, msg)
     if not math.isfinite(e) or e <= 0.0:
         raise ValueError(msg)
     return e

@@ -749,10 +749,10 @@ class MainWindow(QtWidgets.QMainWindow):
             if self._draw_error(e):
                 raise
 
-    def _draw_complete(self, snap: Snapshot) -> bool:
+    def _draw_complete(self, snap: Snapshot, parts: tuple[str, ...] | None = None) -> bool:
         if self._scrub_snap is not None:
             return False
-        self.show_snapshot(snap)
+        self.show_snapshot(snap, parts)
         if self.recorder.recording:
             self.recorder.on_frame()
         return self.shown_snapshot is snap
@@ -766,9 +766,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panel.show_message(f"drawing failed: {key}")
         return True
 
-    def show_snapshot(self, snap: Snapshot) -> None:
+    def show_snapshot(self, snap: Snapshot, parts: tuple[str, ...] | None = None) -> None:
+        """Draw ``snap``: every plot, or only ``parts`` (a running frame: the pacer's cadences)."""
         try:
-            self.plots.show_snapshot(snap)
+            if parts is None:
+                self.plots.show_snapshot(snap)
+            else:
+                self.plots.show_snapshot_part(snap, parts)
         except Exception as e:
             if self._draw_error(e):
                 raise

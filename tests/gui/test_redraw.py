@@ -1,0 +1,104 @@
+"""The frame pacer's cadences: while a run runs, the cloud is drawn in every frame and the trace
+plots in groups on alternate frames; a paused snapshot and a complete redraw draw every plot;
+the worker thread runs at a lower CPU priority than the GUI."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from types import SimpleNamespace
+
+import pytest
+
+from gaussviz.gui.plots import PARTS
+from gaussviz.gui.redraw import TRACE_GROUPS, FramePacer
+from gaussviz.gui.worker import WORKER_NICE, lower_thread_priority
+
+
+class Fake:
+    """A worker's ``latest`` and a window's drawing callbacks, recording what each frame drew."""
+
+    def __init__(self) -> None:
+        self.seq = 0
+        self.snap = None
+        self.frames: list[tuple[str, ...] | None] = []
+        self.parts: list[tuple[str, ...]] = []
+
+    def publish(self, running: bool) -> None:
+        self.seq += 1
+        self.snap = SimpleNamespace(extra={"running": running}, seq=self.seq)
+
+    def latest(self):
+        return self.seq, self.snap
+
+    def draw_part(self, snap, parts) -> None:
+        self.parts.append(tuple(parts))
+
+    def draw_all(self, snap, parts) -> bool:
+        self.frames.append(parts)
+        return True
+
+
+def pacer_and_fake(qapp) -> tuple[FramePacer, Fake]:
+    fake = Fake()
+    pacer = FramePacer(fake.latest, fake.draw_part, fake.draw_all)
+    return pacer, fake
+
+
+def test_running_frames_draw_the_cloud_always_and_the_trace_groups_in_turn(qapp):
+    pacer, fake = pacer_and_fake(qapp)
+    for _ in range(6):
+        fake.publish(running=True)
+        pacer.tick()
+    assert len(fake.frames) == 6
+    drawn = [set(f) for f in fake.frames]
+    assert all("cloud" in f for f in drawn)
+    for i, f in enumerate(drawn):
+        assert f == {"cloud", *TRACE_GROUPS[i % len(TRACE_GROUPS)]}
+    # every plot is drawn within one round of the groups
+    assert set().union(*drawn[:len(TRACE_GROUPS)]) == set(PARTS)
+    # the groups cover every trace plot exactly once
+    traces = [p for g in TRACE_GROUPS for p in g]
+    assert sorted(traces) == sorted(p for p in PARTS if p != "cloud")
+
+
+def test_a_paused_snapshot_and_a_complete_redraw_draw_every_plot(qapp):
+    pacer, fake = pacer_and_fake(qapp)
+    fake.publish(running=False)
+    pacer.tick()
+    assert fake.frames == [None]  # None: the window draws all of them
+    fake.publish(running=True)
+    pacer.tick(complete=True)
+    assert fake.frames[-1] is None
+
+
+def test_a_frame_split_in_stages_keeps_only_its_own_plots(qapp):
+    pacer, fake = pacer_and_fake(qapp)
+    pacer.n_stages = 3
+    fake.publish(running=True)
+    for _ in range(3):
+        pacer.tick()
+    # the stages of this frame draw the cloud and the first group only, nothing else
+    drawn = {p for stage in fake.parts for p in stage} | set(fake.frames[-1] or ())
+    assert drawn == {"cloud", *TRACE_GROUPS[0]}
+    assert len(fake.frames) == 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_the_worker_thread_runs_at_a_lower_priority():
+    out = {}
+
+    def body() -> None:
+        tid = threading.get_native_id()
+        before = os.getpriority(os.PRIO_PROCESS, tid)
+        out["done"] = lower_thread_priority()
+        out["delta"] = os.getpriority(os.PRIO_PROCESS, tid) - before
+
+    t = threading.Thread(target=body)
+    t.start()
+    t.join(5)
+    assert not t.is_alive()
+    assert out["done"] is True and out["delta"] == min(WORKER_NICE, 19 - os.getpriority(os.PRIO_PROCESS, 0))
+    # the calling (GUI) thread keeps its priority
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == os.getpriority(os.PRIO_PROCESS, 0)
