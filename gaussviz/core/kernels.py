@@ -2210,7 +2210,7 @@ def running_moments(Y: np.ndarray, ends: np.ndarray, n0: int, mean: np.ndarray, 
 
 def start_kernels(d: int, optimizers: bool = False) -> tuple:
     """The kernels a run of dimension ``d`` needs before its first update is drawn."""
-    return (times_transpose, stored_to_sigma, gaussian_metrics, relative_asymmetry, learning_rate,
+    return (times_transpose, stored_to_sigma, gaussian_metrics, relative_asymmetry, learning_rate, running_moments,
             advance_kernel(d, False, optimizers))
 
 

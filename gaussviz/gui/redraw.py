@@ -158,8 +158,9 @@ class FramePacer(QtCore.QObject):
 
     def frame_parts(self, snap: Snapshot) -> tuple[str, ...] | None:
         """The plots of the next frame of ``snap``: all of them (None) unless the run is running;
-        then the cloud and one trace group, the groups in turn."""
-        if not snap.extra.get("running", False):
+        then the cloud and one trace group, the groups in turn. The window's first frame draws
+        them all (the run's start: start estimate, truth, reference, cloud, empty histories)."""
+        if not snap.extra.get("running", False) or self.frames == 0:
             return None
         group = TRACE_GROUPS[self._group % len(TRACE_GROUPS)]
         self._group += 1

@@ -48,11 +48,14 @@ def pacer_and_fake(qapp) -> tuple[FramePacer, Fake]:
 
 def test_running_frames_draw_the_cloud_always_and_the_trace_groups_in_turn(qapp):
     pacer, fake = pacer_and_fake(qapp)
+    fake.publish(running=True)
+    pacer.tick()
+    assert fake.frames == [None]  # the window's first frame draws every plot (the run's start)
     for _ in range(6):
         fake.publish(running=True)
         pacer.tick()
-    assert len(fake.frames) == 6
-    drawn = [set(f) for f in fake.frames]
+    assert len(fake.frames) == 7
+    drawn = [set(f) for f in fake.frames[1:]]
     assert all("cloud" in f for f in drawn)
     for i, f in enumerate(drawn):
         assert f == {"cloud", *TRACE_GROUPS[i % len(TRACE_GROUPS)]}
@@ -75,6 +78,9 @@ def test_a_paused_snapshot_and_a_complete_redraw_draw_every_plot(qapp):
 
 def test_a_frame_split_in_stages_keeps_only_its_own_plots(qapp):
     pacer, fake = pacer_and_fake(qapp)
+    fake.publish(running=True)
+    pacer.tick()  # the first frame (every plot)
+    fake.parts.clear()
     pacer.n_stages = 3
     fake.publish(running=True)
     for _ in range(3):
@@ -82,7 +88,7 @@ def test_a_frame_split_in_stages_keeps_only_its_own_plots(qapp):
     # the stages of this frame draw the cloud and the first group only, nothing else
     drawn = {p for stage in fake.parts for p in stage} | set(fake.frames[-1] or ())
     assert drawn == {"cloud", *TRACE_GROUPS[0]}
-    assert len(fake.frames) == 1
+    assert len(fake.frames) == 2
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
