@@ -235,7 +235,6 @@ def test_the_first_frame_needs_no_numba_and_the_kernels_come_after_it(tmp_path):
         "        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)\n"
         "    return cond()\n"
         "w = MainWindow(get_preset('seed-question'), running=True)\n"
-        "w.show()\n"
         "assert jit.interpreting() and w.warmup.mode == 'load'\n"
         "assert wait(lambda: w.shown_snapshot is not None, 120), 'no first frame'\n"
         "pv = w.plots.pspace\n"
