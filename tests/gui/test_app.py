@@ -247,6 +247,7 @@ def test_the_first_frame_needs_no_numba_and_the_kernels_come_after_it(tmp_path):
         "from gaussviz.core import kernels\n"
         "assert kernels.advance_sgd.overloads and jit.fallbacks == []\n"
         "assert not kernels.advance_sgd.stats.cache_misses, 'a warm start compiled a kernel'\n"
+        "w.close()\n"
         "w.shutdown()\n"
         "print('ok')\n"
     )
