@@ -23,6 +23,7 @@ rolling window of the last N updates (``set_step_axis``).
 from __future__ import annotations
 
 import html
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -64,6 +65,8 @@ CURVE_BIN_PX = 2
 PARTS = ("cloud", "mean", "covariance", "spectrum", "kl", "pspace")
 #: plots whose ranges LivePlots sets itself (see _fit_ranges)
 RANGED_PLOTS = ("mean", "covariance", "kl", "spectrum")
+#: a running trace plot's linear step axis leaves room for this many seconds of updates
+STEP_AXIS_LOOKAHEAD_S = 1.0
 #: the grid: columns -> (plot, row, col, rowspan, colspan) and column shares
 ARRANGEMENTS = {
     3: ({"cloud": (0, 0, 1, 1), "pspace": (1, 0, 1, 1), "mean": (0, 1, 1, 1), "covariance": (1, 1, 1, 1),
@@ -206,6 +209,8 @@ class LivePlots(QtWidgets.QWidget):
         self._ranged: dict[str, list[Trace]] = {name: [] for name in RANGED_PLOTS}
         self._pads: dict[str, np.ndarray | None] = {name: None for name in RANGED_PLOTS}
         self._forced_x: dict[str, tuple[float, float] | None] = {name: None for name in RANGED_PLOTS}
+        #: a running plot's grown step axis (x0, x1): see _growing_x1
+        self._grown_x: dict[str, tuple[float, float]] = {}
         self._range_items: dict[str, RangeItem] = {}
         #: light or dark (View > Colours, the system's scheme); exports are drawn light unless asked
         self.theme = style.LIGHT
@@ -599,10 +604,31 @@ class LivePlots(QtWidgets.QWidget):
                 x0, x1 = forced
             else:
                 x0, x1 = snapped_range(box[0], box[1], log_x)
+                if name in TRAJECTORY_PLOTS and not log_x:
+                    x1 = self._growing_x1(name, x0, x1, box[1])
             y0, y1 = snapped_range(box[2], box[3], log_y)
             if log_y and y0 <= 0:
                 continue
             put_data(self._range_items[name], np.array([x0, x1]), np.array([y0, y1]))
+
+    def _growing_x1(self, name: str, x0: float, x1: float, data_end: float) -> float:
+        """The right end of a running trace plot's linear step axis: room for about
+        STEP_AXIS_LOOKAHEAD_S more seconds of updates, kept while the data fit in it. Snapped to
+        the data alone, a run going flat out moved the axis 5-10 times a second early on (each
+        move re-lays out the axes and redraws every linked plot: the window's slowest frames);
+        now it moves about once per look-ahead. Paused, the axis fits the data again."""
+        rate = float(self._snap.extra.get("updates_per_s", 0.0)) if self._snap is not None else 0.0
+        running = self._snap is not None and bool(self._snap.extra.get("running", False))
+        if not running or not (rate > 0 and math.isfinite(rate)):
+            self._grown_x.pop(name, None)
+            return x1
+        ahead = rate * STEP_AXIS_LOOKAHEAD_S
+        prev = self._grown_x.get(name)
+        if prev is not None and prev[0] == x0 and x1 <= prev[1] <= max(x1, data_end + 3 * ahead):
+            return prev[1]
+        grown = snapped_range(x0, data_end + ahead)[1]
+        self._grown_x[name] = (x0, grown)
+        return grown
 
     @staticmethod
     def _extent(t: Trace, log_x: bool, log_y: bool) -> np.ndarray | None:

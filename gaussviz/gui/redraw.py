@@ -95,13 +95,17 @@ class FramePacer(QtCore.QObject):
         self._frame_parts: tuple[str, ...] | None = None  # the plots of the staged frame (None: all)
         self._group = 0  # the trace group of the next running frame
         self._last_seq = -1
+        #: frames are started at most once per period; the timer polls twice as often, so a
+        #: snapshot published just after a tick waits half a period, not a whole one
+        self._period_ms = FRAME_MS
+        self._frame_due = 0.0
         self.frame_cost = 0.0  # seconds per frame (drawing and painting), smoothed
         self.stage_max = 0.0  # the costliest stage of a frame, smoothed
         self._frame_sum = self._frame_max = 0.0
         self.frames = 0
         self.timer = QtCore.QTimer(self)
         self.timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
-        self.timer.setInterval(int(FRAME_MS))
+        self.timer.setInterval(int(FRAME_MS / 2))
         self.timer.timeout.connect(self.tick)
         self._old_switch = sys.getswitchinterval()
 
@@ -117,10 +121,11 @@ class FramePacer(QtCore.QObject):
         """A new run: draw its first snapshot from the start."""
         self._last_seq = -1
         self._staged = None
+        self._frame_due = 0.0
 
     def frame_period_ms(self) -> float:
         """The period frames are drawn at now (ms)."""
-        return self.timer.interval() * len(self._plan)
+        return self._period_ms
 
     def tick(self, complete: bool = False) -> None:
         """Draw the next stage of the current frame, or start a frame from the newest snapshot if
@@ -128,12 +133,17 @@ class FramePacer(QtCore.QObject):
         if self._before_tick is not None:
             self._before_tick()
         t0 = time.thread_time()
+        if self._staged is None and not complete and time.perf_counter() < self._frame_due:
+            return  # a poll between frames: the next frame is not due yet
         if complete or self._staged is None:
             seq, snap = self._latest()
             if snap is not None and seq != self._last_seq:
                 self._last_seq = seq
                 self._staged, self._stage = snap, 0
                 self._frame_parts = None if complete else self.frame_parts(snap)
+                # the next frame is due one period after this one began (less half a poll: the
+                # timer's ticks are not exact)
+                self._frame_due = time.perf_counter() + (self._period_ms - 0.5 * self.timer.interval()) / 1000
                 self._plan = self._stages(self._frame_parts)
                 self._frame_sum = self._frame_max = 0.0
             if self._staged is None:
@@ -193,7 +203,8 @@ class FramePacer(QtCore.QObject):
         if self.frame_cost == 0.0:
             return
         period = min(MAX_FRAME_MS, max(FRAME_MS, 1000 * self.frame_cost / DRAW_BUDGET))
-        interval = max(1, round(period / n))
+        self._period_ms = period
+        interval = max(1, round(period / (2 * n)))
         if interval != self.timer.interval():
             self.timer.setInterval(interval)
 

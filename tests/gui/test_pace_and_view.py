@@ -4,6 +4,7 @@ forecast is honest (never green when cut short; a diverged chain shows its diver
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -127,3 +128,35 @@ def test_after_a_divergence_the_forecast_shows_it_not_a_forecast_from_a_dead_cha
     qtbot.waitUntil(lambda: w.forecast.result.job.divergence is None and w.forecast.result.forecast is not None,
                     timeout=WAIT_MS)
     assert colour_of(w.forecast.text()) != GREEN or not w.forecast.result.forecast.cut_short
+
+
+def _x_range_changes(w, running: bool, rate: float = 1e6, per_frame: int = 50_000, frames: int = 60) -> int:
+    """Draw ``frames`` snapshots of a run growing ``per_frame`` updates a frame (20 frames a second
+    of a run at ``rate`` updates/s); how often the mean plot's step axis moved."""
+    from PySide6 import QtWidgets
+
+    from gaussviz.core.settings import build_run
+
+    run = build_run(w.settings)
+    run.advance(200_000)
+    vb = w.plots.plot_items["mean"].vb
+    ranges = []
+    for _ in range(frames):
+        run.advance(per_frame)
+        snap = run.snapshot(extra={"running": running, "updates_per_s": rate})
+        w.plots.show_snapshot(snap)
+        QtWidgets.QApplication.processEvents()  # the paint sets the range
+        x0, x1 = vb.viewRange()[0]
+        ranges.append((round(x0), round(x1)))
+        assert x1 >= snap.step  # the newest point is always on the axis
+    return sum(a != b for a, b in itertools.pairwise(ranges))
+
+
+def test_a_running_step_axis_moves_about_once_a_second_not_every_few_frames(qtbot, make_window):
+    w = make_window("ill-conditioned-natural", show=True)
+    w.step_axis_actions["linear"].trigger()
+    assert w.settings.view.step_axis == "linear"
+    moves_running = _x_range_changes(w, running=True)
+    moves_paused = _x_range_changes(w, running=False)
+    # 3 s of a run at 1 M updates/s: the axis leaves a second of room and keeps it
+    assert moves_running <= 5 < moves_paused

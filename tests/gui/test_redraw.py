@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from gaussviz.gui import redraw
 from gaussviz.gui.plots import PARTS
 from gaussviz.gui.redraw import TRACE_GROUPS, FramePacer
 from gaussviz.gui.worker import WORKER_NICE, lower_thread_priority
@@ -40,14 +41,37 @@ class Fake:
         return True
 
 
-def pacer_and_fake(qapp) -> tuple[FramePacer, Fake]:
+def pacer_and_fake(qapp, monkeypatch) -> tuple[FramePacer, Fake]:
+    """A pacer whose clock moves a second on every reading: every tick finds its frame due."""
     fake = Fake()
     pacer = FramePacer(fake.latest, fake.draw_part, fake.draw_all)
+    clock = iter(range(1, 10**6))
+    monkeypatch.setattr(redraw.time, "perf_counter", lambda: float(next(clock)))
     return pacer, fake
 
 
-def test_running_frames_draw_the_cloud_always_and_the_trace_groups_in_turn(qapp):
-    pacer, fake = pacer_and_fake(qapp)
+def test_frames_are_started_once_per_period_however_often_the_timer_polls(qapp, monkeypatch):
+    fake = Fake()
+    pacer = FramePacer(fake.latest, fake.draw_part, fake.draw_all)
+    now = [100.0]
+    monkeypatch.setattr(redraw.time, "perf_counter", lambda: now[0])
+    fake.publish(running=True)
+    pacer.tick()
+    assert len(fake.frames) == 1
+    period = pacer.frame_period_ms() / 1000
+    fake.publish(running=True)
+    now[0] += 0.25 * period
+    pacer.tick()  # a poll: a new snapshot waits for its period
+    assert len(fake.frames) == 1
+    now[0] += period
+    pacer.tick()
+    assert len(fake.frames) == 2
+    # the timer polls at least twice per period
+    assert pacer.timer.interval() <= pacer.frame_period_ms() / 2
+
+
+def test_running_frames_draw_the_cloud_always_and_the_trace_groups_in_turn(qapp, monkeypatch):
+    pacer, fake = pacer_and_fake(qapp, monkeypatch)
     fake.publish(running=True)
     pacer.tick()
     assert fake.frames == [None]  # the window's first frame draws every plot (the run's start)
@@ -66,8 +90,8 @@ def test_running_frames_draw_the_cloud_always_and_the_trace_groups_in_turn(qapp)
     assert sorted(traces) == sorted(p for p in PARTS if p != "cloud")
 
 
-def test_a_paused_snapshot_and_a_complete_redraw_draw_every_plot(qapp):
-    pacer, fake = pacer_and_fake(qapp)
+def test_a_paused_snapshot_and_a_complete_redraw_draw_every_plot(qapp, monkeypatch):
+    pacer, fake = pacer_and_fake(qapp, monkeypatch)
     fake.publish(running=False)
     pacer.tick()
     assert fake.frames == [None]  # None: the window draws all of them
@@ -76,8 +100,8 @@ def test_a_paused_snapshot_and_a_complete_redraw_draw_every_plot(qapp):
     assert fake.frames[-1] is None
 
 
-def test_a_frame_split_in_stages_keeps_only_its_own_plots(qapp):
-    pacer, fake = pacer_and_fake(qapp)
+def test_a_frame_split_in_stages_keeps_only_its_own_plots(qapp, monkeypatch):
+    pacer, fake = pacer_and_fake(qapp, monkeypatch)
     fake.publish(running=True)
     pacer.tick()  # the first frame (every plot)
     fake.parts.clear()
