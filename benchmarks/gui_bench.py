@@ -85,6 +85,16 @@ def pump(a: QtWidgets.QApplication, seconds: float, until=None) -> bool:
     return False
 
 
+def wait_compiled(a: QtWidgets.QApplication, seconds: float = 600.0) -> None:
+    """Until the window runs the compiled kernels: a start begins interpreted (core/jit.py) and a
+    cache made stale by a source change compiles for a minute or more; measuring then would time
+    the interpreter."""
+    from gaussviz.core import jit
+
+    if not pump(a, seconds, until=lambda: not jit.interpreting()):
+        raise SystemExit(f"the kernels were still interpreted after {seconds:g} s: nothing measured")
+
+
 def settings_for(preset: str, dim: int | None = None):
     s = get_preset(preset)
     s.speed = 0.0  # flat out
@@ -128,6 +138,7 @@ def bench_load(preset: str, seconds: float, n_alpha: int, prefix: str, dim: int 
         w.plots.show_snapshot = lambda snap: None
         w.plots.show_snapshot_part = lambda snap, parts: ()
     w.show()
+    wait_compiled(a)
     # numba cache load, then histories of >= 100,000 steps
     pump(a, 30.0, until=lambda: w.shown_snapshot is not None and w.shown_snapshot.step >= HISTORY_STEPS)
     pump(a, 1.0)
@@ -207,6 +218,7 @@ def bench_frame(preset: str, n: int, prefix: str) -> None:
     w = MainWindow(settings_for(preset), running=False)
     w.show()
     pump(a, 10.0, until=lambda: w.shown_snapshot is not None)
+    wait_compiled(a)
     w.timer.stop()  # frames are drawn here, one by one
     run = build_run(settings_for(preset))
     while run.step < HISTORY_STEPS:

@@ -57,9 +57,16 @@ def needs_optimizers(settings: Settings) -> bool:
 def warm(settings: Settings) -> bool:
     """True when numba's cache holds what a window on ``settings`` needs to start (reads index files;
     imports numba)."""
-    return (kernels.cached(settings.target.dim, needs_optimizers(settings))
-            and all(jit.in_cache(k) for k in (plotdata._thin, plotdata._extent, raster._frame, raster._grid,
-                                                param_space._march)))
+    drawing = [plotdata._thin, plotdata._extent, raster._frame, raster._grid]
+    if settings.target.dim == 1:  # the parameter-space contours are drawn for d = 1 only
+        drawing.append(param_space._march)
+    return kernels.cached(settings.target.dim, needs_optimizers(settings)) and all(jit.in_cache(k) for k in drawing)
+
+
+def warm_key(settings: Settings) -> tuple[int, bool]:
+    """What decides the kernels a start needs (``warm``): a helper compiled for one key is not run
+    again for the same key."""
+    return int(settings.target.dim), needs_optimizers(settings)
 
 
 class KernelWarmup(QtCore.QObject):
@@ -84,6 +91,8 @@ class KernelWarmup(QtCore.QObject):
         self._dir: tempfile.TemporaryDirectory | None = None
         self._started = 0.0
         self.seconds = float("nan")  #: how long the last helper took
+        #: the warm_key of the last helper's settings
+        self.compiled_for: tuple[int, bool] | None = None
         self._timer = QtCore.QTimer(self)
         self._timer.setInterval(100)
         self._timer.timeout.connect(self._poll)
@@ -157,6 +166,7 @@ class KernelWarmup(QtCore.QObject):
             if not log.closed:
                 log.close()
         self.mode = "compile"
+        self.compiled_for = warm_key(settings)
         self._started = time.monotonic()
         jit.set_interpreted(True)
         self._timer.start()

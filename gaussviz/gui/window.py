@@ -44,7 +44,7 @@ from .settings_model import SettingsModel
 from .stability_tab import StabilityTab
 from .style import BAD
 from .video import Recorder
-from .warmup import KernelWarmup, warm
+from .warmup import KernelWarmup, warm, warm_key
 from .widgets import plain, warn
 from .worker import RunWorker
 
@@ -570,7 +570,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.warmup.mode == "compile" and self.statusBar().currentMessage() == INTERPRETED_NOTE:
             self.statusBar().showMessage(f"kernels compiled in {self.warmup.seconds:.0f} s and cached; running "
                                          f"compiled", 5000)
-        if ok and not warm(self.settings):
+        if ok and self.warmup.compiled_for != warm_key(self.settings) and not warm(self.settings):
             self._note_compiling()  # the run changed meanwhile (another dimension): its own helper
 
     def _rebuild(self) -> None:
