@@ -87,12 +87,15 @@ def run_app(args: argparse.Namespace) -> int:
             pass
     window = None
     try:
-        from .window import MainWindow
+        from .window import DEFAULT_SIZE, MainWindow
 
         window = held["window"] = MainWindow(settings, running=True)
         if result["code"]:
             return result["code"]
         if shot is not None:
+            # a picture is the same whatever size the window was left at (and takes nothing away)
+            window.remember_layout = False
+            window.resize(*DEFAULT_SIZE)
             started = time.monotonic()
 
             def real_frame() -> bool:

@@ -693,7 +693,7 @@ class LivePlots(QtWidgets.QWidget):
             parts.append(g("#444", "●") + " estimate " + g(style.TRUE_COLOR, "✕") + " true mean")
         parts.append(g(style.TRUE_COLOR, "▬") + " true eigenvalue, numbers λmax/λmin")
         if any(c.divergence is not None for c in snap.chains):
-            parts.append(g("#444", "┆") + " divergence " + g("#444", "▼") + " last λ₁ before it")
+            parts.append(g("#444", "┆") + " divergence " + g("#444", "▼") + " last λ₁")
         if any(c.avg_cov is not None for c in snap.chains):
             parts.append(g("#444", "┄") + " the chain's Polyak-Ruppert average (1σ, KL)")
         if getattr(snap.history, "true_mean", None) is not None:

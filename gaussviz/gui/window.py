@@ -108,6 +108,8 @@ class MainWindow(QtWidgets.QMainWindow):
             app.setWindowIcon(app_icon())
         self.setWindowIcon(app.windowIcon() if app is not None else app_icon())
         self.resize(*DEFAULT_SIZE)
+        #: closing saves geometry, splitter and tab (off for a --screenshot: it changed nothing)
+        self.remember_layout = True
         self.tabs = QtWidgets.QTabWidget()
         self.setCentralWidget(self.tabs)
         self.tabs.addTab(self._build_live(), "Live")
@@ -792,22 +794,24 @@ class MainWindow(QtWidgets.QMainWindow):
         self._show_divergence(snap)
         c = snap.chain
         running = bool(snap.extra.get("running", False))
-        # The numbers below change with every frame; shown 4 times a second they still read as
-        # live, and the status bar (a row of widgets) is not repainted 60 times a second.
-        if snap.extra.get("running", True) and now - self._status_at < STATUS_INTERVAL:
-            return
-        self._status_at = now
-        self.panel.show_asymmetry(c.asymmetry)
         diverged = any(ch.divergence is not None for ch in snap.chains)
-        if self._compiling and (snap.step > 0 or diverged):
-            self._compiled()
         if running:
             # The very first chunk of a fresh install compiles the numba kernels (seconds).
             state = ("running interpreted" if self.warmup.active and self.warmup.mode == "compile" else "running") \
                 if snap.step > 0 else \
-                "compiling…" if self._compiling else "starting…"
+                "compiling…" if self._compiling and not diverged else "starting…"
         else:
             state = "diverged: paused" if diverged and len(snap.chains) == 1 else "paused"
+        # The numbers below change with every frame; shown 4 times a second they still read as
+        # live, and the status bar (a row of widgets) is not repainted 60 times a second. A new
+        # state ("starting…" -> "running") is shown at once.
+        if (snap.extra.get("running", True) and now - self._status_at < STATUS_INTERVAL
+                and state == self.status_state.text()):
+            return
+        self._status_at = now
+        self.panel.show_asymmetry(c.asymmetry)
+        if self._compiling and (snap.step > 0 or diverged):
+            self._compiled()
         _set_text(self.status_state, state)
         updates = max(ch.steps for ch in snap.chains)
         _set_text(self.status_updates, f"updates applied: {updates:,}")
@@ -1051,7 +1055,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ---------------------------------------------------------------- close
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
-        self.save_layout()
+        if self.remember_layout:
+            self.save_layout()
         self.shutdown()
         super().closeEvent(event)
 

@@ -32,6 +32,19 @@ def rss_mb() -> float:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def app_as_users_get_it(qapp):
+    """pytest-qt's application set up as gaussviz sets up its own (``qtapp.application``: the font
+    raised to MIN_POINT_SIZE, the icon, the collector). Without it a test saw Qt's 9-pt offscreen
+    font until some test in the session called ``application()`` (a render, say): the layout
+    then changed in the middle of the suite."""
+    from gaussviz.gui.qtapp import MIN_POINT_SIZE, application
+
+    app = application(headless=True)
+    assert app is qapp and app.font().pointSizeF() >= MIN_POINT_SIZE
+    return app
+
+
+@pytest.fixture(scope="session", autouse=True)
 def compiled_kernels():
     """Compile (or load from numba's cache) the kernels once, so no waitUntil pays for it."""
     from gaussviz.core.settings import build_run

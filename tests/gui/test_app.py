@@ -70,6 +70,26 @@ def _no_display_env(**extra) -> dict:
     return env
 
 
+def _saved_geometry(width: int, height: int) -> bytes:
+    """The settings file of a window that was closed at ``width`` x ``height``."""
+    from PySide6 import QtCore, QtWidgets
+
+    from gaussviz.gui.qtapp import application
+
+    application(headless=True)
+    w = QtWidgets.QWidget()
+    w.resize(width, height)
+    geometry = bytes(w.saveGeometry().data())
+    w.deleteLater()
+    folder = QtCore.QTemporaryDir()
+    path = f"{folder.path()}/g.ini"
+    st = QtCore.QSettings(path, QtCore.QSettings.Format.IniFormat)
+    st.setValue("window/geometry", QtCore.QByteArray(geometry))
+    st.sync()
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def test_no_display_is_one_line_and_exit_2():
     r = subprocess.run([sys.executable, "-m", "gaussviz"], env=_no_display_env(), capture_output=True, text=True,
                        timeout=120)
@@ -85,9 +105,17 @@ def test_screenshot_subprocess_writes_the_whole_window(tmp_path):
     # at its pace (20 updates/s) the preset diverges at update 85, about 4 s in; --after counts from
     # the first real frame, and a busy machine (the whole suite on 2 cores) slows the first seconds
     # (it failed there with --after 6): 12 s leave room
+    # a window left small by its user (the remembered geometry) does not change the picture's size
+    # (it did, in the whole suite: other windows had saved theirs) and a screenshot saves none
+    config = tmp_path / "config"
+    (config / "gaussviz").mkdir(parents=True)
+    small = _saved_geometry(800, 600)
+    (config / "gaussviz" / "gaussviz.ini").write_bytes(small)
     r = subprocess.run([sys.executable, "-m", "gaussviz", "--preset", "ill-conditioned-covariance",
                         "--screenshot", str(out), "--after", "12"],
-                       env=_no_display_env(), capture_output=True, text=True, timeout=300)
+                       env=_no_display_env(XDG_CONFIG_HOME=str(config)), capture_output=True, text=True,
+                       timeout=300)
+    assert (config / "gaussviz" / "gaussviz.ini").read_bytes() == small
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == f"wrote {out}" and r.stderr == ""
     img = QtGui.QImage(str(out))

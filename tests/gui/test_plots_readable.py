@@ -130,7 +130,7 @@ def test_the_key_explains_every_marker_and_the_spectrums_numbers(plots):
     plots.show_snapshot(snap)
     key = plots.key_text()
     for words in ("true", "exact running MLE", "○ 2nd", "estimate", "true mean", "true eigenvalue",
-                  "λmax/λmin", "divergence", "last λ₁ before it"):
+                  "λmax/λmin", "divergence", "last λ₁"):
         assert words in key, words
     assert "λmax/λmin" in plots.title_text("spectrum")
     for c in snap.chains:  # the spectrum's numbers: each chain's condition number
