@@ -157,7 +157,11 @@ def make_folder(folder: str | os.PathLike) -> tuple[Path, list[Path]]:
     while not os.path.lexists(q) and q != q.parent:
         missing.append(q)
         q = q.parent
-    out = ensure_folder(p)
+    try:
+        out = ensure_folder(p)
+    except BaseException:  # a failure or an interrupt (Ctrl+C right after the mkdir): take them back
+        remove_empty_folders([m for m in reversed(missing) if m.is_dir()])
+        raise
     return out, [m for m in reversed(missing) if m.is_dir()]
 
 
@@ -172,8 +176,9 @@ def remove_empty_folders(created: Sequence[Path]) -> None:
 def output_folder(folder: str | os.PathLike) -> Iterator[Path]:
     """A folder for a command's output: created if needed, and removed again (if still empty)
     when the command fails or is interrupted before writing anything into it."""
-    out, created = make_folder(folder)
+    created: list[Path] = []
     try:
+        out, created = make_folder(folder)  # cleans up after itself if it fails
         yield out
     except BaseException:
         remove_empty_folders(created)
