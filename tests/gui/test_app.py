@@ -327,3 +327,20 @@ def test_a_warm_start_draws_its_first_frames_while_the_kernels_load():
     env = _no_display_env(GAUSSVIZ_WARMUP="1", QT_QPA_PLATFORM="offscreen")
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=400)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+
+
+def test_a_warm_cache_does_not_ask_for_kernels_a_run_never_draws(monkeypatch):
+    """The contours' kernel is used for d = 1 only: a d = 2 run whose other kernels are cached is warm.
+    (Asking for it made every d = 2 start find the cache cold and run a compiling helper again and
+    again, interpreted all the while.)"""
+    from gaussviz.core import jit, kernels, param_space
+    from gaussviz.core.presets import get_preset
+    from gaussviz.gui import warmup
+
+    monkeypatch.setattr(kernels, "cached", lambda d, optimizers=False: True)
+    monkeypatch.setattr(jit, "in_cache", lambda k: k is not param_space._march)
+    s2 = get_preset("ill-conditioned-natural")
+    s1 = get_preset("seed-question")
+    assert s2.target.dim == 2 and s1.target.dim == 1
+    assert warmup.warm(s2) and not warmup.warm(s1)
+    assert warmup.warm_key(s2) != warmup.warm_key(s1)
