@@ -33,6 +33,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.geometry import gaussian_pdf, sigma_ellipses
 from ..core.plotdata import (
+    LOG_RANGE_QUANTUM,
     RUNAWAY_CLAMP,
     ViewBox,
     bbox,
@@ -65,8 +66,13 @@ CURVE_BIN_PX = 2
 PARTS = ("cloud", "mean", "covariance", "spectrum", "kl", "pspace")
 #: plots whose ranges LivePlots sets itself (see _fit_ranges)
 RANGED_PLOTS = ("mean", "covariance", "kl", "spectrum")
-#: a running trace plot's linear step axis leaves room for this many seconds of updates
-STEP_AXIS_LOOKAHEAD_S = 1.0
+#: a running trace plot's linear step axis leaves room for this many seconds of updates ...
+STEP_AXIS_LOOKAHEAD_S = 2.0
+#: ... or for this fraction of the steps shown, whichever is more (see LivePlots._growing_x1)
+STEP_AXIS_ROOM = 0.5
+#: a running trace plot keeps its value range while the data span at least 1 / Y_RANGE_SNUG of it
+#: (when the data cross an end, the new range leaves STEP_AXIS_ROOM of their span beyond it)
+Y_RANGE_SNUG = 1.5
 #: the grid: columns -> (plot, row, col, rowspan, colspan) and column shares
 ARRANGEMENTS = {
     3: ({"cloud": (0, 0, 1, 1), "pspace": (1, 0, 1, 1), "mean": (0, 1, 1, 1), "covariance": (1, 1, 1, 1),
@@ -209,6 +215,8 @@ class LivePlots(QtWidgets.QWidget):
         self._ranged: dict[str, list[Trace]] = {name: [] for name in RANGED_PLOTS}
         self._pads: dict[str, np.ndarray | None] = {name: None for name in RANGED_PLOTS}
         self._forced_x: dict[str, tuple[float, float] | None] = {name: None for name in RANGED_PLOTS}
+        #: a running plot's held value range (y0, y1): see _held_y
+        self._held: dict[str, tuple[float, float]] = {}
         #: a running plot's grown step axis (x0, x1): see _growing_x1
         self._grown_x: dict[str, tuple[float, float]] = {}
         self._range_items: dict[str, RangeItem] = {}
@@ -609,26 +617,54 @@ class LivePlots(QtWidgets.QWidget):
             y0, y1 = snapped_range(box[2], box[3], log_y)
             if log_y and y0 <= 0:
                 continue
+            y0, y1 = self._held_y(name, y0, y1, log_y)
             put_data(self._range_items[name], np.array([x0, x1]), np.array([y0, y1]))
 
     def _growing_x1(self, name: str, x0: float, x1: float, data_end: float) -> float:
-        """The right end of a running trace plot's linear step axis: room for about
-        STEP_AXIS_LOOKAHEAD_S more seconds of updates, kept while the data fit in it. Snapped to
-        the data alone, a run going flat out moved the axis 5-10 times a second early on (each
-        move re-lays out the axes and redraws every linked plot: the window's slowest frames);
-        now it moves about once per look-ahead. Paused, the axis fits the data again."""
+        """The right end of a running trace plot's linear step axis: room for
+        STEP_AXIS_LOOKAHEAD_S more seconds of updates or STEP_AXIS_ROOM of the span shown,
+        whichever is more, kept while the data fit in it. Snapped to the data alone, a run going
+        flat out moved the axis 5-10 times a second early on (each move re-lays out the axes and
+        redraws every linked plot: the window's slowest frames); now it moves at most once per
+        look-ahead, and ever more rarely as the run grows (the room grows with the span, so the
+        data always fill 67-100 % of the axis). Paused, the axis fits the data again."""
         rate = float(self._snap.extra.get("updates_per_s", 0.0)) if self._snap is not None else 0.0
         running = self._snap is not None and bool(self._snap.extra.get("running", False))
         if not running or not (rate > 0 and math.isfinite(rate)):
             self._grown_x.pop(name, None)
             return x1
-        ahead = rate * STEP_AXIS_LOOKAHEAD_S
+        ahead = max(rate * STEP_AXIS_LOOKAHEAD_S, STEP_AXIS_ROOM * (data_end - x0))
         prev = self._grown_x.get(name)
         if prev is not None and prev[0] == x0 and x1 <= prev[1] <= max(x1, data_end + 3 * ahead):
             return prev[1]
         grown = snapped_range(x0, data_end + ahead)[1]
         self._grown_x[name] = (x0, grown)
         return grown
+
+    def _held_y(self, name: str, y0: float, y1: float, log_y: bool) -> tuple[float, float]:
+        """A running trace plot's value range, kept while the data fit in it and fill enough of
+        it (Y_RANGE_SNUG of its span, in decades on a log axis): a KL or an eigenvalue wandering
+        by a quantum would otherwise move the axis again and again (each move re-lays out the
+        axis: 2-5 ms, the slowest frames of a run). Paused, the axis fits the data again."""
+        running = self._snap is not None and bool(self._snap.extra.get("running", False))
+        held = self._held.get(name)
+        if not running:
+            self._held.pop(name, None)
+            return y0, y1
+        fwd, back = (math.log10, lambda v: 10.0 ** v) if log_y else (float, float)
+        a, b = fwd(y0), fwd(y1)
+        if held is not None:
+            h0, h1 = fwd(held[0]), fwd(held[1])
+            if h0 <= a and b <= h1:
+                if h1 - h0 <= Y_RANGE_SNUG * (b - a) + (LOG_RANGE_QUANTUM if log_y else 0.0):
+                    return held
+            else:
+                # the data crossed an end: leave room beyond it, as the step axis does
+                room = STEP_AXIS_ROOM * (b - a)
+                a, b = (a - room if a < h0 else a), (b + room if b > h1 else b)
+        out = (back(a), back(b))
+        self._held[name] = out
+        return out
 
     @staticmethod
     def _extent(t: Trace, log_x: bool, log_y: bool) -> np.ndarray | None:

@@ -130,26 +130,33 @@ def test_after_a_divergence_the_forecast_shows_it_not_a_forecast_from_a_dead_cha
     assert colour_of(w.forecast.text()) != GREEN or not w.forecast.result.forecast.cut_short
 
 
-def _x_range_changes(w, running: bool, rate: float = 1e6, per_frame: int = 50_000, frames: int = 60) -> int:
+def _range_changes(w, running: bool, rate: float = 1e6, per_frame: int = 50_000, frames: int = 60,
+                   start: int = 200_000, plot: str = "mean", axis: int = 0) -> int:
     """Draw ``frames`` snapshots of a run growing ``per_frame`` updates a frame (20 frames a second
-    of a run at ``rate`` updates/s); how often the mean plot's step axis moved."""
+    of a run at ``rate`` updates/s) from update ``start``; how often a plot's step axis (``axis``
+    0) or value axis (1) moved."""
     from PySide6 import QtWidgets
 
     from gaussviz.core.settings import build_run
 
     run = build_run(w.settings)
-    run.advance(200_000)
-    vb = w.plots.plot_items["mean"].vb
+    run.advance(start)
+    vb = w.plots.plot_items[plot].vb
     ranges = []
     for _ in range(frames):
         run.advance(per_frame)
         snap = run.snapshot(extra={"running": running, "updates_per_s": rate})
         w.plots.show_snapshot(snap)
         QtWidgets.QApplication.processEvents()  # the paint sets the range
-        x0, x1 = vb.viewRange()[0]
-        ranges.append((round(x0), round(x1)))
-        assert x1 >= snap.step  # the newest point is always on the axis
+        lo, hi = vb.viewRange()[axis]
+        ranges.append((round(lo, 9), round(hi, 9)))
+        if axis == 0:
+            assert hi >= snap.step  # the newest point is always on the axis
     return sum(a != b for a, b in itertools.pairwise(ranges))
+
+
+def _x_range_changes(w, running: bool, **kw) -> int:
+    return _range_changes(w, running, **kw)
 
 
 def test_a_running_step_axis_moves_about_once_a_second_not_every_few_frames(qtbot, make_window):
@@ -160,3 +167,21 @@ def test_a_running_step_axis_moves_about_once_a_second_not_every_few_frames(qtbo
     moves_paused = _x_range_changes(w, running=False)
     # 3 s of a run at 1 M updates/s: the axis leaves a second of room and keeps it
     assert moves_running <= 5 < moves_paused
+
+
+def test_the_room_on_a_running_step_axis_grows_with_the_run(qtbot, make_window):
+    """Late in a run the room left is a share of the steps shown (plots.STEP_AXIS_ROOM), so the
+    axis moves ever more rarely: none in 5 M updates (5 s of this run) once 10 M are shown."""
+    w = make_window("ill-conditioned-natural", show=True)
+    w.step_axis_actions["linear"].trigger()
+    kw = {"start": 10_000_000, "frames": 100}
+    assert _range_changes(w, True, **kw) == 0 < _range_changes(w, False, **kw)
+
+
+def test_a_running_value_axis_keeps_its_range_while_the_data_fit(qtbot, make_window):
+    """A KL wandering inside its range does not move the axis of a running run (each move
+    re-lays out the axis); paused, the axis fits the data again."""
+    w = make_window("ill-conditioned-natural", show=True)
+    running = _range_changes(w, True, plot="kl", axis=1)
+    paused = _range_changes(w, False, plot="kl", axis=1)
+    assert running <= 1 < paused

@@ -132,3 +132,88 @@ def test_the_worker_thread_runs_at_a_lower_priority():
     assert out["done"] is True and out["delta"] == min(WORKER_NICE, 19 - os.getpriority(os.PRIO_PROCESS, 0))
     # the calling (GUI) thread keeps its priority
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def test_late_polls_do_not_add_up_to_fewer_frames(qapp, monkeypatch):
+    """Frames are due one period after the last was due: polls that come a little late every
+    time still give 1000 / period frames a second."""
+    fake = Fake()
+    pacer = FramePacer(fake.latest, fake.draw_part, fake.draw_all)
+    now = [100.0]
+    monkeypatch.setattr(redraw.time, "perf_counter", lambda: now[0])
+    period = pacer.frame_period_ms() / 1000
+    poll = period / 4
+    end = now[0] + 1.0
+    while now[0] < end:
+        fake.publish(running=False)  # paused snapshots: one stage a frame, no cadences
+        pacer.tick()
+        now[0] += poll * 1.13  # every poll 13 % late
+    rate = len(fake.frames) / 1.0
+    assert rate == pytest.approx(1 / period, rel=0.05)
+
+
+def test_the_next_stage_of_a_frame_waits_for_the_gap(qapp, monkeypatch):
+    """After a stage (its paint done), the next stage of the frame waits STAGE_GAP_MS: the GUI's
+    other timers and input go first."""
+    fake = Fake()
+    pacer = FramePacer(fake.latest, fake.draw_part, fake.draw_all)
+    now = [100.0]
+    monkeypatch.setattr(redraw.time, "perf_counter", lambda: now[0])
+    pacer.n_stages = 3
+    fake.publish(running=False)
+    pacer.tick()  # stage 1 of 3
+    assert len(fake.parts) == 1
+    pacer._stage_done(redraw.time.thread_time())  # its paint is done now
+    now[0] += 0.5 * redraw.STAGE_GAP_MS / 1000
+    pacer.tick()
+    assert len(fake.parts) == 1  # too soon
+    now[0] += redraw.STAGE_GAP_MS / 1000
+    pacer.tick()
+    assert len(fake.parts) == 2
+
+
+def _frames_with_stage_cost(pacer, fake, monkeypatch, costs_ms):
+    """Complete one running frame per cost, each stage reported as costing ``cost`` ms of CPU."""
+    cpu = [0.0]
+    monkeypatch.setattr(redraw.time, "thread_time", lambda: cpu[0])
+    for cost in costs_ms:
+        fake.publish(running=True)
+        while True:
+            before = len(fake.frames)
+            t0 = cpu[0]
+            pacer.tick()
+            cpu[0] += cost / 1000
+            pacer._stage_done(t0)
+            if len(fake.frames) > before:
+                break
+
+
+def test_frames_are_split_after_long_stages_in_a_row_not_after_one_spike(qapp, monkeypatch):
+    pacer, fake = pacer_and_fake(qapp, monkeypatch)
+    fake.publish(running=True)
+    pacer.tick()  # the first frame draws everything
+    start = pacer.n_stages
+    long = redraw.STAGE_MS * 1.5
+    # one spike per kind of frame, then short stages: no split
+    _frames_with_stage_cost(pacer, fake, monkeypatch, [long, long] + [1.0] * 6)
+    assert pacer.n_stages == start
+    # a kind over the limit in OVER_FRAMES frames in a row: split further
+    _frames_with_stage_cost(pacer, fake, monkeypatch, [long] * (2 * redraw.OVER_FRAMES))
+    assert pacer.n_stages > start
+    split = pacer.n_stages
+    # cheap again: back to fewer stages once the plan has held for RESPLIT_FRAMES frames
+    _frames_with_stage_cost(pacer, fake, monkeypatch, [0.5] * (redraw.RESPLIT_FRAMES + 4))
+    assert pacer.n_stages < split
+
+
+def test_stages_keep_to_a_column_of_the_wide_grid():
+    """A stage repaints the bounding rectangle of what it changed: in the wide (3-column) grid,
+    every stage of every plan of 3 or more stages lies within one column."""
+    from gaussviz.gui.plots import ARRANGEMENTS
+
+    cells = ARRANGEMENTS[3][0]
+    for n, plan in redraw.FRAME_PLANS.items():
+        assert sorted(p for st in plan for p in st) == sorted(PARTS)
+        if n >= 3:
+            for stage in plan:
+                assert len({cells[p][1] for p in stage}) == 1, (n, stage)
