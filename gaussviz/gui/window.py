@@ -62,6 +62,9 @@ COLLAPSE_LESSON_BELOW = 900
 PANEL_MAX_WIDTH = 460
 #: the status bar's numbers are refreshed at most this often (s): each refresh repaints them
 STATUS_INTERVAL = 0.25
+#: a folded banner's text is elided this many pixels short of its width (the style's padding, 10 px a
+#: side, and a margin)
+BANNER_PADDING_PX = 24
 
 
 def _si(x: float) -> str:
@@ -232,6 +235,7 @@ class MainWindow(QtWidgets.QMainWindow):
         bl.addWidget(self.banner_button, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         self.banner_box.setVisible(False)
         self._banner_full = ""
+        self.banner.installEventFilter(self)  # a folded banner is elided again when it is resized
         self.plots = LivePlots()
         # step mode: the last update taken apart, in plain text (numbers from the run, never markup)
         self.anatomy_label = QtWidgets.QLabel()
@@ -883,17 +887,36 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner_box.setVisible(True)
 
     def _show_banner(self) -> None:
+        """The banner's text: every message, or folded, the first one on one line (elided to the
+        banner's width, the whole text in its tooltip) with how many more there are."""
         lines = self._banner_full.split("\n") if self._banner_full else []
         many = len(lines) > 1
+        folded = many and not self._banner_open
         self.banner_button.setVisible(many)
-        if many and not self._banner_open:
-            text = f"{lines[0]}  (+{len(lines) - 1} more)"
+        if self.banner.wordWrap() == folded:
+            self.banner.setWordWrap(not folded)
+            # folded, the label's one line must not hold the window wider than it is
+            policy = QtWidgets.QSizePolicy.Policy.Ignored if folded else QtWidgets.QSizePolicy.Policy.Preferred
+            self.banner.setSizePolicy(policy, QtWidgets.QSizePolicy.Policy.Preferred)
+        if folded:
+            tail = f"  (+{len(lines) - 1} more)"
+            fm = self.banner.fontMetrics()
+            room = self.banner.contentsRect().width() - BANNER_PADDING_PX - fm.horizontalAdvance(tail)
+            text = fm.elidedText(lines[0], QtCore.Qt.TextElideMode.ElideRight, max(room, 0)) + tail
         else:
             text = self._banner_full
+        tip = self._banner_full if folded else ""
+        if self.banner.toolTip() != tip:
+            self.banner.setToolTip(tip)
         if self.banner.text() != text:
             self.banner.setText(text)
         self.banner_button.setText("less ▴" if self._banner_open else "all ▾")
         self.banner_button.setChecked(self._banner_open)
+
+    def eventFilter(self, obj: QtCore.QObject, event: QtCore.QEvent) -> bool:
+        if obj is self.banner and event.type() == QtCore.QEvent.Type.Resize and self._banner_full:
+            self._show_banner()
+        return super().eventFilter(obj, event)
 
     def _on_banner_button(self, on: bool) -> None:
         self._banner_open = bool(on)
