@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import math
 import os
 import signal
@@ -19,7 +18,7 @@ from ..core.presets import get_preset
 from ..core.session import read_session, shown_session_text
 from ..core.settings import Settings
 from ..core.validation import MAX_AFTER_S, one_line
-from .qtapp import application, has_display, prepare_headless
+from .qtapp import application, freeze_long_lived, has_display, prepare_headless
 
 #: the screenshot waits at most this long for the first update (numba compiles on a first start:
 #: 10-30 s on a 2-core machine, minutes on a loaded one)
@@ -131,7 +130,7 @@ def run_app(args: argparse.Namespace) -> int:
             _report_first_frames(window)  # benchmarks/gui_bench.py (start-up time)
         # what start-up made (modules, the window) stays: the collector (gui/qtapp) need not walk it,
         # not at its first full collection (~50 ms before the first frame) nor later
-        gc.freeze()
+        freeze_long_lived("start-up")
         window.show()
         app.exec()
     finally:

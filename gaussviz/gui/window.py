@@ -38,7 +38,7 @@ from .forecast_view import ForecastView
 from .help import add_help_menu
 from .mp_tab import MPTab
 from .plots import LivePlots
-from .qtapp import app_icon
+from .qtapp import app_icon, freeze_long_lived
 from .redraw import FramePacer
 from .settings_model import SettingsModel
 from .stability_tab import StabilityTab
@@ -573,6 +573,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _warmed_up(self, ok: bool) -> None:
         """The helper is done: compiled kernels from now on (for the run of now, if it was for another)."""
+        if ok:
+            freeze_long_lived("kernels")  # numba and the kernels stay: see qtapp.freeze_long_lived
         if self.warmup.mode == "compile" and self.statusBar().currentMessage() == INTERPRETED_NOTE:
             self.statusBar().showMessage(f"kernels compiled in {self.warmup.seconds:.0f} s and cached; running "
                                          f"compiled", 5000)
