@@ -37,6 +37,19 @@ def kl_divergence(true_mu, true_cov, mu, cov) -> float:
     return float(kl[0])
 
 
+def mean_logliks(means: np.ndarray, covs: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Mean log-likelihood of a held-out batch Y (n, d) under each of a stack of estimates
+    (M, d), (M, d, d); -inf where one is not PD or the value overflows. One compiled loop
+    without the GIL (numpy per chain while the kernels still compile)."""
+    if jit.interpreting():
+        return np.array([mean_loglik(m, c, Y) for m, c in zip(means, covs, strict=True)], dtype=float)
+    means = np.ascontiguousarray(means, dtype=float)
+    covs = np.ascontiguousarray(covs, dtype=float)
+    out = np.empty(means.shape[0])
+    jit.use(kn).heldout_loglik(means, covs, np.ascontiguousarray(Y, dtype=float), out)
+    return out
+
+
 def mean_loglik(mu: np.ndarray, cov: np.ndarray, Y: np.ndarray) -> float:
     """Mean log-likelihood of a held-out batch; -inf if cov is not PD or the value overflows."""
     s = 0.5 * (cov + cov.T)

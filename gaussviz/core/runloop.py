@@ -17,7 +17,7 @@ from . import kernels as kn
 from .estimator import BatchEstimator
 from .history import History, frozen_copy
 from .live import LIVE_CHANGES
-from .metrics import eig_and_kl, mean_loglik
+from .metrics import eig_and_kl, mean_logliks
 from .reference import RunningMLE
 from .snapshot import ChainState, Snapshot, available
 from .sources import SampleSource
@@ -432,10 +432,11 @@ class RunLoop:
         avg_kl = np.full(est.K, np.nan)
         if avg_on.any() and tm is not None:
             avg_kl[avg_on] = eig_and_kl(avg_mu[avg_on], avg_cov[avg_on], tm, tc)[1]
+        lls = mean_logliks(means, covs, self._heldout) if self._heldout is not None else np.full(est.K, np.nan)
         for k in range(est.K):
             c = covs[k]
             asym = float(jit.use(kn).relative_asymmetry(np.ascontiguousarray(c)))  # as the history's (scale-safe)
-            ll = mean_loglik(means[k], c, self._heldout) if self._heldout is not None else float("nan")
+            ll = float(lls[k])
             chains.append(ChainState(
                 label=labels[k], settings=est.settings(k), steps=int(est._steps[k]),
                 mean=frozen_copy(means[k]), cov=frozen_copy(c), eig=frozen_copy(eig[k]),

@@ -150,3 +150,37 @@ def test_bad_sessions_are_explained(text, fragment):
     with pytest.raises(ValueError) as e:
         from_json(text)
     assert fragment in str(e.value)
+
+
+def test_the_compiled_heldout_loglik_of_a_stack_matches_scipy_and_fails_safe():
+    """metrics.mean_logliks (one compiled loop over the chains, used by every snapshot) against
+    scipy's density, and -inf for what has no density or overflows, like mean_loglik."""
+    from scipy.stats import multivariate_normal
+
+    from gaussviz.core.metrics import mean_logliks
+
+    rng = np.random.default_rng(7)
+    for d in (1, 2, 3, 5):
+        K = 4
+        means = rng.standard_normal((K, d))
+        covs = np.empty((K, d, d))
+        for k in range(K):
+            A = rng.standard_normal((d, d))
+            covs[k] = A @ A.T + 0.3 * np.eye(d)
+        covs[1] += 1e-3 * np.triu(np.ones((d, d)), 1)  # a little asymmetric: its symmetric part is used
+        Y = rng.standard_normal((200, d))
+        got = mean_logliks(means, covs, Y)
+        for k in range(K):
+            S = 0.5 * (covs[k] + covs[k].T)
+            want = float(np.mean(multivariate_normal(means[k], S).logpdf(Y).reshape(-1)))
+            assert got[k] == pytest.approx(want, rel=1e-10)
+            assert got[k] == pytest.approx(mean_loglik(means[k], covs[k], Y), rel=1e-12)
+        bad = covs.copy()
+        bad[0] = -np.eye(d)  # not PD
+        bad[1, 0, 0] = np.nan
+        huge = means.copy()
+        huge[2] = 1e200  # overflows
+        got = mean_logliks(huge, bad, Y)
+        assert got[0] == got[1] == got[2] == -np.inf and np.isfinite(got[3])
+        for k in range(3):
+            assert mean_loglik(huge[k], bad[k], Y) == -np.inf
