@@ -11,14 +11,18 @@ from gaussviz.gui import qtapp
 def test_the_kernels_loaded_freeze_what_exists_once(qtbot, make_window, monkeypatch):
     w = make_window("seed-question")
     monkeypatch.setattr(qtapp, "_FROZEN", set())
-    before = gc.get_freeze_count()
-    keep = [[i] for i in range(1000)]  # objects alive when the kernels are loaded
-    w._warmed_up(True)
-    after = gc.get_freeze_count()
-    assert after >= before + len(keep)
-    more = [[i] for i in range(1000)]
-    w._warmed_up(True)  # a second warm-up (another dimension): nothing more is frozen
-    assert gc.get_freeze_count() == after
-    w._warmed_up(False)
-    assert gc.get_freeze_count() == after and more
-    gc.unfreeze()  # the test's own objects back in reach (the rest of the suite collects as usual)
+    try:
+        before = gc.get_freeze_count()
+        keep = [[i] for i in range(1000)]  # objects alive when the kernels are loaded
+        w._warmed_up(True)
+        after = gc.get_freeze_count()
+        assert after >= before + len(keep)
+        # a second warm-up (another dimension) freezes nothing more (frozen objects that die
+        # still leave the count: it may only shrink)
+        more = [[i] for i in range(1000)]
+        w._warmed_up(True)
+        assert gc.get_freeze_count() <= after
+        w._warmed_up(False)
+        assert gc.get_freeze_count() <= after and more
+    finally:
+        gc.unfreeze()  # back in reach (the rest of the suite collects as usual)
