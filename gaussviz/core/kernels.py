@@ -2076,6 +2076,28 @@ def advance_kernel(d: int, parallel: bool, optimizers: bool = True):
 
 
 @nb.njit(**_JIT)
+def _cholesky_logdet(S, Lc):
+    """The lower Cholesky factor of the symmetric S (d, d) into Lc, and log det S; NaN when S is
+    not positive definite (a pivot <= 0 or not finite). Shared by the KL and the held-out
+    log-likelihood (docs/MATH.md, metrics)."""
+    d = S.shape[0]
+    logdet = 0.0
+    for i in range(d):
+        for j in range(i + 1):
+            v = S[i, j]
+            for k in range(j):
+                v -= Lc[i, k] * Lc[j, k]
+            if i == j:
+                if not (v > 0.0) or not math.isfinite(v):
+                    return np.nan
+                Lc[i, i] = math.sqrt(v)
+                logdet += math.log(v)
+            else:
+                Lc[i, j] = v / Lc[j, j]
+    return logdet
+
+
+@nb.njit(**_JIT)
 def heldout_loglik(mu, sigma, Y, out):
     """Mean log-likelihood of a held-out batch Y (n, d) under each of a stack of (mu, Sigma)
     (M, d), (M, d, d), into out (M,): -inf where the symmetric part of Sigma is not positive
@@ -2084,28 +2106,16 @@ def heldout_loglik(mu, sigma, Y, out):
     M = mu.shape[0]
     d = mu.shape[1]
     n = Y.shape[0]
+    S = np.empty((d, d))
     Lc = np.empty((d, d))
     z = np.empty(d)
     log2pi = math.log(2.0 * math.pi)
     for m in range(M):
-        ok = True
-        logdet = 0.0
         for i in range(d):
-            for j in range(i + 1):
-                v = 0.5 * (sigma[m, i, j] + sigma[m, j, i])
-                for k in range(j):
-                    v -= Lc[i, k] * Lc[j, k]
-                if i == j:
-                    if not (v > 0.0) or not math.isfinite(v):
-                        ok = False
-                        break
-                    Lc[i, i] = math.sqrt(v)
-                    logdet += math.log(v)
-                else:
-                    Lc[i, j] = v / Lc[j, j]
-            if not ok:
-                break
-        if not ok:
+            for j in range(d):
+                S[i, j] = 0.5 * (sigma[m, i, j] + sigma[m, j, i])
+        logdet = _cholesky_logdet(S, Lc)
+        if math.isnan(logdet):
             out[m] = -np.inf
             continue
         ss = 0.0
@@ -2153,24 +2163,8 @@ def gaussian_metrics(mu, sigma, true_mu, true_sigma, true_logdet, eig_out, kl_ou
             continue
         # KL via the Cholesky factor of the estimate: tr(P S*) = ||L^-1 A*||_F^2
         # with S* = A* A*^T; (mu - mu*)^T P (mu - mu*) = ||L^-1 (mu - mu*)||^2.
-        ok = True
-        logdet = 0.0
-        for i in range(d):
-            for j in range(i + 1):
-                v = S[i, j]
-                for k in range(j):
-                    v -= Lc[i, k] * Lc[j, k]
-                if i == j:
-                    if not (v > 0.0) or not math.isfinite(v):
-                        ok = False
-                        break
-                    Lc[i, i] = math.sqrt(v)
-                    logdet += math.log(v)
-                else:
-                    Lc[i, j] = v / Lc[j, j]
-            if not ok:
-                break
-        if not ok:
+        logdet = _cholesky_logdet(S, Lc)
+        if math.isnan(logdet):
             kl_out[m] = np.inf
             continue
         # tr(P Sigma*) = sum_j ||L^-1 Sigma*[:, j]|| ... computed column by column.
@@ -2256,8 +2250,8 @@ def running_moments(Y: np.ndarray, ends: np.ndarray, n0: int, mean: np.ndarray, 
 
 def start_kernels(d: int, optimizers: bool = False) -> tuple:
     """The kernels a run of dimension ``d`` needs before its first update is drawn."""
-    return (times_transpose, stored_to_sigma, gaussian_metrics, relative_asymmetry, learning_rate, running_moments,
-            advance_kernel(d, False, optimizers))
+    return (times_transpose, stored_to_sigma, gaussian_metrics, heldout_loglik, relative_asymmetry, learning_rate,
+            running_moments, advance_kernel(d, False, optimizers))
 
 
 def cached(d: int, optimizers: bool = False) -> bool:

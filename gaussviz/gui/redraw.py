@@ -131,7 +131,6 @@ class FramePacer(QtCore.QObject):
         self._completed = 0  # frames completed
         self._held_for = 0  # frames since the number of stages last changed
         self._stage_end = 0.0  # when the last stage's paint was done (perf_counter)
-        self.stage_max = 0.0  # the costliest stage of a frame, smoothed
         self._frame_sum = self._frame_max = 0.0
         self.frames = 0
         self.timer = QtCore.QTimer(self)
@@ -270,7 +269,6 @@ class FramePacer(QtCore.QObject):
         self._frame_max = max(self._frame_max, cost)
         if self._staged is None:  # the frame is complete: adapt the next one
             self.frame_cost = _smooth(self.frame_cost, self._frame_sum)
-            self.stage_max = _smooth(self.stage_max, self._frame_max)
             kind = self._kinds.setdefault(self._frame_parts, [0.0, 0, 0])
             kind[0] = _smooth(kind[0], self._frame_sum)
             kind[1] = kind[1] + 1 if self._frame_max > STAGE_MS / 1000 else 0
