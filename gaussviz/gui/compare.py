@@ -163,7 +163,15 @@ class CompareView(QtWidgets.QGroupBox):
         f = self.note.font()
         f.setPointSizeF(f.pointSizeF() * 0.9)
         self.note.setFont(f)
-        lay.addWidget(self.note)
+        # the first estimator's colour, beside the note (the note stays plain text: markup in it
+        # showed as written)
+        self.swatch = plain(QtWidgets.QLabel("■"))
+        self.swatch.setToolTip("the colour of the first estimator's update rule")
+        self.swatch.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop)
+        note_row = QtWidgets.QHBoxLayout()
+        note_row.addWidget(self.swatch)
+        note_row.addWidget(self.note, 1)
+        lay.addLayout(note_row)
         self.error = plain(QtWidgets.QLabel())
         self.error.setWordWrap(True)
         self.error.setStyleSheet(f"color: {BAD}; font-weight: bold;")
@@ -212,15 +220,16 @@ class CompareView(QtWidgets.QGroupBox):
         s = self.model.settings
         e = s.estimator
         n = len(s.all_estimators())
+        self.swatch.setVisible(n > 1)
         if n == 1:
             text = ("One estimator. Pick a compare mode to run several on the same samples, "
                     "each with its own colour.")
         else:
+            self.swatch.setStyleSheet(f"color: {style.rule_color(e.parameterization)};")
             text = (f"{n} estimators on one stream, from the same start. The live controls above "
                     f"(α, schedule, sign, update, optimizer, symmetrize) change the first one only "
-                    f"({e.parameterization}, α = {format_alpha(e.alpha)}, "
-                    f"<span style='color:{style.rule_color(e.parameterization)}'>■</span>, its rule's colour); "
-                    "Apply restarts them all.")
+                    f"({e.parameterization}, α = {format_alpha(e.alpha)}, in its rule's colour, the "
+                    "square at the left); Apply restarts them all.")
             if mode_of(s) == "mixed":
                 text += (" These estimators differ in more than one setting (e.g. the schedule): "
                          "Apply replaces them with the choice above.")

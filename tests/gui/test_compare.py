@@ -9,6 +9,7 @@ import pytest
 
 from gaussviz.core.presets import get_preset
 from gaussviz.core.settings import EstimatorSettings, build_run
+from gaussviz.gui import style
 from gaussviz.gui.compare import compare_settings, mode_of, parse_alphas
 
 from .conftest import WAIT_MS
@@ -125,6 +126,9 @@ def test_compare_view_parameterizations_apply_and_restart(qtbot, make_window):
                     w.plots.legend_names()[0].startswith(want[0]), timeout=WAIT_MS)
     assert all(c.steps == shown(w).chains[1].steps for c in shown(w).chains[1:])  # restarted together
     assert "3 estimators on one stream" in view.note.text()
+    # the note is read as written: no markup in it; the first rule's colour is the swatch beside it
+    assert "<" not in view.note.text() and ">" not in view.note.text()
+    assert view.swatch.isVisibleTo(view) and style.rule_color("covariance") in view.swatch.styleSheet()
 
 
 def test_compare_view_learning_rates_and_a_bad_list(qtbot, make_window):
