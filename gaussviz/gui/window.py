@@ -277,9 +277,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.scrubber.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.scrubber.valueChanged.connect(self._on_scrub)
         lay.addWidget(self.scrubber, 1)
-        self.scrubber.setMinimumWidth(60)
+        self.scrubber.setMinimumWidth(48)
         self.scrub_label = QtWidgets.QLabel("now")
-        self.scrub_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("update 99,999,999 (recorded)") + 8)
+        self.scrub_label.setToolTip("the update shown: now, or a recorded one")
+        self.scrub_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("99,999,999 (recorded)") + 4)
         lay.addWidget(self.scrub_label)
         self.branch_button = QtWidgets.QToolButton()
         self.branch_button.setText("Continue from here")
@@ -389,6 +390,8 @@ class MainWindow(QtWidgets.QMainWindow):
                           (self.status_alpha, "α_t = 0.000123")):
             w.setMinimumWidth(fm.horizontalAdvance(sample) + 16)
             sb.addPermanentWidget(w)
+        #: the status fields a narrow window drops first, in that order (the rest always fit)
+        self.status_optional = (self.status_fps, self.status_rate, self.status_alpha)
         # a red "● REC 0:07" while File > Record runs (hidden otherwise)
         self.status_rec = QtWidgets.QLabel()
         self.status_rec.setObjectName("recordingIndicator")
@@ -461,7 +464,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.set_running(False)
             self._scrub_base = base
         self._scrub_snap = snapshot_at(base, int(index))
-        self.scrub_label.setText(f"update {self._scrub_snap.step:,} (recorded)")
+        self.scrub_label.setText(f"{self._scrub_snap.step:,} (recorded)")
         self.branch_button.setEnabled(True)
         self.now_button.setEnabled(True)
         self.plots.show_snapshot(self._scrub_snap)
@@ -692,6 +695,23 @@ class MainWindow(QtWidgets.QMainWindow):
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_panels()
+        self._fit_status()
+
+    def _fit_status(self) -> None:
+        """Drop the frame rate, then the update rate, then α_t (``status_optional``) from the status
+        bar when the window is too narrow for every field at its full width: squeezed, the history
+        bar's buttons were cut to "C…e" and its label overlapped (at 1024 wide)."""
+        if not hasattr(self, "status_optional"):  # a resize before the window is built
+            return
+        sb = self.statusBar()
+        room = sb.width() if sb.isVisible() else self.width()
+        optional = self.status_optional
+        for k in range(len(optional) + 1):  # drop the first k
+            for i, f in enumerate(optional):
+                f.setVisible(i >= k)
+            sb.reformat()  # the layout's minimum for the fields shown now (else it is stale)
+            if sb.minimumSizeHint().width() <= room:
+                return
 
     def _fit_panels(self) -> None:
         """Fold the control panel and the lesson's paragraph away when the window is small (unless
@@ -935,6 +955,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.stop_recording(wait=False)  # the file is finished in the background
             self.statusBar().showMessage("finishing the video…", 10_000)
             self.status_rec.setVisible(False)
+            self._fit_status()
             self.record_action.setText("&Record video…")
             return
         name = f"{self.settings.preset or 'gaussviz'}.mp4"
@@ -967,10 +988,13 @@ class MainWindow(QtWidgets.QMainWindow):
     def _show_recording(self, seconds: float) -> None:
         m, s = divmod(int(seconds), 60)
         _set_text(self.status_rec, f"● REC {m}:{s:02d}")
-        self.status_rec.setVisible(True)
+        if not self.status_rec.isVisibleTo(self):
+            self.status_rec.setVisible(True)
+            self._fit_status()  # room for it: a narrow window drops a rate meanwhile
 
     def _on_recording_stopped(self, result: RecordingResult) -> None:
         self.status_rec.setVisible(False)
+        self._fit_status()
         self.record_action.setText("&Record video…")
         dropped = (f"; {result.dropped} frame(s) dropped (the encoder fell behind; the frame before "
                    "each is held instead)" if result.dropped else "")

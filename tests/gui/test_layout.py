@@ -171,6 +171,33 @@ def test_the_grid_reflows_to_fewer_columns_when_narrow_and_panels_fold(qtbot, ma
     assert not w.controls_visible() and w.plots.columns() == 3
 
 
+@pytest.mark.parametrize("size", SIZES)
+def test_the_status_bar_never_squeezes_its_fields(qtbot, make_window, size):
+    """Every field and button of the status bar (the history bar among them) gets its full
+    width: a narrow window drops the frame rate, then the update rate, then α_t, instead of cutting
+    "Continue from here" to "C…e" and overlapping the history label (1024 wide, before)."""
+    w = make_window("what-am-i-missing", show=True)
+    _settle(qtbot, w, size)
+    for b in (w.branch_button, w.now_button, w.scrub_label, w.status_state, w.status_updates):
+        assert b.isVisible() and b.width() >= b.minimumSizeHint().width(), (size, b.text())
+    shown = [f for f in w.status_optional if f.isVisible()]
+    for f in shown:
+        assert f.width() >= f.minimumSizeHint().width(), size
+    history = _window_rect(w, w.scrubber.parentWidget())
+    assert _inside(history, w.rect())
+    if size[0] >= 1600:
+        assert shown == list(w.status_optional)  # wide: nothing dropped
+    if size[0] <= 1024:
+        assert w.status_fps not in shown and w.status_alpha in shown  # the frame rate goes first
+    # the red recording indicator takes room of its own: the fields still keep their widths
+    w._show_recording(7.0)
+    qtbot.wait(30)
+    assert w.status_rec.isVisible() and w.status_rec.width() >= w.status_rec.minimumSizeHint().width()
+    for b in (w.branch_button, w.now_button, w.scrub_label, w.status_state, w.status_updates,
+              *(f for f in w.status_optional if f.isVisible())):
+        assert b.width() >= b.minimumSizeHint().width(), (size, b.text())
+
+
 def test_the_divergence_banner_folds_to_one_line(qtbot, make_window):
     w = make_window("heavy-tails", running=True, show=True, speed=0.0)
     qtbot.waitUntil(lambda: sum(c.divergence is not None for c in w.shown_snapshot.chains) >= 2,
