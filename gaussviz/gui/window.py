@@ -171,7 +171,7 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(self.panel.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 8)
-        scroll.setMaximumWidth(PANEL_MAX_WIDTH)
+        scroll.setMaximumWidth(max(PANEL_MAX_WIDTH, scroll.minimumWidth()))  # a larger font needs more
         self.controls = scroll
 
         right = QtWidgets.QWidget()
@@ -1093,7 +1093,16 @@ class MainWindow(QtWidgets.QMainWindow):
         splitter = prefs.get_bytes(prefs.SPLITTER)
         if splitter is not None:
             self.splitter.restoreState(splitter)
+            self._clamp_splitter()
         self.tabs.setCurrentIndex(prefs.get_int(prefs.TAB, 0, 0, self.tabs.count() - 1))
+
+    def _clamp_splitter(self) -> None:
+        """A remembered splitter wider than the control panel may be (saved by another version, or
+        with another font) left a blank strip between the panel and the plots: the plots get it."""
+        sizes = self.splitter.sizes()
+        cap = self.controls.maximumWidth()
+        if len(sizes) == 2 and sizes[0] > cap:
+            self.splitter.setSizes([cap, sizes[1] + sizes[0] - cap])
 
     def save_layout(self) -> None:
         prefs.set_value(prefs.GEOMETRY, self.saveGeometry())

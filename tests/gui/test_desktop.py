@@ -49,6 +49,27 @@ def test_geometry_splitter_and_tab_are_remembered(make_window, qtbot):
     qtbot.waitUntil(lambda: abs(w2.splitter.sizes()[0] - sizes[0]) <= 2, timeout=5_000)
 
 
+def test_a_remembered_splitter_wider_than_the_panel_leaves_no_blank_strip(make_window, qtbot):
+    """A splitter state saved with the controls' side wider than the panel may be (another version,
+    another font) gave the panel its maximum and left the rest of that side blank."""
+    from PySide6 import QtWidgets
+
+    old = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+    old.addWidget(QtWidgets.QWidget())
+    old.addWidget(QtWidgets.QWidget())
+    old.resize(1600, 900)
+    old.setSizes([900, 700])
+    prefs.set_value(prefs.SPLITTER, old.saveState())
+    w = make_window(show=True)
+    w.resize(1600, 1000)
+    qtbot.wait(100)
+    panel, plots = w.splitter.widget(0), w.splitter.widget(1)
+    assert panel.isVisible()
+    gap = plots.geometry().left() - panel.geometry().right()
+    assert gap <= w.splitter.handleWidth() + 2, (panel.geometry(), plots.geometry())
+    assert w.splitter.sizes()[0] <= panel.maximumWidth()
+
+
 def test_damaged_settings_give_the_defaults(make_window):
     s = prefs.store()
     s.setValue(prefs.GEOMETRY, "garbage")
