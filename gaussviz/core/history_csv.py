@@ -5,10 +5,12 @@ per recorded step per chain, chains one block after another (``chain`` 0 first),
 columns
 
     chain, label, step, alpha_t, mean_0..mean_{d-1}, cov_0_0..cov_{d-1}_{d-1} (row-major),
-    eig_0..eig_{d-1} (ascending), asymmetry, kl, ref_kl, status
+    eig_0..eig_{d-1} (ascending), asymmetry, kl, [avg_kl,] ref_kl, status
 
 ``kl`` is KL(true || estimate), ``ref_kl`` the same for the exact running MLE
-of the same samples. ``status`` is ``ok`` while a chain runs and
+of the same samples. ``avg_kl`` (only in a file where some chain keeps a
+Polyak-Ruppert average; empty for the chains that do not) is KL(true || the
+chain's average), the dotted curve of the KL plot. ``status`` is ``ok`` while a chain runs and
 ``diverged: <reason> at update <N>`` on the rows after it stopped, whose
 numeric cells are empty: a CSV never holds ``nan`` or ``inf``. Numbers are
 written with ``repr`` so they read back bit for bit. A text cell (a label, a
@@ -41,13 +43,19 @@ REQUIRED = ("chain", "step", "alpha_t", "kl", "ref_kl", "status")
 
 
 # ------------------------------------------------------------------ history CSV
-def history_header(d: int) -> list[str]:
-    """Column names of a history CSV for dimension d."""
+def history_header(d: int, averaged: bool = False) -> list[str]:
+    """Column names of a history CSV for dimension d (``averaged``: with the avg_kl column)."""
     return (["chain", "label", "step", "alpha_t"]
             + [f"mean_{i}" for i in range(d)]
             + [f"cov_{i}_{j}" for i in range(d) for j in range(d)]
             + [f"eig_{i}" for i in range(d)]
-            + ["asymmetry", "kl", "ref_kl", "status"])
+            + ["asymmetry", "kl", *(["avg_kl"] if averaged else []), "ref_kl", "status"])
+
+
+def _averaged(h: HistoryView) -> bool:
+    """Whether some chain of ``h`` keeps an average (its KL recorded somewhere)."""
+    avg = getattr(h, "avg_kl", None)
+    return avg is not None and bool(np.isfinite(avg).any())
 
 
 #: first characters that make a spreadsheet read a cell as a formula
@@ -103,6 +111,7 @@ def history_rows(
     divergences = list(divergences) if divergences is not None else [None] * K
     if len(labels) != K or len(divergences) != K:
         raise ValueError(f"history has {K} chains but {len(labels)} labels and {len(divergences)} divergences")
+    averaged = _averaged(h)
     rows = []
     for k in range(K):
         dead_status = diverged_status(divergences[k])
@@ -116,8 +125,10 @@ def history_rows(
                 row += [_num(v) for v in h.cov[k, n].ravel()]
                 row += [_num(v) for v in h.eig[k, n]]
                 row += [_num(h.asym[k, n]), _num(h.kl[k, n])]
+                if averaged:
+                    row.append(_num(h.avg_kl[k, n]))
             else:
-                row += [""] * (1 + d + d * d + d + 2)
+                row += [""] * (1 + d + d * d + d + 2 + averaged)
             row += [_num(h.ref_kl[n]), STATUS_OK if alive else text_cell(dead_status)]
             rows.append(row)
     return rows
@@ -129,7 +140,7 @@ def history_csv(source: Snapshot | HistoryView, labels: Sequence[str] | None = N
     h = source.history if isinstance(source, Snapshot) else source
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(history_header(h.mean.shape[2]))
+    w.writerow(history_header(h.mean.shape[2], _averaged(h)))
     w.writerows(history_rows(source, labels, divergences))
     return buf.getvalue()
 
@@ -157,6 +168,7 @@ class HistoryTable:
     kl: np.ndarray  # (N,)
     ref_kl: np.ndarray  # (N,)
     status: tuple[str, ...]
+    avg_kl: np.ndarray | None = None  # (N,): KL of a chain's average; None: no avg_kl column
 
     @property
     def d(self) -> int:
@@ -204,7 +216,7 @@ def parse_history_csv(text: str, where: str = "history CSV") -> HistoryTable:
     idx = {c: i for i, c in enumerate(cols)}
     num_cols = (["alpha_t"] + [f"mean_{i}" for i in range(d)]
                 + [f"cov_{i}_{j}" for i in range(d) for j in range(d)]
-                + [f"eig_{i}" for i in range(d)] + ["asymmetry", "kl", "ref_kl"])
+                + [f"eig_{i}" for i in range(d)] + ["asymmetry", "kl", "ref_kl", "avg_kl"])
     num_idx = [idx.get(c, -1) for c in num_cols]
     ncol = len(cols)
     chains: list[int] = []
@@ -242,7 +254,7 @@ def parse_history_csv(text: str, where: str = "history CSV") -> HistoryTable:
         columns=tuple(cols), chain=np.array(chains, dtype=np.int64), label=tuple(labels),
         step=np.array(steps, dtype=np.int64), alpha_t=v[:, 0].copy(), mean=mean.copy(), cov=cov.copy(),
         eig=eig.copy(), asymmetry=v[:, o].copy(), kl=v[:, o + 1].copy(), ref_kl=v[:, o + 2].copy(),
-        status=tuple(status),
+        status=tuple(status), avg_kl=v[:, o + 3].copy() if "avg_kl" in idx else None,
     )
 
 

@@ -300,3 +300,31 @@ def test_system_folder_is_refused_even_for_root():
         pytest.skip("/sys is writable here")
     with pytest.raises(OSError, match="cannot"):
         ensure_folder("/sys/gaussviz-test")
+
+
+def test_the_averaged_kl_is_a_column_when_a_chain_averages(tmp_path):
+    """A chain keeping a Polyak-Ruppert average: its KL (the KL plot's dotted curve) is written as
+    ``avg_kl`` after ``kl`` and reads back exactly; a chain without one has the cell empty, and a
+    file where no chain averages keeps the plain layout."""
+    from dataclasses import replace
+
+    s = get_preset("ill-conditioned-natural")
+    s = replace(s, estimator=replace(s.estimator, averaging=True), compare=[replace(s.estimator, averaging=False)])
+    run = build_run(s)
+    run.advance(3000)
+    snap = run.snapshot()
+    h = snap.history
+    assert np.isfinite(h.avg_kl[0]).any() and not np.isfinite(h.avg_kl[1]).any()
+    text = history_csv(snap)
+    header = next(csv.reader(io.StringIO(text)))
+    assert header == history_header(2, averaged=True)
+    assert header[-4:] == ["kl", "avg_kl", "ref_kl", "status"]
+    t = read_history_csv(write_history_csv(tmp_path / "h.csv", snap))
+    assert np.array_equal(t.avg_kl[t.rows_of(0)], h.avg_kl[0], equal_nan=True)
+    assert np.isnan(t.avg_kl[t.rows_of(1)]).all()
+    assert np.array_equal(t.kl[t.rows_of(0)], h.kl[0], equal_nan=True)  # the other columns unmoved
+    assert np.array_equal(t.ref_kl[t.rows_of(1)], h.ref_kl, equal_nan=True)
+    plain = build_run(get_preset("ill-conditioned-natural"))
+    plain.advance(100)
+    assert "avg_kl" not in history_csv(plain.snapshot()).splitlines()[0]
+    assert parse_history_csv(history_csv(plain.snapshot())).avg_kl is None
