@@ -172,6 +172,31 @@ def test_the_next_stage_of_a_frame_waits_for_the_gap(qapp, monkeypatch):
     assert len(fake.parts) == 2
 
 
+def test_the_next_frame_waits_for_the_gap_when_frames_are_split(qtbot, qapp, monkeypatch):
+    """Frames drawn in stages (slow plots): a frame's last stage and the next frame's first are
+    kept apart by the gap too (back to back, they kept a 10 ms timer waiting over 20 ms). A frame
+    drawn in one stage starts at once."""
+    for n_stages, waits in ((2, True), (1, False)):
+        fake = Fake()
+        pacer = FramePacer(fake.latest, fake.draw_part, fake.draw_all)
+        now = [100.0]
+        monkeypatch.setattr(redraw.time, "perf_counter", lambda now=now: now[0])
+        pacer.n_stages = n_stages
+        fake.publish(running=False)
+        while not fake.frames:  # the first frame, every stage of it
+            pacer.tick()
+            pacer._stage_done(redraw.time.thread_time())
+            now[0] += 0.01
+        pacer._stage_end = now[0] = max(now[0], pacer._frame_due)  # its paint done; the next is due
+        drawn = len(fake.parts) + len(fake.frames)
+        fake.publish(running=False)
+        pacer.tick()
+        assert (len(fake.parts) + len(fake.frames) == drawn) is waits, n_stages
+        now[0] += 1.01 * redraw.STAGE_GAP_MS / 1000
+        pacer.tick()
+        assert len(fake.parts) + len(fake.frames) > drawn
+
+
 def _frames_with_stage_cost(pacer, fake, monkeypatch, costs_ms):
     """Complete one running frame per cost, each stage reported as costing ``cost`` ms of CPU."""
     cpu = [0.0]
