@@ -189,3 +189,28 @@ def test_running_worker_after_a_live_batch_change(qtbot, make_window, monkeypatc
     w.set_running(False)
     big = [n * b for n, b in seen if b == 100_000]
     assert big and max(big) <= 4 * MAX_CHUNK, big[:10]
+
+
+@pytest.mark.parametrize("preset, chains", [("seed-question", 1), ("what-am-i-missing", 5)])
+def test_chunks_grow_with_the_chains_they_record(monkeypatch, preset, chains):
+    """A chunk is sized to chunk_seconds(K) of CPU: longer with more chains, whose recording is
+    Python work with the GIL held around every chunk (CHUNK_SECONDS for one, twice it for five)."""
+    assert worker_module.chunk_seconds(1) == worker_module.CHUNK_SECONDS
+    assert worker_module.chunk_seconds(5) == 2 * worker_module.CHUNK_SECONDS
+    assert worker_module.chunk_seconds(50) == worker_module.chunk_seconds(5)  # capped
+    assert worker_module.chunk_seconds(2) < worker_module.chunk_seconds(3) < worker_module.chunk_seconds(5)
+    w = _worker_with_run(get_preset(preset))
+    assert w._run.estimator.K == chains
+    clock = [0.0]
+    monkeypatch.setattr(worker_module.time, "thread_time", lambda: clock[0])
+    real = w._run.advance
+
+    def advance(n):  # every update costs 1 µs of (fake) CPU
+        clock[0] += n * 1e-6
+        real(n)
+
+    monkeypatch.setattr(w._run, "advance", advance)
+    w._n_fast, w._fast_batch = 100, 1
+    for _ in range(8):
+        w._advance(w._chunk_now())
+    assert w._n_fast == pytest.approx(worker_module.chunk_seconds(chains) / 1e-6, rel=0.01)
