@@ -154,6 +154,39 @@ def _formula_1d(a: UpdateAnatomy) -> list[str]:
             f"var:   {cov}   taken: Σ {_f(S)} → {_f(float(a.sigma_after[0, 0]))} ({_s(ds)})"]
 
 
+def step_against_spectrum(a: UpdateAnatomy) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+    """(eigenvalues of Σ before, after, the step's size ‖ΔΣ‖₂, that size over the smallest
+    eigenvalue before) of the symmetric parts, or None when a value is not finite. A step as
+    large as the smallest eigenvalue can carry Σ out of the positive-definite cone (docs/MATH.md)."""
+    def sym(m: np.ndarray) -> np.ndarray:
+        return 0.5 * (m + m.T)
+
+    mats = (a.sigma_before, a.sigma_after, a.cov_step)
+    if not all(np.all(np.isfinite(m)) for m in mats):
+        return None
+    before = np.linalg.eigvalsh(sym(a.sigma_before))
+    after = np.linalg.eigvalsh(sym(a.sigma_after))
+    size = float(np.max(np.abs(np.linalg.eigvalsh(sym(a.cov_step)))))
+    low = float(before[0])
+    ratio = size / low if low > 0 else math.inf
+    return before, after, size, ratio
+
+
+def _spectrum_lines(a: UpdateAnatomy) -> list[str]:
+    """d >= 2: the eigenvalues of Σ before and after, and the step against the smallest."""
+    got = step_against_spectrum(a)
+    if got is None:
+        return []
+    before, after, size, ratio = got
+    if a.divergence is not None:  # not applied: no step to weigh (the next line says what failed)
+        return [f"λ(Σ):  {_vec(before)}"]
+    line = (f"λ(Σ):  {_vec(before)} → {_vec(after)}; the step's size ‖ΔΣ‖₂ = {_f(size)} is "
+            + (f"{_f(ratio)} × the smallest λ" if math.isfinite(ratio) else "not measured against λ ≤ 0"))
+    if math.isfinite(ratio) and ratio >= 1:
+        line += " (a step this large can leave the positive-definite cone)"
+    return [line]
+
+
 def anatomy_text(a: UpdateAnatomy) -> str:
     """Plain text (never rich text: nothing from user data is interpreted)."""
     st = a.settings
@@ -179,6 +212,7 @@ def anatomy_text(a: UpdateAnatomy) -> str:
         fm, fc = RULE_FORMULAS.get(rule, ("", ""))
         lines.append(f"mean:  {fm}: μ {_vec(a.mu_before)} → {_vec(a.mu_after)}, step {_vec(a.mean_step)}")
         lines.append(f"cov:   {fc}: Σ step {_mat(a.cov_step)} → Σ = {_mat(a.sigma_after)}")
+        lines += _spectrum_lines(a)
     if a.divergence is not None:
         lines.append(f"NOT APPLIED: {a.divergence.message}")
     return "\n".join(lines)
@@ -312,4 +346,4 @@ def state_of(run: RunLoop) -> dict[str, np.ndarray]:
 
 
 __all__ = ["CHECKPOINTS", "CHECKPOINT_EVERY", "RULE_FORMULAS", "Rewinder", "UpdateAnatomy", "anatomy_text",
-           "session_before", "snapshot_at", "state_of", "take_update"]
+           "session_before", "snapshot_at", "state_of", "step_against_spectrum", "take_update"]

@@ -137,3 +137,34 @@ def test_snapshot_at_a_recorded_point_shows_that_point():
     # after the divergence (update 85), a later point shows the last good state and the divergence
     last = tt.snapshot_at(snap, h.n - 1)
     assert last.chain.divergence is not None and np.all(np.isfinite(last.chain.mean))
+
+
+def test_d2_anatomy_weighs_the_step_against_the_smallest_eigenvalue():
+    """d >= 2: the eigenvalues of Σ before and after, and the step's size against the smallest one
+    (a step that large can leave the positive-definite cone: the seed's covariance rule)."""
+    run = build_run(get_preset("ill-conditioned-natural"))
+    run.advance(10)
+    a = tt.take_update(run)
+    before, after, size, ratio = tt.step_against_spectrum(a)
+    np.testing.assert_allclose(before, np.linalg.eigvalsh(a.sigma_before), rtol=1e-12)
+    np.testing.assert_allclose(after, np.linalg.eigvalsh(a.sigma_after), rtol=1e-12)
+    assert size == pytest.approx(np.linalg.norm(a.cov_step, 2), rel=1e-9)
+    assert ratio == pytest.approx(size / before[0], rel=1e-12)
+    text = a.text()
+    assert "λ(Σ):" in text and "× the smallest λ" in text and "<" not in text
+    # the covariance rule nearing the edge (what-am-i-missing fails at update 85): its step grows
+    # against the smallest eigenvalue update after update (it scales like inv(Σ)²)
+    ratios = []
+    for n in (79, 84):
+        run = build_run(get_preset("what-am-i-missing"))
+        run.advance(n - 1)
+        ratios.append(tt.step_against_spectrum(tt.take_update(run))[3])
+    assert ratios[1] > 3 * ratios[0] and ratios[1] < 1
+    a = tt.take_update(run)  # update 85: not applied, so no step is weighed
+    assert a.divergence is not None and a.step == 85
+    assert "NOT APPLIED" in a.text() and "step's size" not in a.text() and "λ(Σ):" in a.text()
+    # a step as large as the smallest eigenvalue is said to be able to leave the cone
+    big = tt.UpdateAnatomy(**{**a.__dict__, "divergence": None, "sigma_before": np.diag([1.0, 0.1]),
+                              "sigma_after": np.diag([1.0, -0.05])})
+    assert tt.step_against_spectrum(big)[3] == pytest.approx(1.5)
+    assert "can leave the positive-definite cone" in big.text()
