@@ -19,10 +19,11 @@ How a frame is drawn (measured with ``benchmarks/gui_bench.py`` and py-spy):
   the bounding rectangle of what it changed.
 - Between two stages of a frame the GUI gets ``STAGE_GAP_MS`` for everything else: Qt handles a
   stage's paint before timers, and back to back, stages kept a 10 ms timer waiting 20-30 ms.
-  When frames are split in stages (slow plots: five chains), the gap is also kept before the
-  next frame: a frame's last stage and the next one's first, back to back, did the same (five
-  chains, six interleaved 10 s runs: timer p99 17.5-22.7 ms against 20.0-24.1 without). A
-  frame drawn in one stage (one chain) starts at once: there, the wait cost frames.
+  When frames take ``GAP_BEFORE_FRAME_STAGES`` stages or more (slow plots: five chains), the
+  gap is also kept before the next frame: a frame's last stage and the next one's first, back
+  to back, did the same (five chains, six interleaved 10 s runs: timer p99 17.5-22.7 ms
+  against 20.0-24.1 without). After a frame of fewer, shorter stages (one chain) the next
+  starts at once: there, the wait cost frames.
 - The frame period is the target (``FRAME_MS``, ~60 frames/s) unless drawing would then take
   more than ``DRAW_BUDGET`` of the GUI thread: slow plots (five chains, a large dimension, a
   4K screen) get fewer frames, never a frozen window. Frames are due one period after the last
@@ -76,11 +77,16 @@ FRAME_PLANS: dict[int, tuple[tuple[str, ...], ...]] = {
     6: (("cloud",), ("pspace",), ("mean",), ("covariance",), ("spectrum",), ("kl",)),
 }
 #: the least time between the end of a stage (its paint done) and the next stage of its frame,
-#: or the next frame when frames are drawn in several stages (ms). Qt handles a stage's paint
+#: or the next frame after a slow one (ms). Qt handles a stage's paint
 #: before timers, and the pacer's own poll was due again by then: back to back, two or three
 #: stages kept a 10 ms timer elsewhere in the GUI waiting 20-30 ms (measured with five chains).
 #: A poll inside this gap lets everything that waited go first.
 STAGE_GAP_MS = 2.0
+#: the gap is also kept before the next frame after a frame of this many stages or more (slow
+#: plots: five chains' frames take 3, each stage 6-8 ms). After a frame of two short stages (one
+#: chain, ~5 ms each) the wait cost frames (one chain, four interleaved 10 s runs: 57.0 frames/s
+#: on average with it, 60.3 without) and the timer gaps gained nothing measurable.
+GAP_BEFORE_FRAME_STAGES = 3
 #: a kind of frame is split further after this many frames in a row with a stage over STAGE_MS
 OVER_FRAMES = 3
 #: frames a number of stages is kept before fewer are tried ...
@@ -172,7 +178,8 @@ class FramePacer(QtCore.QObject):
         if not complete:
             if self._staged is None and now < self._frame_due:
                 return  # a poll between frames: the next frame is not due yet
-            if (self._staged is not None or self.n_stages > 1) and now - self._stage_end < STAGE_GAP_MS / 1000:
+            slow = self._staged is not None or len(self._plan) >= GAP_BEFORE_FRAME_STAGES
+            if slow and now - self._stage_end < STAGE_GAP_MS / 1000:
                 return  # the GUI's other events go first (see STAGE_GAP_MS)
         if complete or self._staged is None:
             seq, snap = self._latest()
@@ -289,5 +296,6 @@ class FramePacer(QtCore.QObject):
             self.timer.setInterval(interval)
 
 
-__all__ = ["DRAW_BUDGET", "FRAME_MS", "FRAME_PLANS", "GIL_SWITCH_INTERVAL", "OVER_FRAMES", "POLLS_PER_PERIOD",
-           "RESPLIT_FRAMES", "RESPLIT_SHARE", "STAGE_GAP_MS", "STAGE_MS", "TRACE_GROUPS", "FramePacer"]
+__all__ = ["DRAW_BUDGET", "FRAME_MS", "FRAME_PLANS", "GAP_BEFORE_FRAME_STAGES", "GIL_SWITCH_INTERVAL",
+           "OVER_FRAMES", "POLLS_PER_PERIOD", "RESPLIT_FRAMES", "RESPLIT_SHARE", "STAGE_GAP_MS", "STAGE_MS",
+           "TRACE_GROUPS", "FramePacer"]

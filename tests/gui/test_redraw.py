@@ -172,11 +172,13 @@ def test_the_next_stage_of_a_frame_waits_for_the_gap(qapp, monkeypatch):
     assert len(fake.parts) == 2
 
 
-def test_the_next_frame_waits_for_the_gap_when_frames_are_split(qtbot, qapp, monkeypatch):
-    """Frames drawn in stages (slow plots): a frame's last stage and the next frame's first are
-    kept apart by the gap too (back to back, they kept a 10 ms timer waiting over 20 ms). A frame
-    drawn in one stage starts at once."""
-    for n_stages, waits in ((2, True), (1, False)):
+def test_the_next_frame_waits_for_the_gap_after_a_slow_frame(qtbot, qapp, monkeypatch):
+    """Frames of GAP_BEFORE_FRAME_STAGES stages or more (slow plots): a frame's last stage and the
+    next frame's first are kept apart by the gap too (back to back, they kept a 10 ms timer
+    waiting over 20 ms). After a frame of fewer stages the next starts at once."""
+    many = redraw.GAP_BEFORE_FRAME_STAGES
+    assert len(redraw.FRAME_PLANS[many]) == many
+    for n_stages, waits in ((many, True), (many - 1, False), (1, False)):
         fake = Fake()
         pacer = FramePacer(fake.latest, fake.draw_part, fake.draw_all)
         now = [100.0]
