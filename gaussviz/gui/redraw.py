@@ -77,10 +77,10 @@ FRAME_PLANS: dict[int, tuple[tuple[str, ...], ...]] = {
     6: (("cloud",), ("pspace",), ("mean",), ("covariance",), ("spectrum",), ("kl",)),
 }
 #: the least time between the end of a stage (its paint done) and the next stage of its frame,
-#: or the next frame after a slow one (ms). Qt handles a stage's paint
-#: before timers, and the pacer's own poll was due again by then: back to back, two or three
-#: stages kept a 10 ms timer elsewhere in the GUI waiting 20-30 ms (measured with five chains).
-#: A poll inside this gap lets everything that waited go first.
+#: or the next frame after a slow one (ms). Qt handles a stage's paint before timers, and the
+#: pacer's own poll was due again by then: back to back, two or three stages kept a 10 ms timer
+#: elsewhere in the GUI waiting 20-30 ms (measured with five chains). A poll inside this gap lets
+#: everything that waited go first.
 STAGE_GAP_MS = 2.0
 #: the gap is also kept before the next frame after a frame of this many stages or more (slow
 #: plots: five chains' frames take 3, each stage 6-8 ms). After a frame of two short stages (one

@@ -58,11 +58,6 @@ CHUNK_SECONDS = 0.004
 #: against 1.28-1.49 M) with the same timer gaps and frame rate (a frame every ~25 ms).
 CHUNK_GROWTH_CHAINS = 4
 CHUNK_GROWTH_MAX = 2.0
-
-
-def chunk_seconds(n_chains: int) -> float:
-    """CPU time a chunk of ``n_chains`` chains should take (see CHUNK_SECONDS)."""
-    return CHUNK_SECONDS * min(CHUNK_GROWTH_MAX, 1.0 + (max(1, n_chains) - 1) / CHUNK_GROWTH_CHAINS)
 #: the most updates one chunk may hold (keeps a stop request quick at any speed)
 MAX_CHUNK = 1_000_000
 #: snapshots are published at most this often: twice the GUI's ~60 frames/s, so a fresh one is
@@ -77,6 +72,11 @@ SNAPSHOT_BUDGET = 0.2
 #: the worker thread's nice value above the GUI's (Linux: per thread). On a busy machine the
 #: scheduler then gives a core to the GUI thread first: a frame waits for no chunk.
 WORKER_NICE = 10
+
+
+def chunk_seconds(n_chains: int) -> float:
+    """CPU time a chunk of ``n_chains`` chains should take (see CHUNK_SECONDS)."""
+    return CHUNK_SECONDS * min(CHUNK_GROWTH_MAX, 1.0 + (max(1, n_chains) - 1) / CHUNK_GROWTH_CHAINS)
 
 
 def lower_thread_priority(nice: int = WORKER_NICE) -> bool:
