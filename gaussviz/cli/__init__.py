@@ -14,6 +14,7 @@ The exit status is 130 (SIGINT) or 143 (SIGTERM), with one line, no traceback.
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 from collections.abc import Sequence
@@ -36,12 +37,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             handlers[sig] = signal.signal(sig, lambda signum, _frame: held.append(signum))
     except ValueError:  # not the main thread (tests calling main from a thread): no handlers
         pass
+    collecting = gc.isenabled()
     try:
         try:
             # numpy, numba and Qt load here with the signals held: a library interrupted half way
-            # through its import can crash the interpreter on its way out.
+            # through its import can crash the interpreter on its way out. The cyclic collector
+            # waits too: imports make no garbage (core.fileio.loading_modules says why).
+            gc.disable()
             from .entry import dispatch
         finally:
+            if collecting:
+                gc.enable()
             if handlers:
                 signal.signal(signal.SIGTERM, _on_sigterm)
                 signal.signal(signal.SIGINT, signal.default_int_handler)

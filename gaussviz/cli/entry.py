@@ -95,17 +95,17 @@ def dispatch(argv: list[str]) -> int:
         a.__dict__.update(_top_level_given(parser, argv))
         check_window_args(a)
         if a.command is None:
-            from ..core.fileio import deferred_signals
+            from ..core.fileio import loading_modules
 
-            with deferred_signals():  # Qt loads whole or not at all (an interrupted import can crash the exit)
+            with loading_modules():  # Qt loads whole or not at all (an interrupted import can crash the exit)
                 from ..gui.app import run_app
 
             return run_app(a)
         if a.command in KERNEL_COMMANDS:
             from ..core import jit
-            from ..core.fileio import deferred_signals
+            from ..core.fileio import loading_modules
 
-            with deferred_signals():  # numba loads whole or not at all (it is imported on first use: core/jit.py)
+            with loading_modules():  # numba loads whole or not at all (it is imported on first use: core/jit.py)
                 jit.start_numba()
         return a.func(a)
     except (UsageError, ValueError, OSError) as e:

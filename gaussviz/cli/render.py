@@ -48,7 +48,7 @@ def add_parsers(sub) -> None:
 
 
 def cmd_render(a: argparse.Namespace) -> int:
-    from ..core.fileio import check_can_create, deferred_signals, output_folder
+    from ..core.fileio import check_can_create, loading_modules, output_folder
 
     if not a.preset and getattr(a, "session", None) is None:
         raise UsageError("render needs --preset NAME or --session FILE")
@@ -63,7 +63,7 @@ def cmd_render(a: argparse.Namespace) -> int:
             raise UsageError(f"--{opt} applies to --video only")
     if a.fps != DEFAULT_FPS:
         raise UsageError("--fps applies to --video only")
-    with deferred_signals():  # Qt loads whole or not at all (an interrupted import can crash the exit)
+    with loading_modules():  # Qt loads whole or not at all (an interrupted import can crash the exit)
         from ..gui.image_export import DEFAULT_WIDTH, check_formats, check_plots, check_width, file_names, write_files
         from ..gui.render import render_files
 

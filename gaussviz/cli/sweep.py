@@ -97,11 +97,11 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         require_dask,
         run_tasks,
     )
-    from ..core.fileio import check_can_create, deferred_signals, make_folder, remove_empty_folders, write_file_set
+    from ..core.fileio import check_can_create, loading_modules, make_folder, remove_empty_folders, write_file_set
     from ..core.sweep import default_base, make_spec
     from ..core.sweep_store import PartialStore
 
-    with deferred_signals():  # Qt loads whole or not at all (an interrupted import can crash the exit)
+    with loading_modules():  # Qt loads whole or not at all (an interrupted import can crash the exit)
         from ..gui.heatmap import stability_map_png
 
     if not 400 <= a.width <= 20_000:

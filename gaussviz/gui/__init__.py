@@ -1,1 +1,6 @@
 """The Qt window of gaussviz: plots, controls, worker (the core never imports this)."""
+
+from . import pgshim as _pgshim
+
+# before any module of the window imports pyqtgraph: its Qt names are then looked up on first use
+_pgshim.install()
