@@ -132,6 +132,7 @@ def run_app(args: argparse.Namespace) -> int:
         # not at its first full collection (~50 ms before the first frame) nor later
         freeze_long_lived("start-up")
         window.show()
+        window.draw_first_frame()  # the window's first paint shows the run, not empty plots
         app.exec()
     finally:
         for sig, handler in old.items():
@@ -152,6 +153,8 @@ def _report_first_frames(window) -> None:
             printed["window"] = True
             window.repaint()
             print(f"GAUSSVIZ_WINDOW_SHOWN {time.time():.6f} {time.process_time():.3f}", flush=True)
+            # what the first paint showed: the run (MainWindow.draw_first_frame) or empty plots
+            print(f"GAUSSVIZ_FIRST_PAINT {'frame' if window.shown_snapshot is not None else 'empty'}", flush=True)
         snap = window.shown_snapshot
         if snap is not None and printed.get("snap") is not snap:
             printed["snap"] = snap

@@ -204,6 +204,9 @@ class LivePlots(QtWidgets.QWidget):
         self._spectrum_d: int | None = None
         self._spectrum_title_at = 0.0
         self._legend_names: list[str] = []
+        #: fits asked for now wait for one later (``_refit``); built, the widget is fitted by the resize
+        #: event Qt sends every new widget before it is first shown or grabbed
+        self._fit_deferred = True
         self._key_html = ""
         self._columns = 0
         self._step_axis = ("linear", 1000)
@@ -329,6 +332,7 @@ class LivePlots(QtWidgets.QWidget):
         self._ref_kl = cv["kl"].add("curve", style.ref_look(2), "running MLE KL", z=19)
         self._ranged["kl"].append(self._ref_kl)
         self._set_legend([])
+        self._fit_deferred = False
 
     def apply_theme(self, theme: style.Theme) -> None:
         """Draw everything on ``theme`` (style.LIGHT or style.DARK): backgrounds, axes, titles, labels,
@@ -703,20 +707,34 @@ class LivePlots(QtWidgets.QWidget):
                 why = SHORT_REASON.get(c.divergence.reason, c.divergence.reason)
                 name += f"  ✕ {why} at {c.divergence.step:,}"
             names.append(name)
-        if names != self._legend_names:
-            self._set_legend(names)
-        self._draw_key(snap)
+        # the legend and the key each re-lay the grid out when they change (~20-80 ms): once for both
+        self._fit_deferred, fit = True, False
+        try:
+            if names != self._legend_names:
+                fit = self._set_legend(names) or fit
+            fit = self._draw_key(snap) or fit
+        finally:
+            self._fit_deferred = False
+        if fit:
+            self._fit_layout()
 
-    def _set_legend(self, names: list[str]) -> None:
+    def _set_legend(self, names: list[str]) -> bool:
         """Rebuild the legend: one entry per chain (in chain order)."""
         self.legend.clear()
         for k, name in enumerate(names):
             # a legend label is HTML (pyqtgraph LabelItem): a label's text is shown as written
             self.legend.addItem(self._chains[k].legend_sample, html.escape(name, quote=False))
         self._legend_names = list(names)
-        self._fit_layout()
+        return self._refit()
 
-    def _draw_key(self, snap: Snapshot) -> None:
+    def _refit(self) -> bool:
+        """Re-lay the grid out now, or say it is needed (True) when ``_draw_legend`` does it once."""
+        if self._fit_deferred:
+            return True
+        self._fit_layout()
+        return False
+
+    def _draw_key(self, snap: Snapshot) -> bool:
         """One line (wrapped when narrow) that names every line style and marker drawn."""
         d = int(snap.ref_mean.shape[0])
         g = _key_glyph
@@ -746,7 +764,8 @@ class LivePlots(QtWidgets.QWidget):
             self._key_html = text
             self.key.setText(f"<span style='font-size:{style.TICK_POINT_SIZE}pt; "
                              f"color:{self.theme.foreground}'>{text}</span>")
-            self._fit_layout()
+            return self._refit()
+        return False
 
     # layout --------------------------------------------------------------------
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:

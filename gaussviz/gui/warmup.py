@@ -121,6 +121,11 @@ class KernelWarmup(QtCore.QObject):
         self._timer.start()
         return True
 
+    @property
+    def waits_for_frame(self) -> bool:
+        """A warm start's loader thread waits for the first frame (:meth:`frame_drawn`)."""
+        return self._todo is not None
+
     def frame_drawn(self) -> None:
         """The window drew a frame: a warm start's loader thread may start now."""
         if self._todo is not None:

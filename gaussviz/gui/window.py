@@ -49,6 +49,9 @@ from .widgets import plain, warn
 from .worker import RunWorker
 
 DEFAULT_SIZE = (1600, 1000)
+#: at start-up the window waits this long at most (s) for the run's first snapshot, to draw it before
+#: its first paint (``draw_first_frame``); the worker makes it in ~0.1 s
+FIRST_SNAPSHOT_WAIT_S = 0.5
 #: the status bar while the worker compiles the kernels (numba's cache is empty or stale)
 COMPILING_NOTE = "compiling the update kernels (first start only; cached for the next starts)…"
 #: the status bar while a helper process compiles them and the run goes on interpreted (gui/warmup.py)
@@ -750,6 +753,15 @@ class MainWindow(QtWidgets.QMainWindow):
         return not self.explanation.isHidden()
 
     # --------------------------------------------------------------- redraw
+    def draw_first_frame(self, wait_s: float = FIRST_SNAPSHOT_WAIT_S) -> bool:
+        """Draw the run's first snapshot now, between ``show()`` and the first paint, so that paint
+        shows it: otherwise start-up paints the whole window twice, empty and then with the frame,
+        and a first paint costs ~0.1-0.2 s. True if it was drawn (the snapshot came in time)."""
+        if self.shown_snapshot is not None or not self.worker.wait_for_snapshot(wait_s):
+            return False
+        self.redraw(complete=True)
+        return self.shown_snapshot is not None
+
     def redraw(self, complete: bool = False) -> None:
         """Timer tick (the pacer's): the next stage of the current frame; ``complete`` draws a whole
         frame of the newest snapshot now (screenshots)."""
@@ -816,7 +828,10 @@ class MainWindow(QtWidgets.QMainWindow):
         now = time.perf_counter()
         self._frame_times.append(now)
         self.frames_drawn += 1
-        self.warmup.frame_drawn()  # a warm start loads the compiled kernels once the first frame is up
+        if self.warmup.waits_for_frame:
+            # a warm start loads the compiled kernels once the first frame is up: after its paint (a
+            # zero timer fires once it is done), which the loader would slow (it holds the GIL ~1 s)
+            QtCore.QTimer.singleShot(0, self.warmup, self.warmup.frame_drawn)
         self._show_divergence(snap)
         c = snap.chain
         running = bool(snap.extra.get("running", False))

@@ -179,6 +179,14 @@ class RunWorker(QtCore.QObject):
             raise ValueError(f"unknown worker command {name!r}")
         self._queue.put(Command(name, value))
 
+    def wait_for_snapshot(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the first snapshot (sleeping: the worker has the GIL
+        meanwhile); True when there is one."""
+        deadline = time.monotonic() + timeout
+        while self._latest is None and self.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.002)
+        return self._latest is not None
+
     def latest(self) -> tuple[int, Snapshot | None]:
         """(sequence number, newest snapshot); the number grows with every publish."""
         with self._lock:

@@ -344,3 +344,29 @@ def test_a_warm_cache_does_not_ask_for_kernels_a_run_never_draws(monkeypatch):
     assert s2.target.dim == 2 and s1.target.dim == 1
     assert warmup.warm(s2) and not warmup.warm(s1)
     assert warmup.warm_key(s2) != warmup.warm_key(s1)
+
+
+def test_the_window_is_first_painted_with_the_run_drawn():
+    """Start-up (issue 13): the run's first snapshot is drawn between ``show()`` and the first
+    paint (MainWindow.draw_first_frame), so the window is not painted empty first."""
+    env = _no_display_env(QT_QPA_PLATFORM="offscreen", GAUSSVIZ_EXIT_AFTER_FIRST_FRAME="1", GAUSSVIZ_WARMUP="1")
+    r = subprocess.run([sys.executable, "-m", "gaussviz", "--preset", "seed-question"], env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "GAUSSVIZ_FIRST_PAINT frame" in r.stdout.splitlines(), r.stdout
+    assert any(line.startswith("GAUSSVIZ_FIRST_UPDATE_FRAME") for line in r.stdout.splitlines())
+
+
+def test_draw_first_frame_draws_the_first_snapshot_once(make_window, monkeypatch):
+    w = make_window("seed-question")
+    first = w.shown_snapshot
+    assert first is not None and first.step == 0
+    assert w.draw_first_frame() is False and w.shown_snapshot is first  # drawn already: nothing more
+    w.shown_snapshot = None
+    assert w.draw_first_frame(wait_s=5.0) is True
+    assert w.shown_snapshot is not None and w.shown_snapshot.step == 0
+    # no snapshot in time (the worker gone): not drawn, and the wait is bounded
+    w.shown_snapshot = None
+    monkeypatch.setattr(w.worker, "_latest", None)
+    w.worker.stop()
+    assert w.draw_first_frame(wait_s=5.0) is False and w.shown_snapshot is None
