@@ -25,6 +25,8 @@ from . import style
 
 REFRESH_MS = 500
 SLIDER_STEPS = 2000
+#: the plot's row in the tab (the n slider, the numbers, the plot, the text)
+PLOT_ROW = 2
 
 
 class MPTab(QtWidgets.QWidget):
@@ -39,31 +41,9 @@ class MPTab(QtWidgets.QWidget):
         self.data: mp.MPData | None = None
         style.configure_pyqtgraph()
 
-        self.plot = pg.PlotWidget()
-        p = self.plot.getPlotItem()
-        p.setLabel("bottom", "eigenvalue of the whitened window covariance")
-        p.setLabel("left", "density")
-        p.getAxis("left").enableAutoSIPrefix(False)  # a density of 0.8 must not read "800 (x0.001)"
-        p.showGrid(x=True, y=True, alpha=0.15)
-        p.setMouseEnabled(x=False, y=False)
-        p.hideButtons()
-        self.legend = p.addLegend(offset=(-10, 10), labelTextSize=style.LEGEND_POINT_SIZE)
-        self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=(86, 180, 233, 110),
-                                    pen=pg.mkPen("#0072B2", width=1.5), name="eigenvalues (pooled windows)")
-        self.curve = pg.PlotDataItem(pen=pg.mkPen("#000000", width=2.5), name="Marchenko–Pastur density")
-        p.addItem(self.hist)
-        p.addItem(self.curve)
-        edge_pen = pg.mkPen("#D55E00", width=2, style=QtCore.Qt.PenStyle.DashLine)
-        opts = {"position": 0.95, "color": "#D55E00", "fill": (255, 255, 255, 220), "anchors": [(0, 0), (0, 0)]}
-        self.edge_lo = pg.InfiniteLine(angle=90, pen=edge_pen, label="l₋ = {value:.3g}", labelOpts=opts)
-        self.edge_hi = pg.InfiniteLine(angle=90, pen=edge_pen, label="l₊ = {value:.3g}", labelOpts=opts)
-        for line in (self.edge_lo, self.edge_hi):
-            f = line.label.textItem.font()
-            f.setPointSizeF(12)
-            line.label.textItem.setFont(f)
-        p.addItem(self.edge_lo)
-        p.addItem(self.edge_hi)
-        self.legend.addItem(pg.PlotDataItem(pen=edge_pen), "edges l± = (1 ± √q)²")
+        #: the plot is built when first needed (``_ensure_plot``): the tab is hidden at start-up, and
+        #: building it took ~50 ms of the window's start
+        self.plot: pg.PlotWidget | None = None
 
         # log scale: n from d to 5,000, and small n (where MP is interesting) gets most of the track
         self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
@@ -92,13 +72,46 @@ class MPTab(QtWidgets.QWidget):
         lay = QtWidgets.QVBoxLayout(self)
         lay.addLayout(row)
         lay.addWidget(self.numbers)
-        lay.addWidget(self.plot, 1)
+        lay.addStretch(1)  # the plot's place (``_ensure_plot``)
         lay.addWidget(self.text)
         self._n_user = False  # the user moved the slider: keep their n across snapshots
 
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
+
+    def _ensure_plot(self) -> None:
+        if self.plot is not None:
+            return
+        self.plot = pg.PlotWidget()
+        p = self.plot.getPlotItem()
+        p.setLabel("bottom", "eigenvalue of the whitened window covariance")
+        p.setLabel("left", "density")
+        p.getAxis("left").enableAutoSIPrefix(False)  # a density of 0.8 must not read "800 (x0.001)"
+        p.showGrid(x=True, y=True, alpha=0.15)
+        p.setMouseEnabled(x=False, y=False)
+        p.hideButtons()
+        self.legend = p.addLegend(offset=(-10, 10), labelTextSize=style.LEGEND_POINT_SIZE)
+        self.hist = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=(86, 180, 233, 110),
+                                    pen=pg.mkPen("#0072B2", width=1.5), name="eigenvalues (pooled windows)")
+        self.curve = pg.PlotDataItem(pen=pg.mkPen("#000000", width=2.5), name="Marchenko–Pastur density")
+        p.addItem(self.hist)
+        p.addItem(self.curve)
+        edge_pen = pg.mkPen("#D55E00", width=2, style=QtCore.Qt.PenStyle.DashLine)
+        opts = {"position": 0.95, "color": "#D55E00", "fill": (255, 255, 255, 220), "anchors": [(0, 0), (0, 0)]}
+        self.edge_lo = pg.InfiniteLine(angle=90, pen=edge_pen, label="l₋ = {value:.3g}", labelOpts=opts)
+        self.edge_hi = pg.InfiniteLine(angle=90, pen=edge_pen, label="l₊ = {value:.3g}", labelOpts=opts)
+        for line in (self.edge_lo, self.edge_hi):
+            f = line.label.textItem.font()
+            f.setPointSizeF(12)
+            line.label.textItem.setFont(f)
+        p.addItem(self.edge_lo)
+        p.addItem(self.edge_hi)
+        self.legend.addItem(pg.PlotDataItem(pen=edge_pen), "edges l± = (1 ± √q)²")
+        lay = self.layout()
+        stretch = lay.itemAt(PLOT_ROW)
+        lay.removeItem(stretch)
+        lay.insertWidget(PLOT_ROW, self.plot, 1)
 
     # ------------------------------------------------------------- timer
     def showEvent(self, event) -> None:
@@ -151,6 +164,7 @@ class MPTab(QtWidgets.QWidget):
     # ------------------------------------------------------------ drawing
     def refresh(self) -> None:
         """Redraw from the newest snapshot (if it or n changed)."""
+        self._ensure_plot()
         snap = self._snapshot()
         if snap is None:
             return
@@ -180,12 +194,14 @@ class MPTab(QtWidgets.QWidget):
         self.show_data(data, snap)
 
     def _message(self, text: str) -> None:
+        self._ensure_plot()
         self.data = None
         self.hist.setData([], [])
         self.curve.setData([], [])
         self.numbers.setText(text)
 
     def show_data(self, data: mp.MPData, snap: Any = None) -> None:
+        self._ensure_plot()
         self.data = data
         lo, hi = data.edges
         self.hist.setData(data.hist_x, data.hist_y)
@@ -244,6 +260,7 @@ class MPTab(QtWidgets.QWidget):
 
     def plotted_arrays(self) -> list[np.ndarray]:
         """Every array handed to the plot (tests check none is non-finite)."""
+        self._ensure_plot()
         out = []
         for item in (self.hist, self.curve):
             x, y = item.getData()

@@ -54,3 +54,19 @@ def test_tab_d1_says_the_law_needs_d_above_1(qtbot, make_window):
     assert not w.mp_tab.edge_lo.isVisible()
     assert "the seed's failure is the sign, the start or the step size" in w.mp_tab.text.text()
     assert "far from singular" not in w.mp_tab.text.text()
+
+
+def test_the_plot_is_built_when_the_tab_is_first_shown(qtbot, make_window):
+    """Start-up (issue 13): the hidden tab's plot is not built with the window (~50 ms), but when
+    the tab is first shown, in its place between the numbers and the text."""
+    from gaussviz.gui.mp_tab import PLOT_ROW
+
+    w = make_window("ill-conditioned-natural", show=True)
+    tab = w.mp_tab
+    assert tab.plot is None
+    w.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.plot is not None and tab.plot.isVisible(), timeout=WAIT_MS)
+    lay = tab.layout()
+    assert lay.indexOf(tab.plot) == PLOT_ROW and lay.indexOf(tab.text) == PLOT_ROW + 1
+    assert tab.plot.height() > tab.height() // 2  # it takes the room the stretch kept for it
+    assert tab.text.geometry().top() >= tab.plot.geometry().bottom()
