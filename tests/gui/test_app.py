@@ -6,6 +6,7 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -357,16 +358,31 @@ def test_the_window_is_first_painted_with_the_run_drawn():
     assert any(line.startswith("GAUSSVIZ_FIRST_UPDATE_FRAME") for line in r.stdout.splitlines())
 
 
-def test_draw_first_frame_draws_the_first_snapshot_once(make_window, monkeypatch):
-    w = make_window("seed-question")
-    first = w.shown_snapshot
-    assert first is not None and first.step == 0
-    assert w.draw_first_frame() is False and w.shown_snapshot is first  # drawn already: nothing more
-    w.shown_snapshot = None
-    assert w.draw_first_frame(wait_s=5.0) is True
-    assert w.shown_snapshot is not None and w.shown_snapshot.step == 0
-    # no snapshot in time (the worker gone): not drawn, and the wait is bounded
-    w.shown_snapshot = None
-    monkeypatch.setattr(w.worker, "_latest", None)
-    w.worker.stop()
-    assert w.draw_first_frame(wait_s=5.0) is False and w.shown_snapshot is None
+def test_draw_first_frame_draws_the_first_snapshot_once(qtbot, monkeypatch):
+    from gaussviz.core.presets import get_preset
+    from gaussviz.gui.window import MainWindow
+    from gaussviz.gui.worker import RunWorker
+
+    w = MainWindow(get_preset("seed-question"), running=False)
+    qtbot.addWidget(w)
+    try:
+        assert w.shown_snapshot is None  # built, no event processed: the pacer has drawn nothing
+        assert w.draw_first_frame(wait_s=30.0) is True
+        first = w.shown_snapshot
+        assert first is not None and first.step == 0
+        assert w.draw_first_frame() is False and w.shown_snapshot is first  # drawn already: nothing more
+    finally:
+        w.shutdown()
+    assert not w.worker.is_alive()
+    # no snapshot in time: nothing drawn, and the wait ends with the worker
+    w2 = MainWindow(get_preset("seed-question"), running=False)
+    qtbot.addWidget(w2)
+    try:
+        monkeypatch.setattr(w2.worker, "wait_for_snapshot", lambda timeout: False)
+        assert w2.draw_first_frame(wait_s=5.0) is False and w2.shown_snapshot is None
+    finally:
+        w2.shutdown()
+    idle = RunWorker(get_preset("seed-question"), running=False)  # never started
+    t0 = time.monotonic()
+    assert idle.wait_for_snapshot(5.0) is False
+    assert time.monotonic() - t0 < 1.0
