@@ -22,9 +22,11 @@ rolling window of the last N updates (``set_step_axis``).
 
 from __future__ import annotations
 
+import contextlib
 import html
 import math
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -207,6 +209,7 @@ class LivePlots(QtWidgets.QWidget):
         #: fits asked for now wait for one later (``_refit``); built, the widget is fitted by the resize
         #: event Qt sends every new widget before it is first shown or grabbed
         self._fit_deferred = True
+        self._fit_wanted = False
         self._key_html = ""
         self._columns = 0
         self._step_axis = ("linear", 1000)
@@ -332,7 +335,7 @@ class LivePlots(QtWidgets.QWidget):
         self._ref_kl = cv["kl"].add("curve", style.ref_look(2), "running MLE KL", z=19)
         self._ranged["kl"].append(self._ref_kl)
         self._set_legend([])
-        self._fit_deferred = False
+        self._fit_deferred = self._fit_wanted = False
 
     def apply_theme(self, theme: style.Theme) -> None:
         """Draw everything on ``theme`` (style.LIGHT or style.DARK): backgrounds, axes, titles, labels,
@@ -708,33 +711,44 @@ class LivePlots(QtWidgets.QWidget):
                 name += f"  ✕ {why} at {c.divergence.step:,}"
             names.append(name)
         # the legend and the key each re-lay the grid out when they change (~20-80 ms): once for both
-        self._fit_deferred, fit = True, False
-        try:
+        with self.fits_deferred():
             if names != self._legend_names:
-                fit = self._set_legend(names) or fit
-            fit = self._draw_key(snap) or fit
-        finally:
-            self._fit_deferred = False
-        if fit:
-            self._fit_layout()
+                self._set_legend(names)
+            self._draw_key(snap)
 
-    def _set_legend(self, names: list[str]) -> bool:
+    def _set_legend(self, names: list[str]) -> None:
         """Rebuild the legend: one entry per chain (in chain order)."""
         self.legend.clear()
         for k, name in enumerate(names):
             # a legend label is HTML (pyqtgraph LabelItem): a label's text is shown as written
             self.legend.addItem(self._chains[k].legend_sample, html.escape(name, quote=False))
         self._legend_names = list(names)
-        return self._refit()
+        self._refit()
 
-    def _refit(self) -> bool:
-        """Re-lay the grid out now, or say it is needed (True) when ``_draw_legend`` does it once."""
+    def _refit(self) -> None:
+        """Re-lay the grid out now, or once at the end of a ``fits_deferred`` block."""
         if self._fit_deferred:
-            return True
+            self._fit_wanted = True
+            return
         self._fit_layout()
-        return False
 
-    def _draw_key(self, snap: Snapshot) -> bool:
+    @contextlib.contextmanager
+    def fits_deferred(self) -> Iterator[None]:
+        """Whatever in the block resizes the plots or changes the legend, re-lay the grid out once,
+        at its end, to the size they have then (a fit costs 15-80 ms)."""
+        if self._fit_deferred:  # an outer block fits
+            yield
+            return
+        self._fit_deferred, self._fit_wanted = True, False
+        try:
+            yield
+        finally:
+            self._fit_deferred = False
+            if self._fit_wanted:
+                self._fit_wanted = False
+                self._fit_layout()
+
+    def _draw_key(self, snap: Snapshot) -> None:
         """One line (wrapped when narrow) that names every line style and marker drawn."""
         d = int(snap.ref_mean.shape[0])
         g = _key_glyph
@@ -764,13 +778,12 @@ class LivePlots(QtWidgets.QWidget):
             self._key_html = text
             self.key.setText(f"<span style='font-size:{style.TICK_POINT_SIZE}pt; "
                              f"color:{self.theme.foreground}'>{text}</span>")
-            return self._refit()
-        return False
+            self._refit()
 
     # layout --------------------------------------------------------------------
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._fit_layout()
+        self._refit()
 
     def _columns_for(self, width: float) -> int:
         for n in (3, 2):

@@ -695,6 +695,15 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setWindowTitle(f"gaussviz – {p.name}")
 
     # ---------------------------------------------------------------- layout
+    def setVisible(self, visible: bool) -> None:
+        if visible and not self.isVisible() and hasattr(self, "plots"):
+            # showing resizes the plots two or three times as the panels settle (folded when the
+            # window is small): their grid is laid out once, to the size they end with
+            with self.plots.fits_deferred():
+                super().setVisible(visible)
+        else:
+            super().setVisible(visible)
+
     def resizeEvent(self, event: QtGui.QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit_panels()

@@ -231,3 +231,22 @@ def test_text_that_changes_while_the_window_keeps_its_size_is_painted(qtbot, mak
     assert "divergence" in w.plots.key_text() and w.plots.key_text() != key_before
     assert (w.width(), w.height()) == (1280, 720)
     assert not check_readable(w, (1280, 720)), "\n".join(check_readable(w, (1280, 720)))
+
+
+def test_showing_the_window_lays_the_grid_out_once_to_its_final_size(qtbot, make_window, monkeypatch):
+    """Start-up (issue 13): showing the window resizes the plots two or three times as its panels
+    settle; the grid (15-90 ms a fit) is laid out once, to the size the plots end with, and the
+    first frame is readable without any later resize."""
+    w = make_window("ill-conditioned-natural")  # built, not shown
+    fits = []
+    real = type(w.plots)._fit_layout
+    monkeypatch.setattr(type(w.plots), "_fit_layout", lambda self: (fits.append(self.size()), real(self))[1])
+    w.show()
+    qtbot.waitExposed(w)
+    viewport = w.plots.scroll.viewport()
+    # the scroll area drops its scroll bar once it sees the grid fit (a posted event, as before)
+    qtbot.waitUntil(lambda: viewport.width() == w.plots._glw.width(), timeout=2000)
+    assert not w.plots.scroll.verticalScrollBar().isVisible()
+    assert len(fits) == 1 and fits[0] == w.plots.size() == w.plots._glw.size()
+    w.redraw(complete=True)
+    assert check_readable(w, (w.width(), w.height())) == []
