@@ -206,9 +206,11 @@ class LivePlots(QtWidgets.QWidget):
         self._spectrum_d: int | None = None
         self._spectrum_title_at = 0.0
         self._legend_names: list[str] = []
-        #: fits asked for now wait for one later (``_refit``); built, the widget is fitted by the resize
-        #: event Qt sends every new widget before it is first shown or grabbed
-        self._fit_deferred = True
+        #: inside ``fits_deferred``: a fit asked for (``_refit``) waits for one at the block's end.
+        #: Not while the plots are built: that first fit also puts the plots in the grid, and plot
+        #: items left outside any scene crashed the garbage collector later (a window closed before
+        #: it was ever resized)
+        self._fit_deferred = False
         self._fit_wanted = False
         self._key_html = ""
         self._columns = 0
@@ -335,7 +337,6 @@ class LivePlots(QtWidgets.QWidget):
         self._ref_kl = cv["kl"].add("curve", style.ref_look(2), "running MLE KL", z=19)
         self._ranged["kl"].append(self._ref_kl)
         self._set_legend([])
-        self._fit_deferred = self._fit_wanted = False
 
     def apply_theme(self, theme: style.Theme) -> None:
         """Draw everything on ``theme`` (style.LIGHT or style.DARK): backgrounds, axes, titles, labels,

@@ -378,7 +378,7 @@ def test_draw_first_frame_draws_the_first_snapshot_once(qtbot, monkeypatch):
     w2 = MainWindow(get_preset("seed-question"), running=False)
     qtbot.addWidget(w2)
     try:
-        monkeypatch.setattr(w2.worker, "wait_for_snapshot", lambda timeout: False)
+        monkeypatch.setattr(RunWorker, "wait_for_snapshot", lambda self, timeout: False)
         assert w2.draw_first_frame(wait_s=5.0) is False and w2.shown_snapshot is None
     finally:
         w2.shutdown()

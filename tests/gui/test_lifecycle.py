@@ -216,3 +216,52 @@ def test_alpha_200_times_and_dimension_20_times_while_running(qtbot, running_win
         print(f"\n{N_SWITCHES} alphas + {N_DIMS} dimensions: {seconds:.1f} s, "
               f"RSS {mem0:.1f} -> {mem1:.1f} MB ({mem1 - mem0:+.1f})")
     assert mem1 - mem0 < SWITCH_BOUND_MB
+
+
+PAIR = """
+import gc
+
+import pytest
+
+from gaussviz.core.presets import get_preset
+from gaussviz.gui.window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def collect_after():
+    yield
+    gc.collect()  # as the suite's GUI tests do, on the GUI thread
+
+
+def test_built_and_shut_down_at_once(qtbot):
+    w = MainWindow(get_preset("seed-question"), running=False)
+    qtbot.addWidget(w)
+    w.shutdown()
+
+
+def test_another_window(qtbot):
+    w = MainWindow(get_preset("ill-conditioned-natural"), running=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.shown_snapshot is not None, timeout=60000)
+    w.shutdown()
+"""
+
+
+def test_a_window_closed_before_it_was_ever_shown_is_collected_safely(tmp_path):
+    """A window built and shut down before any resize or frame (a start interrupted at once),
+    then another window's life and a full collection: its plot items must be in its scene, not
+    left for the collector. Skipping the layout fit while the plots were built left them outside
+    any scene, and a later test's collection crashed the process (a segmentation fault), so this
+    runs in a pytest of its own."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "test_pair.py").write_text(PAIR, encoding="utf-8")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GAUSSVIZ_WARMUP="0", PYTHONPATH=root)
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                        str(tmp_path / "test_pair.py")], env=env, cwd=tmp_path, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0 and "2 passed" in r.stdout, (r.returncode, r.stdout[-2000:], r.stderr[-2000:])
