@@ -195,13 +195,15 @@ def ensure_folder(folder: str | os.PathLike) -> Path:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise WriteError(f"cannot create folder {p}: {_reason(e)}", e.errno) from None
-    try:
-        fd, probe = tempfile.mkstemp(dir=p, prefix=".gaussviz-probe-", suffix=".tmp")
-    except OSError as e:
-        raise WriteError(f"cannot write to folder {p}: {_reason(e)}", e.errno) from None
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(probe)
+    # signals held: an interrupt between the probe's creation and its removal left it behind
+    with deferred_signals():
+        try:
+            fd, probe = tempfile.mkstemp(dir=p, prefix=".gaussviz-probe-", suffix=".tmp")
+        except OSError as e:
+            raise WriteError(f"cannot write to folder {p}: {_reason(e)}", e.errno) from None
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
     return p
 
 

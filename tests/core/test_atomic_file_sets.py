@@ -182,3 +182,21 @@ def test_atomic_write_never_shows_half_a_file(tmp_path):
         stop.set()
         t.join()
     assert seen <= {1_000_000, 2_000_000}
+
+
+def test_an_interrupt_while_the_folder_is_probed_leaves_no_probe(tmp_path, monkeypatch):
+    """``ensure_folder`` checks a folder by creating and removing a file in it; Ctrl+C in between
+    (seen in the sweep's interrupt test) left ``.gaussviz-probe-*.tmp`` behind."""
+    import tempfile
+
+    real = tempfile.mkstemp
+
+    def mkstemp_then_interrupted(*a, **k):
+        made = real(*a, **k)
+        signal.raise_signal(signal.SIGINT)  # the user's Ctrl+C, right after the probe exists
+        return made
+
+    monkeypatch.setattr(fileio.tempfile, "mkstemp", mkstemp_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        fileio.ensure_folder(tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
