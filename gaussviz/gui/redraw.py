@@ -60,10 +60,14 @@ DRAW_BUDGET = 0.7
 POLLS_PER_PERIOD = 4
 #: the slowest frame period (a very slow plot still updates 4 times a second)
 MAX_FRAME_MS = 250.0
-#: a stage (one tick's drawing and painting, GUI-thread CPU) should cost at most this (ms): with a
-#: 10 ms timer elsewhere in the GUI, its worst gap stays under 20 ms. A frame is split only above
-#: it: every stage is a paint pass of its own, with a fixed cost of ~2 ms.
-STAGE_MS = 10.0
+#: a stage (one tick's drawing and painting, GUI-thread CPU) should cost at most this (ms), so a
+#: 10 ms timer elsewhere in the GUI waits under 20 ms even when a stage starts just before its
+#: tick and the run worker holds the GIL a moment. A frame is split only above it: every stage is
+#: a paint pass of its own, with a fixed cost of ~2 ms. Measured (gui_bench, interleaved 10 s
+#: runs): at 10 ms the timer p99 was 19.6-25.2 ms with five chains (4 of 5 runs over 20) and
+#: 19.9-21.8 with one; at 8 ms, 17.4-18.7 (five chains, 36.6-41.7 frames/s instead of 44-58) and
+#: 16.5-20.1 (one chain, frame rate unchanged). At 7 ms one chain lost frames (54 frames/s).
+STAGE_MS = 8.0
 #: the plots of each stage, by the number of stages of a frame. A stage repaints the bounding
 #: rectangle of what it changed, so a stage keeps to one column of the grid where it can (the
 #: wide layout's columns: cloud and pspace, mean and covariance, kl and spectrum): a stage of the
