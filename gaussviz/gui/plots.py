@@ -43,6 +43,7 @@ from ..core.plotdata import (
     extent,
     finite_xy,
     quantile_box,
+    quantile_range,
     snapped_range,
     thin,
     union,
@@ -968,7 +969,7 @@ class LivePlots(QtWidgets.QWidget):
         xs: list[tuple[float, float]] = []
         peak = 0.0
         if n:
-            xs.append(tuple(np.percentile(recent, [0.5, 99.5])))
+            xs.append(quantile_range(recent))  # type: ignore[arg-type]  # n > 0: not None
         tm = tv = None
         if snap.true_mean is not None and snap.true_cov is not None:
             tm, tv = float(snap.true_mean[0]), float(snap.true_cov[0, 0])

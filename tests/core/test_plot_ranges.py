@@ -29,3 +29,22 @@ def test_the_cloud_view_follows_a_real_change():
     assert box[0] < -3 * 2.5 and box[1] > 3 * 2.5
     assert view.update(quantile_box(x[:, 0] / 3, x[:, 1]))  # much narrower: it shrinks
     assert view.box[1] - view.box[0] < 0.5 * (box[1] - box[0])
+
+
+def test_quantile_range_is_the_nearest_rank_below_and_above():
+    """quantile_range (the 1-D cloud's x range) picks the order statistics np.percentile's 'lower'
+    and 'higher' methods pick, without np.percentile (its first call imports numpy.ma: ~50 ms of
+    a start-up whose first frame is a histogram)."""
+    from gaussviz.core.plotdata import quantile_range
+
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 7, 200, 5001):
+        a = rng.standard_normal(n)
+        for q in (0.0, 0.005, 0.1):
+            lo, hi = quantile_range(a, q)
+            assert lo == np.percentile(a, 100 * q, method="lower")
+            assert hi == np.percentile(a, 100 * (1 - q), method="higher")
+            assert lo <= hi
+    assert quantile_range(np.array([])) is None
+    a = rng.standard_normal(1000)
+    assert quantile_range(a) == quantile_range(a.reshape(10, 100))  # flattened

@@ -268,6 +268,7 @@ def test_the_first_frame_needs_no_numba_and_the_kernels_come_after_it(tmp_path):
         "assert wait(lambda: w.shown_snapshot is not None, 120), 'no first frame'\n"
         "pv = w.plots.pspace\n"
         "assert 'numba' not in sys.modules, 'numba imported before the first frame'\n"
+        "assert 'numpy.ma' not in sys.modules, 'the first frame imported numpy.ma (np.percentile)'\n"
         "assert pv.contours.xData.size == 0 and pv.background_count >= 1\n"
         "warmup.KernelWarmup._start_loader = real\n"
         "assert wait(lambda: not w.warmup.active, 240), 'the kernels did not load'\n"
