@@ -178,7 +178,7 @@ def quantile_range(a: np.ndarray, q: float = 0.005) -> tuple[float, float] | Non
     """(lo, hi) between the q and 1 - q quantiles of ``a`` (nearest rank below, no interpolation).
 
     One partition: cheaper than np.percentile, whose first call in a process also imports
-    numpy.ma (~50 ms of a start-up whose first frame is a histogram)."""
+    numpy.ma (~50 ms at the first update of a run whose cloud is a histogram, d = 1)."""
     a = np.asarray(a).ravel()
     if a.size == 0:
         return None

@@ -33,8 +33,8 @@ def test_the_cloud_view_follows_a_real_change():
 
 def test_quantile_range_is_the_nearest_rank_below_and_above():
     """quantile_range (the 1-D cloud's x range) picks the order statistics np.percentile's 'lower'
-    and 'higher' methods pick, without np.percentile (its first call imports numpy.ma: ~50 ms of
-    a start-up whose first frame is a histogram)."""
+    and 'higher' methods pick, without np.percentile (its first call imports numpy.ma: ~50 ms at
+    the first update of a run whose cloud is a histogram)."""
     from gaussviz.core.plotdata import quantile_range
 
     rng = np.random.default_rng(4)

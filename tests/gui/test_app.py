@@ -240,13 +240,11 @@ def test_the_window_switches_to_the_compiled_kernels_when_the_helper_is_done(mak
     qtbot.waitUntil(lambda: w.status_state.text() == "running", timeout=5_000)  # refreshed 4 times a second
 
 
-#: Why the two scripts below free their window before they end. Left alive (it sits in reference
-#: cycles, so ``del`` alone does not free it), the window is deleted by PySide's own exit cleanup,
-#: and that crashed in shiboken while the plots' scene was cleared: a segmentation fault after the
-#: script's last line in 2 of 10 runs (also with this morning's code). With ``del`` and a
-#: collection the window is freed while Python runs (10 of 10 clean). The app frees its window
-#: before it exits (12 of 12 clean exits).
-_EXIT_NOTE = "the scripts free their window before they end"
+# Why the two scripts below free their window before they end (``del`` and a collection): left
+# alive (it sits in reference cycles, so ``del`` alone does not free it), the window is deleted by
+# PySide's own exit cleanup, and that crashed in shiboken while the plots' scene was cleared: a
+# segmentation fault after the script's last line in 2 of 10 runs. Freed while Python runs: 10 of
+# 10 clean. The app frees its window before it exits (12 of 12 clean exits).
 
 
 def test_the_first_frame_needs_no_numba_and_the_kernels_come_after_it(tmp_path):
@@ -277,8 +275,9 @@ def test_the_first_frame_needs_no_numba_and_the_kernels_come_after_it(tmp_path):
         "assert wait(lambda: w.shown_snapshot is not None, 120), 'no first frame'\n"
         "pv = w.plots.pspace\n"
         "assert 'numba' not in sys.modules, 'numba imported before the first frame'\n"
-        "assert 'numpy.ma' not in sys.modules, 'the first frame imported numpy.ma (np.percentile)'\n"
         "assert pv.contours.xData.size == 0 and pv.background_count >= 1\n"
+        "assert wait(lambda: w.shown_snapshot.recent.shape[0] > 0, 60), 'no frame with samples'\n"
+        "assert 'numpy.ma' not in sys.modules, 'the histogram imported numpy.ma (np.percentile)'\n"
         "warmup.KernelWarmup._start_loader = real\n"
         "assert wait(lambda: not w.warmup.active, 240), 'the kernels did not load'\n"
         "assert 'numba' in sys.modules and not jit.interpreting()\n"
@@ -289,7 +288,7 @@ def test_the_first_frame_needs_no_numba_and_the_kernels_come_after_it(tmp_path):
         "w.close()\n"
         "w.shutdown()\n"
         "del w, pv\n"
-        "import gc; gc.collect()  # the window freed while Python runs (see _EXIT_NOTE)\n"
+        "import gc; gc.collect()  # freed while Python runs (see above)\n"
         "print('ok')\n"
     )
     from gaussviz.core.presets import get_preset
@@ -332,7 +331,7 @@ def test_a_warm_start_draws_its_first_frames_while_the_kernels_load():
         "assert jit.fallbacks == []\n"
         "w.shutdown()\n"
         "del w\n"
-        "import gc; gc.collect()  # the window freed while Python runs (see _EXIT_NOTE)\n"
+        "import gc; gc.collect()  # freed while Python runs (see above)\n"
         "print('ok')\n"
     )
     from gaussviz.core.presets import get_preset
