@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
-from pyqtgraph.exporters import Exporter, SVGExporter
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import __version__
@@ -148,6 +147,14 @@ def render_raster(scene: QtWidgets.QGraphicsScene, src: QtCore.QRectF, width: in
 scaled_axis_pens = _scaled_axis_pens
 
 
+def _exporters():
+    """pyqtgraph's exporters, imported at the first export: with the parameter trees they bring,
+    ~45 ms that a start-up need not spend (issue 13)."""
+    import pyqtgraph.exporters
+
+    return pyqtgraph.exporters
+
+
 def render_item(item: QtWidgets.QGraphicsItem, width: int = DEFAULT_WIDTH, background: str = "white") -> QtGui.QImage:
     """The item as laid out on screen, drawn at ``width`` pixels (height keeps the aspect) on ``background``."""
     width = check_width(width)
@@ -158,7 +165,7 @@ def render_item(item: QtWidgets.QGraphicsItem, width: int = DEFAULT_WIDTH, backg
     img = QtGui.QImage(width, height, QtGui.QImage.Format.Format_RGB32)
     img.fill(QtGui.QColor(background))
     painter = _ScaledPenPainter(img, scale)
-    exporter = Exporter(item)
+    exporter = _exporters().Exporter(item)
     try:
         with _scaled_axis_pens([item], scale):
             exporter.setExportMode(True, {"antialias": True, "background": QtGui.QColor(background),
@@ -200,7 +207,7 @@ def svg_bytes(item: QtWidgets.QGraphicsItem, session: str | None = None, title: 
     """The item as SVG (pyqtgraph's exporter) on ``background``, with the session in a ``<metadata>`` element."""
     if item.scene() is None:
         raise ValueError("the plot is not in a scene (was its window closed?)")
-    exporter = SVGExporter(item)
+    exporter = _exporters().SVGExporter(item)
     exporter.params["background"] = QtGui.QColor(background)
     data = exporter.export(toBytes=True)
     text = data.decode("utf-8") if isinstance(data, bytes) else bytes(data).decode("utf-8")

@@ -26,6 +26,7 @@ from PySide6 import QtCore, QtGui
 
 from ..core.optimizers import NAMES as OPTIMIZER_NAMES
 from ..core.parameterizations import PARAMETERIZATIONS
+from . import pgshim
 
 #: Okabe-Ito without black (the truth) and with yellow last (weak on white): colours by index
 #: for anything that is not an update rule (and the most chains compare mode offers)
@@ -121,8 +122,12 @@ def theme_for(scheme: str) -> Theme:
 
 
 def configure_pyqtgraph() -> None:
-    """Light background, black text, smooth lines: the app's one look (also used by exports)."""
+    """Light background, black text, smooth lines: the app's one look (also used by exports).
+    Plots made from now on build their context menu when it is first opened, and their axes
+    lay out a label's text only when it changed (gui/pgshim: start-up time)."""
     pg.setConfigOptions(background="w", foreground="k", antialias=True)
+    pgshim.defer_view_menus()
+    pgshim.skip_unchanged_axis_labels()
 
 
 def rule_color(parameterization: str) -> str:

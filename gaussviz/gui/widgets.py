@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
 from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -262,3 +263,53 @@ def ask(parent: QtWidgets.QWidget | None, title: str, text: str,
 
 __all__ = ["ALPHA_MAX", "ALPHA_MIN", "AlphaControl", "IntSpinBox", "ValidatedEdit", "ask", "bold_font", "combo",
            "format_alpha", "narrow", "plain", "plain_label", "select", "shown_as_typed", "warn"]
+
+
+class LazyPages(QtCore.QObject):
+    """Pages of a tab widget built the first time they are shown or asked for (``page``).
+
+    A start-up shows one page; building the others (their modules, plots and forms: ~45 ms for
+    the stability map and Marchenko–Pastur) can wait until someone opens them (issue 13). Until
+    then an empty placeholder holds the page's place, so tab titles, order and indices are as
+    if every page were there.
+    """
+
+    def __init__(self, tabs: QtWidgets.QTabWidget) -> None:
+        super().__init__(tabs)
+        self._tabs = tabs
+        self._pending: dict[str, tuple[QtWidgets.QWidget, str, Callable[[], QtWidgets.QWidget]]] = {}
+        self._built: dict[str, QtWidgets.QWidget] = {}
+        tabs.currentChanged.connect(self._on_current)
+
+    def add(self, key: str, title: str, build: Callable[[], QtWidgets.QWidget]) -> None:
+        placeholder = QtWidgets.QWidget()
+        self._pending[key] = (placeholder, title, build)
+        self._tabs.addTab(placeholder, title)
+
+    def built(self, key: str) -> QtWidgets.QWidget | None:
+        """The page if it was built, else None (nothing is built)."""
+        return self._built.get(key)
+
+    def page(self, key: str) -> QtWidgets.QWidget:
+        """The page, built now if it was not yet (in its placeholder's place, current if that was)."""
+        widget = self._built.get(key)
+        if widget is not None:
+            return widget
+        placeholder, title, build = self._pending.pop(key)
+        widget = self._built[key] = build()
+        tabs = self._tabs
+        index = tabs.indexOf(placeholder)
+        current = tabs.currentIndex() == index
+        with QtCore.QSignalBlocker(tabs):  # the swap is not a change of tab
+            tabs.insertTab(index, widget, title)
+            tabs.removeTab(index + 1)
+            if current:
+                tabs.setCurrentIndex(index)
+        placeholder.deleteLater()
+        return widget
+
+    def _on_current(self, index: int) -> None:
+        shown = self._tabs.widget(index)
+        for key, (placeholder, _title, _build) in list(self._pending.items()):
+            if placeholder is shown:
+                self.page(key)

@@ -20,6 +20,7 @@ import sys
 import time
 from collections import deque
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -36,17 +37,19 @@ from .controls import ControlPanel
 from .export_menu import WindowExporter
 from .forecast_view import ForecastView
 from .help import add_help_menu
-from .mp_tab import MPTab
 from .plots import LivePlots
 from .qtapp import app_icon, freeze_long_lived
 from .redraw import FramePacer
 from .settings_model import SettingsModel
-from .stability_tab import StabilityTab
 from .style import BAD
 from .video import Recorder
 from .warmup import KernelWarmup, warm, warm_key
-from .widgets import plain, warn
+from .widgets import LazyPages, plain, warn
 from .worker import RunWorker
+
+if TYPE_CHECKING:
+    from .mp_tab import MPTab
+    from .stability_tab import StabilityTab
 
 DEFAULT_SIZE = (1600, 1000)
 #: at start-up the window waits this long at most (s) for the run's first snapshot, to draw it before
@@ -119,11 +122,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.tabs = QtWidgets.QTabWidget()
         self.setCentralWidget(self.tabs)
         self.tabs.addTab(self._build_live(), "Live")
-        self.stability = StabilityTab(live_settings=lambda: self.settings)
-        self.stability.sig_open_settings.connect(self.open_from_map)
-        self.tabs.addTab(self.stability, "Stability map")
-        self.mp_tab = MPTab(snapshot=lambda: self.shown_snapshot, settings=lambda: self.settings)
-        self.tabs.addTab(self.mp_tab, "Marchenko–Pastur")
+        #: the other tabs are built when first opened (or asked for: ``stability``, ``mp_tab``)
+        self.pages = LazyPages(self.tabs)
+        self.pages.add("stability", "Stability map", self._build_stability)
+        self.pages.add("mp", "Marchenko–Pastur", self._build_mp)
         self.exporter = WindowExporter(self)
         #: File > Record: the plots area into an MP4 or GIF (gui/video.py)
         self.recorder = Recorder(self.plots, parent=self)
@@ -165,6 +167,28 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker.start()
 
     # ---------------------------------------------------------------- build
+    @property
+    def stability(self) -> StabilityTab:
+        """The stability map's tab (built now if it was not yet)."""
+        return self.pages.page("stability")
+
+    @property
+    def mp_tab(self) -> MPTab:
+        """The Marchenko–Pastur tab (built now if it was not yet)."""
+        return self.pages.page("mp")
+
+    def _build_stability(self) -> StabilityTab:
+        from .stability_tab import StabilityTab
+
+        tab = StabilityTab(live_settings=lambda: self.settings)
+        tab.sig_open_settings.connect(self.open_from_map)
+        return tab
+
+    def _build_mp(self) -> MPTab:
+        from .mp_tab import MPTab
+
+        return MPTab(snapshot=lambda: self.shown_snapshot, settings=lambda: self.settings)
+
     def _build_live(self) -> QtWidgets.QWidget:
         self.panel = ControlPanel(self.model)
         self.forecast = ForecastView(self.model, self.worker)
@@ -1150,7 +1174,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.recorder.join()  # files of recordings stopped from the menu, finishing meanwhile
         self.pacer.stop()
         self.warmup.stop()
-        self.stability.stop()
+        stability = self.pages.built("stability")
+        if stability is not None:
+            stability.stop()
         self.forecast.shutdown()
         if not self.worker.stop(timeout=5.0):
             print("gaussviz: warning: the worker thread did not stop within 5 s; it was at:\n"
