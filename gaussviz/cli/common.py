@@ -68,6 +68,16 @@ def given(a: argparse.Namespace, dest: str) -> bool:
     return bool(getattr(a, f"_given_{dest}", False))
 
 
+#: the commands and their one-line help, in the order ``gaussviz --help`` lists them (each module's
+#: ``add_parsers`` gives them their options; a window start needs only their names: cli/entry.py)
+COMMANDS = {
+    "run": "run headless and print a summary (why a run diverged, too)",
+    "presets": "list the presets (lessons), one line each",
+    "sweep": "stability map: alpha x parameterization x a second axis, several seeds",
+    "render": "run headless and write the window's plot images, history CSV and session",
+}
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but an error is one line (UsageError) with a did-you-mean for misspelt names and
     options, negative numbers are values, and an option that takes a value may be given once.

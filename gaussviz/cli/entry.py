@@ -9,8 +9,7 @@ import sys
 
 from .. import __version__
 from ..core.validation import MAX_AFTER_S, one_line
-from . import render, run, sweep
-from .common import Parser, UsageError, add_preset_option, finish_help
+from .common import COMMANDS, Parser, UsageError, add_preset_option, finish_help
 
 #: the commands that run the kernels (numba is imported before they start, with the signals held)
 KERNEL_COMMANDS = ("run", "sweep", "render")
@@ -32,7 +31,10 @@ examples:
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; without ``commands``, the commands are names only (their modules and
+    options not loaded): for a line that names no command, which parses and reads the same
+    (``gaussviz --help`` lists the commands with their one-line help either way; issue 13)."""
     p = Parser(prog="gaussviz", description="Watch online maximum-likelihood estimation of a Gaussian converge, "
                                             "crawl or blow up. Without a command: the live window.",
                epilog=EXAMPLES)
@@ -49,8 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="let --screenshot replace an existing file (default: off)")
     sub = p.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND",
                            title="commands (without one: the window)")
-    for module in (run, sweep, render):
-        module.add_parsers(sub)
+    if commands:
+        from . import render, run, sweep
+
+        for module in (run, sweep, render):
+            module.add_parsers(sub)
+    else:
+        for name, text in COMMANDS.items():
+            sub.add_parser(name, help=text)
     return finish_help(p)
 
 
@@ -89,7 +97,7 @@ def _top_level_given(p: argparse.ArgumentParser, argv: list[str]) -> dict[str, b
 
 def dispatch(argv: list[str]) -> int:
     """Parse and run; every error is one line (exit 2), an interrupt exit 130 or 143."""
-    parser = build_parser()
+    parser = build_parser(commands=any(arg in COMMANDS for arg in argv))
     try:
         a = parser.parse_args(argv)
         a.__dict__.update(_top_level_given(parser, argv))

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from ..core.video import DEFAULT_FPS, DEFAULT_SECONDS
-from .common import Progress, UsageError, add_run_options, run_with_progress, settings_from_args
+from .common import COMMANDS, Progress, UsageError, add_run_options, run_with_progress, settings_from_args
 
 RENDER_EXAMPLES = """\
 examples:
@@ -17,7 +17,7 @@ examples:
 
 
 def add_parsers(sub) -> None:
-    r = sub.add_parser("render", help="run headless and write the window's plot images, history CSV and session",
+    r = sub.add_parser("render", help=COMMANDS["render"],
                        description="Run without a display and draw the final state with the window's own plots: "
                                    "cloud, mean, covariance, spectrum, kl and plots (all five) as PNG and/or SVG, "
                                    "plus history.csv and session.json.",

@@ -14,7 +14,7 @@ from ..core.diagnosis import diagnose_chain
 from ..core.presets import PRESETS
 from ..core.settings import Settings
 from ..core.snapshot import Snapshot
-from .common import add_run_options, run_with_progress, settings_from_args
+from .common import COMMANDS, add_run_options, run_with_progress, settings_from_args
 
 #: KL(true || estimate) below this counts as converged in the summary
 CONVERGED_KL = 0.05
@@ -38,7 +38,7 @@ examples:
 
 
 def add_parsers(sub) -> None:
-    r = sub.add_parser("run", help="run headless and print a summary (why a run diverged, too)",
+    r = sub.add_parser("run", help=COMMANDS["run"],
                        description="Run the estimator(s) without a window and print a summary: converged "
                                    f"(KL(true || estimate) < {CONVERGED_KL:g}), not converged, or diverged, with "
                                    "the update that failed and why, in plain words.",
@@ -48,7 +48,7 @@ def add_parsers(sub) -> None:
     r.add_argument("--session", metavar="FILE", default=argparse.SUPPRESS,
                    help="start from a session file saved by the window (options override it; default: none)")
     r.set_defaults(func=cmd_run)
-    p = sub.add_parser("presets", help="list the presets (lessons), one line each",
+    p = sub.add_parser("presets", help=COMMANDS["presets"],
                        description="The lessons gaussviz knows, with a one-line summary each.", epilog=PRESETS_EXAMPLES)
     p.set_defaults(func=cmd_presets)
 

@@ -11,6 +11,7 @@ from ..core.presets import get_preset
 from ..core.settings import Settings
 from ..core.validation import did_you_mean
 from .common import (
+    COMMANDS,
     StatusLine,
     add_optimizer_options,
     add_preset_option,
@@ -45,7 +46,7 @@ examples:
 def add_parsers(sub) -> None:
     from ..core.sweep import AXES
 
-    w = sub.add_parser("sweep", help="stability map: alpha x parameterization x a second axis, several seeds",
+    w = sub.add_parser("sweep", help=COMMANDS["sweep"],
                        description="Run every combination of learning rate (log-spaced), update rule, a second "
                                    "axis and seeds, and write the stability map: stability_map.png (fraction "
                                    "diverged, median final KL), .csv (every chain) and .json (the settings).",

@@ -10,7 +10,6 @@ from pathlib import Path
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.fileio import OverwriteError, atomic_write_bytes
-from ..core.history_csv import history_csv
 from ..core.session import shown_session_text
 from ..core.snapshot import Snapshot
 from . import prefs, style
@@ -205,6 +204,8 @@ class WindowExporter(QtCore.QObject):
     def save_csv(self, path: str | os.PathLike, force: bool = False) -> bool:
         """The shown snapshot's history as CSV (``core.export`` layout)."""
         try:
+            from ..core.history_csv import history_csv
+
             data = history_csv(self._snapshot()).encode("utf-8")
             self._done([atomic_write_bytes(path, data, force=force)])
             return True

@@ -29,7 +29,6 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from .. import __version__
 from ..core.fileio import ensure_folder, safe_name, write_file_set
-from ..core.history_csv import history_csv
 from ..core.session import SESSION_KEY, shown_session_text
 from ..core.settings import Settings
 
@@ -290,6 +289,8 @@ def build_files(plots: LivePlots, snap: Snapshot, settings: Settings, formats: S
                 prefix: str = "", names: Sequence[str] | None = None) -> list[ExportFile]:
     """Every export of one snapshot, in memory: each plot of ``names`` (default: each plot and all
     of them) as PNG/SVG, the window PNG (if given), the history CSV and the session JSON."""
+    from ..core.history_csv import history_csv  # at the first export: not a start-up cost
+
     formats = check_formats(formats)
     width = check_width(width)
     session = shown_session_text(settings, snap)

@@ -31,7 +31,6 @@ from ..core.session import SessionError, read_session
 from ..core.settings import Settings
 from ..core.snapshot import Snapshot
 from ..core.timetravel import snapshot_at
-from ..core.video import VIDEO_FORMATS, RecordingResult
 from . import prefs, style
 from .controls import ControlPanel
 from .export_menu import WindowExporter
@@ -42,14 +41,15 @@ from .qtapp import app_icon, freeze_long_lived
 from .redraw import FramePacer
 from .settings_model import SettingsModel
 from .style import BAD
-from .video import Recorder
 from .warmup import KernelWarmup, warm, warm_key
 from .widgets import LazyPages, plain, warn
 from .worker import RunWorker
 
 if TYPE_CHECKING:
+    from ..core.video import RecordingResult
     from .mp_tab import MPTab
     from .stability_tab import StabilityTab
+    from .video import Recorder
 
 DEFAULT_SIZE = (1600, 1000)
 #: at start-up the window waits this long at most (s) for the run's first snapshot, to draw it before
@@ -127,10 +127,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.pages.add("stability", "Stability map", self._build_stability)
         self.pages.add("mp", "Marchenko–Pastur", self._build_mp)
         self.exporter = WindowExporter(self)
-        #: File > Record: the plots area into an MP4 or GIF (gui/video.py)
-        self.recorder = Recorder(self.plots, parent=self)
-        self.recorder.sig_tick.connect(self._show_recording)
-        self.recorder.sig_stopped.connect(self._on_recording_stopped)
+        #: File > Record: the plots area into an MP4 or GIF (gui/video.py), made at the first use
+        self._recorder: Recorder | None = None
         self._build_menus()
         self._build_status()
         self._build_shortcuts()
@@ -167,6 +165,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker.start()
 
     # ---------------------------------------------------------------- build
+    @property
+    def recorder(self) -> Recorder:
+        """File > Record's recorder (made, and its module loaded, at the first use)."""
+        if self._recorder is None:
+            from .video import Recorder
+
+            self._recorder = Recorder(self.plots, parent=self)
+            self._recorder.sig_tick.connect(self._show_recording)
+            self._recorder.sig_stopped.connect(self._on_recording_stopped)
+        return self._recorder
+
+    @property
+    def recording(self) -> bool:
+        """Whether a recording is on (without making a recorder)."""
+        return self._recorder is not None and self._recorder.recording
+
     @property
     def stability(self) -> StabilityTab:
         """The stability map's tab (built now if it was not yet)."""
@@ -826,7 +840,7 @@ class MainWindow(QtWidgets.QMainWindow):
         if self._scrub_snap is not None:
             return False
         self.show_snapshot(snap, parts)
-        if self.recorder.recording:
+        if self.recording:
             self.recorder.on_frame()
         return self.shown_snapshot is snap
 
@@ -999,7 +1013,9 @@ class MainWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------- recording
     def toggle_recording(self) -> None:
         """File > Record video…: ask for a file and start, or stop and finish the file."""
-        if self.recorder.recording:
+        from ..core.video import VIDEO_FORMATS
+
+        if self.recording:
             self.stop_recording(wait=False)  # the file is finished in the background
             self.statusBar().showMessage("finishing the video…", 10_000)
             self.status_rec.setVisible(False)
@@ -1169,9 +1185,10 @@ class MainWindow(QtWidgets.QMainWindow):
     def shutdown(self) -> None:
         """Finish a recording, stop the timer, the worker thread and a kernel helper process (idempotent)."""
         self._closing = True
-        if self.recorder.recording:
-            self.recorder.stop()  # the file is finished (or removed if the encoder failed)
-        self.recorder.join()  # files of recordings stopped from the menu, finishing meanwhile
+        if self._recorder is not None:
+            if self._recorder.recording:
+                self._recorder.stop()  # the file is finished (or removed if the encoder failed)
+            self._recorder.join()  # files of recordings stopped from the menu, finishing meanwhile
         self.pacer.stop()
         self.warmup.stop()
         stability = self.pages.built("stability")

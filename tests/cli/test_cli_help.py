@@ -124,3 +124,39 @@ def test_gui_main_takes_a_file_as_the_session(monkeypatch):
     monkeypatch.setattr("gaussviz.cli.main", lambda argv: seen.setdefault("argv", argv) and 0)
     gui_main(["saved.json"])
     assert seen["argv"] == ["--session", "saved.json"]
+
+
+WINDOW_LINES = [[], ["--preset", "nope"], ["--prest", "x"], ["rnu"], ["x", "y"], ["--steps", "5"],
+                ["--after", "3"], ["--screenshot", "a.png", "--after", "-1"], ["--session"]]
+
+
+@pytest.mark.parametrize("argv", WINDOW_LINES, ids=" ".join)
+def test_a_line_without_a_command_parses_the_same_with_the_commands_as_names_only(argv):
+    """A window start builds the commands as names (issue 13: their modules and ~150 options are
+    not loaded); what it parses, its errors and its help are the full parser's."""
+    from gaussviz.cli.common import UsageError
+    from gaussviz.cli.entry import build_parser as build
+
+    out = []
+    for full in (True, False):
+        try:
+            out.append(vars(build(commands=full).parse_args(argv)))
+        except UsageError as e:
+            out.append(str(e))
+    assert out[0] == out[1]
+    assert build(commands=True).format_help() == build(commands=False).format_help()
+
+
+def test_the_window_start_does_not_load_the_commands():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from gaussviz.cli.entry import build_parser; build_parser(commands=False); "
+            "print(json.dumps([m for m in ('gaussviz.cli.run', 'gaussviz.cli.sweep', 'gaussviz.cli.render', "
+            "'gaussviz.core.sweep') if m in sys.modules]))")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
+                       cwd=root, env=dict(os.environ, PYTHONPATH=root))
+    assert json.loads(r.stdout) == []
