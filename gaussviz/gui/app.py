@@ -18,7 +18,7 @@ from ..core.presets import get_preset
 from ..core.session import read_session, shown_session_text
 from ..core.settings import Settings
 from ..core.validation import MAX_AFTER_S, one_line
-from .qtapp import application, freeze_long_lived, has_display, prepare_headless
+from .qtapp import application, dispose, freeze_long_lived, has_display, prepare_headless
 
 #: the screenshot waits at most this long for the first update (numba compiles on a first start:
 #: 10-30 s on a 2-core machine, minutes on a loaded one)
@@ -139,6 +139,7 @@ def run_app(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
         if window is not None:
             window.shutdown()
+            dispose(window)  # not left to PySide's exit clean-up (qtapp.dispose says why)
     return result["code"]
 
 

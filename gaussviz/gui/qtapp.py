@@ -19,6 +19,19 @@ from ..core.paths import resource_path
 MIN_POINT_SIZE = 10.5
 
 
+def dispose(widget: QtWidgets.QWidget) -> None:
+    """Delete a window's Qt objects now (call it after the window's ``shutdown``).
+
+    A window is never freed by Python's collector: its Qt children (pacer, exporter, tabs) hold
+    methods and lambdas of it, through Qt's ownership, which the collector cannot see. Left alive,
+    it is deleted by PySide's own clean-up at interpreter exit, and that crashed now and then in
+    shiboken while the plots' scene was cleared (2 of 40 runs of a script; 0 of 30 disposed)."""
+    import shiboken6
+
+    if shiboken6.isValid(widget):
+        shiboken6.delete(widget)
+
+
 def has_display() -> bool:
     """True when a window can be shown (X11 or Wayland, or a platform chosen explicitly)."""
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")

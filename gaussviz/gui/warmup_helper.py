@@ -13,7 +13,7 @@ import time
 from PySide6 import QtCore
 
 from ..core.session import read_session
-from .qtapp import application
+from .qtapp import application, dispose
 from .warmup import HELPER_TIMEOUT_S
 from .window import MainWindow
 
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     window.grab()  # every plot's raster path, into a pixmap
     window.hide()  # not close(): closing saves the window's layout, which is the user's, not this helper's
     window.shutdown()
+    dispose(window)  # not left to PySide's exit clean-up (qtapp.dispose)
     return 0
 
 

@@ -240,11 +240,11 @@ def test_the_window_switches_to_the_compiled_kernels_when_the_helper_is_done(mak
     qtbot.waitUntil(lambda: w.status_state.text() == "running", timeout=5_000)  # refreshed 4 times a second
 
 
-# Why the two scripts below free their window before they end (``del`` and a collection): left
-# alive (it sits in reference cycles, so ``del`` alone does not free it), the window is deleted by
-# PySide's own exit cleanup, and that crashed in shiboken while the plots' scene was cleared: a
-# segmentation fault after the script's last line in 2 of 10 runs. Freed while Python runs: 10 of
-# 10 clean. The app frees its window before it exits (12 of 12 clean exits).
+# Why the two scripts below dispose of their window before they end (gui/qtapp.dispose): left
+# alive (Python's collector cannot free it: its Qt children hold its methods), the window is
+# deleted by PySide's own exit clean-up, and that crashed in shiboken while the plots' scene was
+# cleared: a segmentation fault after the script's last line in 2 of 40 runs (``del`` and a
+# collection, which do not free it). Disposed: 0 of 30. The app disposes of its window too.
 
 
 def test_the_first_frame_needs_no_numba_and_the_kernels_come_after_it(tmp_path):
@@ -287,8 +287,8 @@ def test_the_first_frame_needs_no_numba_and_the_kernels_come_after_it(tmp_path):
         "assert not kernels.advance_sgd.stats.cache_misses, 'a warm start compiled a kernel'\n"
         "w.close()\n"
         "w.shutdown()\n"
-        "del w, pv\n"
-        "import gc; gc.collect()  # freed while Python runs (see above)\n"
+        "from gaussviz.gui.qtapp import dispose\n"
+        "dispose(w)  # see above\n"
         "print('ok')\n"
     )
     from gaussviz.core.presets import get_preset
@@ -330,8 +330,8 @@ def test_a_warm_start_draws_its_first_frames_while_the_kernels_load():
         "assert kernels.advance_sgd.overloads and w.shown_snapshot.step >= 20\n"
         "assert jit.fallbacks == []\n"
         "w.shutdown()\n"
-        "del w\n"
-        "import gc; gc.collect()  # freed while Python runs (see above)\n"
+        "from gaussviz.gui.qtapp import dispose\n"
+        "dispose(w)  # see above\n"
         "print('ok')\n"
     )
     from gaussviz.core.presets import get_preset

@@ -98,8 +98,8 @@ def test_a_window_start_leaves_tabs_menus_and_exporters_for_later():
         index_after = w.tabs.currentIndex()
         titles_after = [w.tabs.tabText(i) for i in range(w.tabs.count())]
         w.close(); w.shutdown()
-        del w, vb
-        import gc; gc.collect()
+        from gaussviz.gui.qtapp import dispose
+        dispose(w)  # not left to PySide's exit clean-up
         print(json.dumps(dict(loaded=loaded, menus=menus, titles=titles, actions=actions, built_menu=built_menu,
                               stability=stability, same=same, mp=mp, index_after=index_after,
                               titles_after=titles_after)))
