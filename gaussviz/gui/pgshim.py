@@ -39,6 +39,7 @@ import inspect
 import os
 import re
 import sys
+import threading
 import types
 import weakref
 
@@ -133,57 +134,79 @@ DEFERRED = STAR_DEFERRED + ATTR_DEFERRED
 DEFERRABLE_VERSIONS = re.compile(r"0\.1[34]\.")
 
 
+#: taking a placeholder out of ``sys.modules`` (the import itself runs outside it, under the import
+#: system's own per-module lock)
+_SWAP = threading.Lock()
+
+
 def _load(name: str) -> types.ModuleType:
-    """The real module in place of its placeholder (imported now if it was not yet)."""
+    """The real module in place of its placeholder (imported now if it was not yet).
+
+    Always through the import system: a module another thread is importing is waited for (its
+    module lock), never handed over half made."""
     module = sys.modules.get(name)
-    if module is not None and not vars(module).get("__deferred__", False):
-        return module
-    sys.modules.pop(name, None)
+    with _SWAP:  # a placeholder is taken out once (a real module another thread put in, never)
+        if module is not None and vars(module).get("__deferred__", False) and sys.modules.get(name) is module:
+            del sys.modules[name]
     try:
         real = importlib.import_module(name)
     except BaseException:
-        if module is not None:
+        if module is not None and vars(module).get("__deferred__", False):
             sys.modules.setdefault(name, module)
         raise
+    parent, _, child = name.rpartition(".")
+    if isinstance(getattr(sys.modules.get(parent), child, None), types.ModuleType):
+        setattr(sys.modules[parent], child, real)  # the package's attribute: the real module now
     # submodules imported while the placeholder stood in were set on it, not on the package
     for full, sub in list(sys.modules.items()):
-        parent, _, child = full.rpartition(".")
-        if parent == name and sub is not None and not hasattr(real, child):
-            setattr(real, child, sub)
+        above, _, below = full.rpartition(".")
+        if above == name and sub is not None and not hasattr(real, below):
+            setattr(real, below, sub)
     return real
 
 
 def placeholder(name: str) -> types.ModuleType:
     """A module standing in for ``name`` until one of its names is asked for.
 
-    Asked for ``__all__`` by pyqtgraph's own ``from .X import *``, it answers "nothing" (and gives
-    pyqtgraph a module ``__getattr__`` that finds those names later); any other name imports the
-    real module and answers from it."""
+    It has the real module's spec, file (and, for a package, path), so ``find_spec``, a walk
+    of ``sys.modules`` or the import of a submodule does not load it. Asked for ``__all__`` by
+    pyqtgraph's own ``from .X import *``, it answers "nothing" (pyqtgraph's module
+    ``__getattr__`` finds those names later); any other name imports the real module and
+    answers from it."""
     module = types.ModuleType(name)
     namespace = module.__dict__
     namespace["__deferred__"] = True
+    folder = os.path.join(_pyqtgraph_root(), *name.split(".")[1:])
+    package = os.path.isdir(folder)
+    path = os.path.join(folder, "__init__.py") if package else folder + ".py"
+    spec = importlib.util.spec_from_file_location(
+        name, path, submodule_search_locations=[folder] if package else None)
+    namespace.update(__spec__=spec, __file__=path, __loader__=getattr(spec, "loader", None),
+                     __package__=name if package else name.rpartition(".")[0])
+    if package:
+        namespace["__path__"] = [folder]
 
     def __getattr__(attr: str) -> object:
-        folder = os.path.join(_pyqtgraph_root(), *name.split(".")[1:])
-        if attr == "__path__" or _is_submodule(folder, attr):
-            # A package's folder, without importing it: the import system asks for it to import a
-            # submodule, after checking the submodule is not loaded (loading the package now
-            # would have the submodule run twice); and a submodule's name, for the import system
-            # to import it. A plain module has neither.
-            if attr == "__path__" and os.path.isdir(folder):
-                return [folder]
+        if package and _is_submodule(folder, attr):
+            # a submodule's name: the import system imports it (loading the package now, while
+            # the submodule is imported, would run the submodule twice)
             raise AttributeError(f"module {name!r} has no attribute {attr!r}")
         if _initializing():
             # pyqtgraph's own import: its ``from .X import *`` gets nothing (and pyqtgraph a module
-            # ``__getattr__`` for those names); the import system's questions (``__spec__``...) no
+            # ``__getattr__`` for those names; the package, its attribute); the import system's
+            # other questions, no
             if attr == "__all__" and name in STAR_DEFERRED:
                 caller = sys._getframe(1).f_globals
                 if caller.get("__name__") == "pyqtgraph":
                     caller.setdefault("__getattr__", _pyqtgraph_getattr)
+                    caller.setdefault("__dir__", _pyqtgraph_dir)
+                    parent, _, child = name.rpartition(".")
+                    if parent in sys.modules and not hasattr(sys.modules[parent], child):
+                        setattr(sys.modules[parent], child, module)
                     return []
             if attr.startswith("__"):
                 raise AttributeError(f"module {name!r} has no attribute {attr!r}")
-        if attr in ("__all__", "__file__") or not attr.startswith("__"):
+        if attr == "__all__" or not attr.startswith("__"):
             return getattr(_load(name), attr)
         raise AttributeError(f"module {name!r} has no attribute {attr!r}")
 
@@ -191,20 +214,50 @@ def placeholder(name: str) -> types.ModuleType:
     return module
 
 
+def _exported(module: types.ModuleType) -> list[str]:
+    names = getattr(module, "__all__", None)
+    return list(names) if names is not None else [n for n in vars(module) if not n.startswith("_")]
+
+
+def _load_all() -> types.ModuleType:
+    """Every deferred module loaded and its names in pyqtgraph's namespace (``import *``, ``dir``)."""
+    pg = sys.modules["pyqtgraph"]
+    for name in STAR_DEFERRED:
+        real = _load(name)
+        for attr in _exported(real):
+            if attr not in vars(pg):
+                setattr(pg, attr, getattr(real, attr))
+    for name in ATTR_DEFERRED:
+        _load(name)
+    return pg
+
+
 def _pyqtgraph_getattr(attr: str) -> object:
-    """pyqtgraph's module ``__getattr__``: a name of a deferred module (``pg.ImageView``)."""
-    if attr.startswith("__") or _initializing() or _is_submodule(_pyqtgraph_root(), attr):
+    """pyqtgraph's module ``__getattr__``: a name of a deferred module (``pg.ImageView``), a deferred
+    module itself (``pg.multiprocess``), and ``__all__`` for ``from pyqtgraph import *`` (pyqtgraph
+    has none: every deferred name is put in its namespace first, and the import copies that)."""
+    if _initializing():
+        raise AttributeError(f"module 'pyqtgraph' has no attribute {attr!r}")
+    if attr == "__all__":
+        _load_all()
+        raise AttributeError("module 'pyqtgraph' has no attribute '__all__'")
+    if f"pyqtgraph.{attr}" in DEFERRED:
+        return _load(f"pyqtgraph.{attr}")
+    if attr.startswith("__") or _is_submodule(_pyqtgraph_root(), attr):
         raise AttributeError(f"module 'pyqtgraph' has no attribute {attr!r}")  # a submodule: the import system's
     pg = sys.modules["pyqtgraph"]
     for name in STAR_DEFERRED:
         real = _load(name)
-        exported = getattr(real, "__all__", None)
-        names = exported if exported is not None else [n for n in vars(real) if not n.startswith("_")]
-        if attr in names:
+        if attr in _exported(real):
             value = getattr(real, attr)
             setattr(pg, attr, value)
             return value
     raise AttributeError(f"module 'pyqtgraph' has no attribute {attr!r}")
+
+
+def _pyqtgraph_dir() -> list[str]:
+    """pyqtgraph's ``dir()``: with every deferred name (they are loaded for it)."""
+    return sorted(vars(_load_all()))
 
 
 def _is_submodule(folder: str, attr: str) -> bool:
@@ -317,6 +370,7 @@ class DeferredViewMenu:
             self._real = menus.ViewBoxMenu(view)
             if self._views is not None:
                 self._real.setViewList([v for v in (r() for r in self._views) if v is not None])
+                self._real.updateState()  # its forms were filled before it had the list
             if getattr(view, "menu", None) is self:
                 view.menu = self._real
         return self._real
@@ -365,9 +419,14 @@ def skip_unchanged_axis_labels() -> bool:
 
     def _updateLabel(self) -> None:
         html = self.labelString()
-        if self.__dict__.get("_label_html") != html:
-            self._label_html = html
+        doc = self.label.document()
+        # the text, and the label's document as it was left (a text set on the label directly
+        # changes its revision: then it is set again)
+        shown = (html, id(doc), doc.revision())
+        if self.__dict__.get("_label_shown") != shown:
             original(self)
+            doc = self.label.document()
+            self._label_shown = (html, id(doc), doc.revision())
             return
         self._adjustSize()
         self.picture = None

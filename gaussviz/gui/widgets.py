@@ -295,8 +295,10 @@ class LazyPages(QtCore.QObject):
         widget = self._built.get(key)
         if widget is not None:
             return widget
-        placeholder, title, build = self._pending.pop(key)
-        widget = self._built[key] = build()
+        placeholder, title, build = self._pending[key]
+        widget = build()  # if it raises, the page stays pending (and asking again raises again)
+        del self._pending[key]
+        self._built[key] = widget
         tabs = self._tabs
         index = tabs.indexOf(placeholder)
         current = tabs.currentIndex() == index

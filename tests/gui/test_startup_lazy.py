@@ -176,3 +176,90 @@ def test_lazy_pages_build_on_first_show_in_place(qtbot):
     assert [tabs.tabText(i) for i in range(3)] == ["First", "Second", "Third"]
     with pytest.raises(KeyError):
         pages.page("nope")
+
+
+def test_deferred_modules_are_found_every_way_pyqtgraph_offers_them():
+    """``from pyqtgraph import *``, ``dir``, a package's attribute, ``pg.<module>``, ``find_spec``,
+    and eight threads asking at once: as without the placeholders."""
+    out = _fresh("""
+        import importlib.util, json, sys, threading
+        import gaussviz.gui
+        import pyqtgraph as pg
+        spec = importlib.util.find_spec("pyqtgraph.widgets.SpinBox") is not None
+        still = vars(sys.modules["pyqtgraph.widgets.SpinBox"]).get("__deferred__", False)  # not loaded by it
+        errors = []
+        gate = threading.Barrier(8)
+        def ask(i):
+            gate.wait()
+            try:
+                if i % 2:
+                    from pyqtgraph.widgets.ColorMapWidget import ColorMapWidget
+                else:
+                    pg.ColorMapWidget.__name__
+            except Exception as e:
+                errors.append(repr(e))
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(8)]
+        [t.start() for t in threads]; [t.join() for t in threads]
+        package = pg.graphicsItems.ROI.ROI.__name__ == "ROI" and hasattr(pg.widgets, "ColorButton")
+        import pyqtgraph.graphicsItems.GradientEditorItem
+        gradients = len(pyqtgraph.graphicsItems.GradientEditorItem.Gradients) > 5
+        modules = [pg.multiprocess.__name__, pg.imageview.__name__]
+        star = {}
+        exec("from pyqtgraph import *", star)
+        print(json.dumps(dict(spec=spec, still=still, errors=errors, package=package, gradients=gradients,
+                              modules=modules, star=all(n in star for n in ("ImageView", "ROI", "SpinBox", "PlotItem")),
+                              dir=all(n in dir(pg) for n in ("ImageItem", "ColorBarItem", "PlotItem")))))
+    """)
+    assert out["spec"] and out["still"] and out["errors"] == []
+    assert out["package"] and out["gradients"] and out["star"] and out["dir"]
+    assert out["modules"] == ["pyqtgraph.multiprocess", "pyqtgraph.imageview"]
+
+
+def test_a_deferred_menu_shows_the_linked_view_when_first_opened(qtbot):
+    import pyqtgraph as pg
+
+    from gaussviz.gui import style
+
+    style.configure_pyqtgraph()
+    w = pg.GraphicsLayoutWidget()
+    qtbot.addWidget(w)
+    a = w.addPlot(name="lazy-menu-A")
+    b = w.addPlot(name="lazy-menu-B")
+    b.setXLink("lazy-menu-A")
+    assert type(b.vb.menu).__name__ == "DeferredViewMenu"
+    combo = b.vb.menu.real().ctrl[0].linkCombo
+    assert combo.currentText() == "lazy-menu-A" and b.vb.linkedView(0) is a.vb
+
+
+def test_an_axis_label_written_directly_is_set_again(qtbot):
+    import pyqtgraph as pg
+
+    from gaussviz.gui import style
+
+    style.configure_pyqtgraph()
+    p = pg.PlotItem()
+    p.setLabel("bottom", "x")
+    axis = p.getAxis("bottom")
+    axis.label.setPlainText("stale")
+    p.setLabel("bottom", "x")
+    assert axis.label.toPlainText().strip() == "x"
+
+
+def test_a_page_that_fails_to_build_stays_pending(qtbot):
+    tabs = QtWidgets.QTabWidget()
+    qtbot.addWidget(tabs)
+    tabs.addTab(QtWidgets.QLabel("first"), "First")  # the current page (as the window's Live tab)
+    pages = LazyPages(tabs)
+    attempts: list[int] = []
+
+    def build() -> QtWidgets.QWidget:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("first build fails")
+        return QtWidgets.QLabel("ok")
+
+    pages.add("p", "Page", build)
+    with pytest.raises(RuntimeError, match="first build fails"):
+        pages.page("p")
+    assert pages.built("p") is None and tabs.count() == 2
+    assert pages.page("p").text() == "ok" and tabs.widget(1) is pages.built("p")
