@@ -273,11 +273,7 @@ def _initializing() -> bool:
 
 def _deferrable(root: str) -> bool:
     """Whether pyqtgraph's ``__init__`` (in folder ``root``) imports the deferred modules as expected."""
-    try:
-        with open(os.path.join(root, "__init__.py"), encoding="utf-8") as f:
-            source = f.read()
-    except OSError:
-        return False
+    source = _read(os.path.join(root, "__init__.py"))
     version = re.search(r"^__version__ = ['\"]([^'\"]+)['\"]", source, re.M)
     if version is None or not DEFERRABLE_VERSIONS.match(version.group(1) + "."):
         return False
@@ -346,7 +342,7 @@ class DeferredViewMenu:
     it up) and then answers everything; until then only the list of linkable views is kept.
     """
 
-    __slots__ = ("__weakref__", "_real", "_view", "_views")
+    __slots__ = ("_real", "_view", "_views")
 
     def __init__(self, view: object) -> None:
         self._view = weakref.ref(view)
@@ -388,7 +384,7 @@ def defer_view_menus() -> bool:
     current = getattr(module, "ViewBoxMenu", None)
     if current is DeferredViewMenu:
         return True
-    if getattr(current, "__name__", "") != "ViewBoxMenu" or "ViewBoxMenu(self)" not in _source(module):
+    if getattr(current, "__name__", "") != "ViewBoxMenu" or "ViewBoxMenu(self)" not in _read(module.__file__):
         return False
     module.ViewBoxMenu = DeferredViewMenu
     return True
@@ -437,9 +433,10 @@ def skip_unchanged_axis_labels() -> bool:
     return True
 
 
-def _source(module: types.ModuleType) -> str:
+def _read(path: str | None) -> str:
+    """A source file's text ("" if it cannot be read)."""
     try:
-        with open(module.__file__, encoding="utf-8") as f:
+        with open(path, encoding="utf-8") as f:
             return f.read()
     except (OSError, TypeError):
         return ""

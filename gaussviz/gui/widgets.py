@@ -261,10 +261,6 @@ def ask(parent: QtWidgets.QWidget | None, title: str, text: str,
     return QtWidgets.QMessageBox.question(parent, title, shown_as_typed(text), buttons, default)
 
 
-__all__ = ["ALPHA_MAX", "ALPHA_MIN", "AlphaControl", "IntSpinBox", "ValidatedEdit", "ask", "bold_font", "combo",
-           "format_alpha", "narrow", "plain", "plain_label", "select", "shown_as_typed", "warn"]
-
-
 class LazyPages(QtCore.QObject):
     """Pages of a tab widget built the first time they are shown or asked for (``page``).
 
@@ -315,3 +311,7 @@ class LazyPages(QtCore.QObject):
         for key, (placeholder, _title, _build) in list(self._pending.items()):
             if placeholder is shown:
                 self.page(key)
+
+
+__all__ = ["ALPHA_MAX", "ALPHA_MIN", "AlphaControl", "IntSpinBox", "LazyPages", "ValidatedEdit", "ask", "bold_font",
+           "combo", "format_alpha", "narrow", "plain", "plain_label", "select", "shown_as_typed", "warn"]

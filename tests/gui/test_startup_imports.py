@@ -17,11 +17,12 @@ from gaussviz.gui import pgshim
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _fresh(code: str) -> dict:
-    """Run ``code`` in a new interpreter (pyqtgraph not yet imported); it prints one JSON line."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=ROOT)
+def _fresh(code: str, **env: str) -> dict:
+    """Run ``code`` in a new interpreter (pyqtgraph not yet imported), with ``env`` added to its
+    environment; it prints one JSON line."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=ROOT, **env)
     r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=ROOT,
-                       capture_output=True, text=True, timeout=120, check=False)
+                       capture_output=True, text=True, timeout=180, check=False)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout.strip().splitlines()[-1])
 

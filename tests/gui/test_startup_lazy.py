@@ -5,11 +5,7 @@ a caller can see, only when the work is done."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
-import textwrap
 
 import pytest
 from PySide6 import QtWidgets
@@ -17,16 +13,12 @@ from PySide6 import QtWidgets
 from gaussviz.gui import pgshim
 from gaussviz.gui.widgets import LazyPages
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from .test_startup_imports import _fresh as fresh
 
 
 def _fresh(code: str) -> dict:
-    """Run ``code`` in a new interpreter (nothing of Qt or pyqtgraph imported); it prints one JSON line."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=ROOT, GAUSSVIZ_WARMUP="0")
-    r = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=ROOT,
-                       capture_output=True, text=True, timeout=180, check=False)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    """``code`` in a new interpreter, the kernels compiled in place (no helper process)."""
+    return fresh(code, GAUSSVIZ_WARMUP="0")
 
 
 def test_deferred_pyqtgraph_modules_load_when_first_asked_for():
